@@ -1,0 +1,1 @@
+"""hw3tui's sub-commands, one module per family; torch is imported inside commands only."""
