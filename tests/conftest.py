@@ -31,3 +31,9 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     return env
+
+
+@pytest.fixture
+def tiny_preset() -> Path:
+    """A preset that trains in seconds on CPU (tests/data/tiny.yaml)."""
+    return REPO / "tests" / "data" / "tiny.yaml"
