@@ -38,9 +38,10 @@ def _problem(
 ) -> Problem:
     loc: Loc = tuple(error["loc"])
     ctx = error.get("ctx") or {}
-    if error["type"] == LOCATED:
-        loc = (*loc, *ctx.get("at", ()))
-    path, line, column = _locate(document, loc, key_position=error["type"] == "extra_forbidden")
+    at = tuple(ctx.get("at", ())) if error["type"] == LOCATED else ()
+    # an unknown key, or a key named by a cross-field rule, is pointed at itself, not its value
+    on_key = error["type"] == "extra_forbidden" or bool(at)
+    path, line, column = _locate(document, (*loc, *at), key_position=on_key)
     field = dotted(path)
     message = _message(error, path)
     for prefix, text in overrides.items():
@@ -65,7 +66,9 @@ def _locate(document: Any, loc: Loc, *, key_position: bool) -> tuple[Loc, int | 
         last = i == len(parts) - 1 or parts[i + 1 :] == ["[key]"]
         if isinstance(node, Mapping) and _has(node, part):
             key = _key(node, part)
-            position = _position(node, key, at_key=(key_position and last) or parts[-1] == "[key]")
+            # an empty value (`data:`) has no place of its own: point at its key
+            on_key = (key_position and last) or parts[-1] == "[key]" or node[key] is None
+            position = _position(node, key, at_key=on_key)
             node = node[key]
             path.append(part)
         elif isinstance(node, Sequence) and not isinstance(node, str) and isinstance(part, int):

@@ -206,10 +206,11 @@ def effective(preset: Preset) -> dict[str, Any]:
     flat: dict[str, Any] = {}
 
     def walk(model: Any, prefix: str) -> None:
-        for name in type(model).model_fields:
+        for name, info in type(model).model_fields.items():
             value = getattr(model, name)
             key = f"{prefix}{name}"
-            if _is_preset_section(value):
+            # optional sections (random_crop, affine, early_stop) stay whole: `null → {...}`
+            if isinstance(value, Section) and isinstance(info.default, Section):
                 walk(value, key + ".")
             else:
                 flat[key] = _yaml_ready(
@@ -218,10 +219,6 @@ def effective(preset: Preset) -> dict[str, Any]:
 
     walk(preset, "")
     return flat
-
-
-def _is_preset_section(value: Any) -> bool:
-    return isinstance(value, Section)
 
 
 __all__ = [

@@ -205,13 +205,13 @@ Path_ = tuple[str | int, ...]
 
 
 def flow(value: Any) -> str:
-    """`value` as one line of YAML (flow style), e.g. `{0: 0.01, 15: 0.001}`."""
-    yaml = YAML(typ="safe", pure=True)
+    """`value` as one line of YAML (flow style), e.g. `{0: 0.01, 15: 0.001}`; key order kept."""
+    yaml = YAML(typ="rt")
     yaml.default_flow_style = True
     yaml.width = 1 << 16
     out = io.StringIO()
-    yaml.dump([value], out)
-    return out.getvalue().strip()[1:-1]
+    yaml.dump({"v": value}, out)
+    return out.getvalue().strip()[len("{v: ") : -1]
 
 
 def value_spans(text: str) -> dict[Path_, tuple[int, int, bool]]:
