@@ -35,3 +35,10 @@ def test_presets_folder_is_the_packaged_presets() -> None:
         "mobilenetv2.yaml",
         "resnet50.yaml",
     }
+
+
+def test_preset_reference_is_current() -> None:
+    from hw3tui.preset.reference import reference
+
+    readme = (REPO / "README.md").read_text()
+    assert reference() in readme, "regenerate: python -m hw3tui.preset.reference"
