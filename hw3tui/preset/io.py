@@ -164,31 +164,13 @@ def save_text(path: Path, text: str) -> None:
 
 def minimal_text(preset: Preset) -> str:
     """YAML of what `preset` changes from the defaults (and its name): new presets stay short."""
-    data = _yaml_ready(preset.model_dump(exclude_defaults=True))
-    data = {"name": preset.name, **{k: v for k, v in data.items() if k != "name"}}
-    lines = [
-        f"{key}: {flow(value)}" if not isinstance(value, dict) else _block(key, value, 0)
-        for key, value in data.items()
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _block(key: str, value: dict[str, Any], depth: int) -> str:
-    pad = "  " * (depth + 1)
-    inner = [
-        _block(k, v, depth + 1) if _is_section(v) else f"{pad}{k}: {flow(v)}"
-        for k, v in value.items()
-    ]
-    return "\n".join([f"{'  ' * depth}{key}:", *inner])
-
-
-def _is_section(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and bool(value)
-        and all(isinstance(k, str) for k in value)
-        and not (len(value) == 1 and next(iter(value)) in ("linear", "cosine", "plateau"))
-    )
+    defaults = effective(Preset())
+    text = f"name: {flow(preset.name)}\n"
+    for key, value in effective(preset).items():
+        if key != "name" and value != defaults[key]:
+            path = tuple(key.split("."))
+            text = set_in_text(text, path, value)
+    return text
 
 
 def _yaml_ready(value: Any) -> Any:
