@@ -1,0 +1,669 @@
+"""Chunked checkpoints: one safetensors stream cut into NAME.000, NAME.001, ... and SHA256SUMS.
+
+    best/resnet50_best.safetensors.000     chunk_mb MiB each (the last one shorter)
+    best/resnet50_best.safetensors.001
+    best/SHA256SUMS                        `sha256sum` format: every chunk, then the joined file
+
+`cat resnet50_best.safetensors.* > resnet50_best.safetensors` rebuilds the file byte for byte
+(chunk numbers are zero-padded to one width, so the shell's order is the numeric order), and then
+`sha256sum -c SHA256SUMS` passes; before joining, `sha256sum -c --ignore-missing SHA256SUMS`
+checks the chunks alone.
+
+Everything here works on bytes and needs no torch: `write_stream` (the writer), `locate` (what a
+user's PATH means), `scan` (one pass that hashes, checks and optionally copies the bytes, naming
+every missing, extra, truncated or corrupt chunk), `join`, `read_header`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import queue
+import re
+import stat
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from hw3tui.atomic import open_atomic, settled
+from hw3tui.engine.checkpoint_format import (
+    CheckpointError,
+    Header,
+    MiB,
+    header_length,
+    parse_header,
+)
+
+SUMS_FILE = "SHA256SUMS"
+"""The manifest's name; it does not match the chunks' glob `NAME.*`."""
+MAX_SUMS_BYTES = MiB
+READ_BLOCK = 4 * MiB
+_SUM_LINE = re.compile(r"^(?P<digest>[0-9a-fA-F]{64}) [ *](?P<name>.+)$")
+_CHUNK_SUFFIX = re.compile(r"^(?P<name>.+)\.(?P<index>[0-9]+)$")
+
+
+def chunk_names(name: str, count: int) -> list[str]:
+    """NAME.000, NAME.001, ...: zero-padded to one width so that `NAME.*` sorts numerically."""
+    width = max(3, len(str(count - 1)))
+    return [f"{name}.{index:0{width}d}" for index in range(count)]
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `write_stream` wrote."""
+
+    joined: Path
+    """The path `cat` rebuilds (not written itself)."""
+    chunks: list[Path]
+    total_bytes: int
+    sha256: str
+
+
+def write_stream(
+    pieces: Iterable[bytes | bytearray | memoryview],
+    folder: Path,
+    name: str,
+    *,
+    chunk_bytes: int,
+    total_bytes: int,
+) -> Written:
+    """Write the concatenation of `pieces` (exactly `total_bytes` long) as chunks of `chunk_bytes`
+    into `folder`, and SHA256SUMS. Each piece is written straight from its buffer (no copy); the
+    whole stream is hashed in a second thread while the chunks are hashed and written.
+    Files are not fsynced here: `atomic.replace_dir` does that once, before the swap."""
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be at least 1")
+    names = chunk_names(name, max(1, math.ceil(total_bytes / chunk_bytes)))
+    whole = _ThreadedSha256()
+    digests: list[str] = []
+    fd: int | None = None
+    filled = 0
+    written = 0
+    chunk_hash = hashlib.sha256()
+    try:
+        for piece in pieces:
+            view = memoryview(piece).cast("B")
+            whole.update(view)
+            while view.nbytes:
+                if fd is None:
+                    if len(digests) == len(names):
+                        raise ValueError(f"the stream is longer than the {total_bytes} bytes given")
+                    path = folder / names[len(digests)]
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                    chunk_hash, filled = hashlib.sha256(), 0
+                part = view[: chunk_bytes - filled]
+                chunk_hash.update(part)
+                _write_all(fd, part)
+                filled += part.nbytes
+                written += part.nbytes
+                view = view[part.nbytes :]
+                if filled == chunk_bytes:
+                    os.close(fd)
+                    fd = None
+                    digests.append(chunk_hash.hexdigest())
+        if fd is not None:
+            os.close(fd)
+            fd = None
+            digests.append(chunk_hash.hexdigest())
+        if written != total_bytes:
+            raise ValueError(f"the stream has {written} bytes, not the {total_bytes} given")
+        digest = whole.hexdigest()
+    finally:
+        whole.close()
+        if fd is not None:
+            os.close(fd)
+    lines = [f"{d}  {n}\n" for d, n in zip(digests, names, strict=True)]
+    lines.append(f"{digest}  {name}\n")
+    (folder / SUMS_FILE).write_text("".join(lines), encoding="utf-8")
+    return Written(folder / name, [folder / n for n in names], total_bytes, digest)
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data.nbytes:
+        done = os.write(fd, data)
+        data = data[done:]
+
+
+class _ThreadedSha256:
+    """SHA-256 of a stream computed in a second thread (hashlib releases the GIL on big updates),
+    so hashing the whole stream costs no wall time next to hashing and writing each chunk."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._queue: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._hash.update(data)
+
+    def update(self, data: memoryview) -> None:
+        self._queue.put(data)
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
+# --- finding a checkpoint ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a checkpoint's bytes are: a chunk set `folder/name.NNN`, or one file `folder/name`."""
+
+    folder: Path
+    name: str
+    chunked: bool
+
+    @property
+    def joined(self) -> Path:
+        return self.folder / self.name
+
+    def describe(self) -> str:
+        return str(self.joined) + (".*" if self.chunked else "")
+
+
+def locate(path: Path) -> Source:
+    """What PATH means: a run directory (its best/), a best/ directory, a chunk prefix (or one
+    chunk), or a single safetensors file. CheckpointError when it names none of these."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        path = settled(path)  # a best/ that a killed swap left aside
+    if path.is_dir():
+        names = _checkpoint_names(path)
+        if not names:
+            best = settled(path / "best")
+            if best.is_dir():
+                path, names = best, _checkpoint_names(best)
+        if not names:
+            raise CheckpointError(
+                f"{path}: no checkpoint here (expected NAME.safetensors.000, ... and {SUMS_FILE}, "
+                "or a run directory)"
+            )
+        if len(names) > 1:
+            listed = ", ".join(sorted(names))
+            raise CheckpointError(f"{path}: several checkpoints here ({listed}); name one")
+        ((name, chunked),) = names.items()
+        return Source(path, name, chunked)
+    folder = path.parent
+    chunk = _CHUNK_SUFFIX.match(path.name)
+    if path.is_file() and chunk is not None:
+        return Source(folder, chunk["name"], chunked=True)
+    if path.is_file():
+        return Source(folder, path.name, chunked=False)
+    if os.path.lexists(path):
+        raise CheckpointError(f"{path}: not a regular file or directory")
+    if _chunk_files(folder, path.name) or path.name in _checkpoint_names(folder):
+        return Source(folder, path.name, chunked=True)
+    raise CheckpointError(f"{path}: no such file, directory or chunk prefix")
+
+
+def _checkpoint_names(folder: Path) -> dict[str, bool]:
+    """Checkpoints in a folder: joined name -> whether it is chunked."""
+    sums, _ = read_sums(folder)
+    names: dict[str, bool] = {}
+    if sums is not None:
+        for entry in sums:
+            chunk = _CHUNK_SUFFIX.match(entry)
+            if chunk is not None:
+                names[chunk["name"]] = True
+            else:
+                names.setdefault(entry, False)
+        return names
+    try:
+        entries = [p.name for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return {}
+    for entry in entries:
+        chunk = _CHUNK_SUFFIX.match(entry)
+        if chunk is not None and chunk["name"].endswith(".safetensors"):
+            names[chunk["name"]] = True
+    for entry in entries:
+        if entry.endswith(".safetensors"):
+            names.setdefault(entry, False)
+    return names
+
+
+def _chunk_files(folder: Path, name: str) -> list[str]:
+    """Files that `cat NAME.*` would join, in the shell's (lexical) order."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.name.startswith(name + "."))
+    except OSError:
+        return []
+
+
+def read_sums(folder: Path) -> tuple[dict[str, str] | None, list[str]]:
+    """SHA256SUMS as {file name: digest} (None when there is none), and the problems found in it."""
+    path = folder / SUMS_FILE
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SUMS_BYTES + 1)
+    except FileNotFoundError:
+        return None, []
+    except OSError as exc:
+        return {}, [f"{SUMS_FILE}: unreadable ({exc.strerror})"]
+    if len(data) > MAX_SUMS_BYTES:
+        return {}, [f"{SUMS_FILE}: larger than {MAX_SUMS_BYTES // MiB} MiB, not a checksum list"]
+    sums: dict[str, str] = {}
+    problems: list[str] = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = _SUM_LINE.match(line)
+        if match is None:
+            problems.append(f"{SUMS_FILE} line {number}: not '<sha256>  <file>'")
+            continue
+        name = match["name"]
+        if "/" in name or "\\" in name or name in (".", ".."):
+            problems.append(f"{SUMS_FILE} line {number}: names a file outside its folder")
+        elif name in sums:
+            problems.append(f"{SUMS_FILE} line {number}: lists {name} twice")
+        else:
+            sums[name] = match["digest"].lower()
+    return sums, problems
+
+
+# --- reading and checking ---------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What one pass over a checkpoint's bytes found."""
+
+    source: Source
+    problems: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    """The files read, in order (the chunks, or the one file)."""
+    total_bytes: int = 0
+    sha256: str | None = None
+    """Of the whole stream, when every file was read."""
+    header: Header | None = None
+    checked_sums: bool = False
+    """Whether a SHA256SUMS entry vouched for every byte read."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def scan(
+    source: Source,
+    *,
+    into: bytearray | None = None,
+    out: BinaryIO | None = None,
+    check_joined: bool = True,
+) -> Report:
+    """Read a checkpoint once: hash every file, compare with SHA256SUMS, check the header.
+
+    `into`: a buffer of exactly the stream's length to read the bytes into (for loading);
+    `out`: a file to copy the stream to (for joining). `check_joined`: also compare a joined file
+    lying next to the chunks with its SHA256SUMS entry."""
+    report = Report(source)
+    sums, sum_problems = read_sums(source.folder)
+    report.problems += sum_problems
+    files, plan_problems = _plan(source, sums)
+    report.problems += plan_problems
+    report.files = files
+    stream = _Stream(into, out)
+    digests: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    whole = True
+    for name in files:
+        result = _read_into_stream(source.folder / name, stream)
+        if isinstance(result, str):
+            report.problems.append(f"{name}: {result}")
+            whole = False
+            continue
+        digests[name], sizes[name] = result
+    report.total_bytes = stream.position
+    if stream.overflow:
+        report.problems.append("the checkpoint changed while it was being read")
+        whole = False
+    if whole:
+        report.sha256 = stream.hexdigest()
+    if sums is not None and source.chunked:
+        _compare_chunks(files, digests, sizes, sums, stream, report)
+        report.checked_sums = whole and all(digests.get(n) == sums.get(n) for n in files)
+    elif sums is not None and source.name in sums and whole:
+        if report.sha256 != sums[source.name]:
+            report.problems.append(f"{source.name}: corrupt (does not match {SUMS_FILE})")
+        report.checked_sums = report.sha256 == sums[source.name]
+    if source.chunked and sums is None and files:
+        report.problems.append(
+            f"{SUMS_FILE}: missing; without it a corrupt chunk cannot be told from a good one"
+        )
+    if whole:
+        try:
+            report.header = parse_header(stream.head, "header", file_bytes=stream.position)
+        except CheckpointError as exc:
+            if report.ok:  # else it is only a consequence of the damage already named
+                report.problems.append(str(exc))
+    if check_joined and source.chunked and sums is not None and source.name in sums:
+        joined = source.joined
+        if joined.is_file() and _file_sha256(joined) != sums[source.name]:
+            report.problems.append(
+                f"{source.name}: the joined file does not match {SUMS_FILE} (an old or damaged "
+                "join: delete it, or run `hw3tui join --force`)"
+            )
+    return report
+
+
+def stream_files(source: Source) -> list[str]:
+    """The files a checkpoint's stream is read from, in order."""
+    return _plan(source, read_sums(source.folder)[0])[0]
+
+
+def _plan(source: Source, sums: dict[str, str] | None) -> tuple[list[str], list[str]]:
+    """The files to read, in order, and problems: extra files that `cat NAME.*` would pick up,
+    gaps in the chunk numbers."""
+    if not source.chunked:
+        return [source.name], []
+    problems: list[str] = []
+    present = _chunk_files(source.folder, source.name)
+    if sums is not None:
+        listed = [n for n in sums if _is_chunk_of(n, source.name)]
+    else:
+        listed = [n for n in present if _is_chunk_of(n, source.name)]
+    listed.sort(key=lambda n: int(n.rsplit(".", 1)[1]))
+    numbers = [int(n.rsplit(".", 1)[1]) for n in listed]
+    if sums is None and numbers:
+        width = len(listed[0].rsplit(".", 1)[1])
+        have = set(numbers)
+        gaps = [i for i in range(max(numbers) + 1) if i not in have]
+        problems += [f"{source.name}.{i:0{width}d}: missing" for i in gaps]
+    elif numbers != list(range(len(numbers))):
+        problems.append(f"{SUMS_FILE}: the chunk numbers listed are not 0, 1, 2, ...")
+    if sorted(listed) != listed:
+        problems.append(
+            f"{source.name}.*: chunk numbers of different widths: `cat` would misorder them"
+        )
+    for name in present:
+        if name not in listed:
+            problems.append(
+                f"{name}: extra file, not a chunk listed in {SUMS_FILE} (`cat {source.name}.*` "
+                "would include it): remove it"
+                if sums is not None
+                else f"{name}: extra file (`cat {source.name}.*` would include it): remove it"
+            )
+    return listed, problems
+
+
+def _is_chunk_of(entry: str, name: str) -> bool:
+    chunk = _CHUNK_SUFFIX.match(entry)
+    return chunk is not None and chunk["name"] == name
+
+
+class _Stream:
+    """The bytes of a checkpoint as they are read: hashed, kept at the front (for the header),
+    copied into a buffer or a file."""
+
+    def __init__(self, into: bytearray | None, out: BinaryIO | None) -> None:
+        self.into = memoryview(into) if into is not None else None
+        self.out = out
+        self.position = 0
+        self.overflow = False
+        self._spilling = False
+        self.head = bytearray()
+        self._head_wanted = 8
+        # Bytes read into `into` stay put, so a second thread can hash them; a scratch buffer is
+        # reused at once, so it is hashed in this thread.
+        self._hash: _ThreadedSha256 | hashlib._Hash = (
+            _ThreadedSha256() if into is not None else hashlib.sha256()
+        )
+        self._scratch = memoryview(bytearray(READ_BLOCK)) if into is None else None
+
+    def buffer(self, size: int) -> memoryview:
+        """Where to read the next `size` bytes (at most) to."""
+        if self.into is not None:
+            room = self.into[self.position :]
+            self._spilling = room.nbytes == 0  # a byte read now is one more than expected
+            return room[:size] if room.nbytes else memoryview(bytearray(1))
+        assert self._scratch is not None
+        return self._scratch[: min(size, READ_BLOCK)]
+
+    def take(self, data: memoryview) -> None:
+        if self._spilling:
+            self.overflow = True
+            return
+        self._keep_head(data)
+        if self.out is not None:
+            self.out.write(data)
+        self._hash.update(data)
+        self.position += data.nbytes
+
+    def _keep_head(self, data: memoryview) -> None:
+        while len(self.head) < self._head_wanted and data.nbytes:
+            need = self._head_wanted - len(self.head)
+            self.head += data[:need]
+            data = data[need:]
+            if self._head_wanted == 8 and len(self.head) == 8:
+                try:
+                    self._head_wanted = 8 + header_length(self.head, "")
+                except CheckpointError:
+                    return  # parse_header reports it
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def _read_into_stream(path: Path, stream: _Stream) -> tuple[str, int] | str:
+    """Read one file into the stream: (its sha256, its size), or what is wrong with it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        digest = hashlib.sha256()
+        size = 0
+        while True:
+            target = stream.buffer(READ_BLOCK)
+            count = os.readv(fd, [target])
+            if count == 0:
+                break
+            data = target[:count]
+            digest.update(data)
+            stream.take(data)
+            if stream.overflow:
+                return "grew while it was being read"
+            size += count
+        return digest.hexdigest(), size
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    finally:
+        os.close(fd)
+
+
+def _compare_chunks(
+    files: list[str],
+    digests: dict[str, str],
+    sizes: dict[str, int],
+    sums: dict[str, str],
+    stream: _Stream,
+    report: Report,
+) -> None:
+    """Name each chunk that does not match SHA256SUMS: truncated, too long, or corrupt."""
+    bad = [n for n in files if n in digests and digests[n] != sums[n]]
+    if not bad:
+        listed = sums.get(report.source.name)
+        if report.sha256 is not None and listed is not None and listed != report.sha256:
+            report.problems.append(
+                f"{SUMS_FILE}: the joined file's entry does not match the chunks"
+            )
+        return
+    expected = _expected_sizes(files, sizes, {n for n in digests if n not in bad}, stream.head)
+    for name in bad:
+        size, want = sizes[name], expected.get(name)
+        if want is not None and size < want:
+            report.problems.append(f"{name}: truncated ({size} of {want} bytes)")
+        elif want is not None and size > want:
+            report.problems.append(f"{name}: too long ({size} bytes, {want} expected)")
+        else:
+            report.problems.append(f"{name}: corrupt (its checksum does not match {SUMS_FILE})")
+
+
+def _expected_sizes(
+    files: list[str], sizes: dict[str, int], good: set[str], head: bytearray
+) -> dict[str, int]:
+    """Each chunk's size as written: every chunk but the last is one chunk size, and the header
+    (when readable) gives the total. The chunk size comes from a chunk that checks out, else
+    the most common size."""
+    try:
+        total: int | None = parse_header(head, "", file_bytes=None).total_bytes
+    except CheckpointError:
+        total = None
+    count = len(files)
+    if count == 1:
+        return {files[0]: total} if total is not None else {}
+    firsts = [n for n in files[:-1] if n in sizes]
+    chunk: int | None = next((sizes[n] for n in firsts if n in good), None)
+    last = files[-1]
+    if chunk is None and total is not None and last in good:
+        rest = total - sizes[last]
+        chunk = rest // (count - 1) if rest % (count - 1) == 0 else None
+    if chunk is None and firsts:
+        counts = Counter(sizes[n] for n in firsts)
+        chunk = max(counts, key=lambda s: (counts[s], s))
+    if chunk is None:
+        return {}
+    expected = dict.fromkeys(files[:-1], chunk)
+    if total is not None:
+        expected[last] = total - chunk * (count - 1)
+    return expected
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            digest = hashlib.sha256()
+            while block := handle.read(READ_BLOCK):
+                digest.update(block)
+            return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def checked(path: Path, attempt: Callable[[Source], Report]) -> Report:
+    """Locate PATH and run `attempt` on it; again (up to 3 times) when it failed while the
+    checkpoint was being replaced under it (a live run writing a new best)."""
+    report: Report | None = None
+    for _ in range(3):
+        source = locate(path)
+        before = _identity(source.folder)
+        report = attempt(source)
+        if report.ok or _identity(source.folder) == before:
+            return report
+    assert report is not None
+    return report
+
+
+def _identity(folder: Path) -> tuple[int, int, int] | None:
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_mtime_ns
+
+
+def verify(path: Path) -> Report:
+    """Check a checkpoint at PATH (see `locate`) without keeping its bytes."""
+    return checked(path, scan)
+
+
+def read_header(path: Path) -> tuple[Source, Header]:
+    """Locate a checkpoint and check its header, reading only its first bytes."""
+    source = locate(path)
+    files = (
+        sorted(
+            (n for n in _chunk_files(source.folder, source.name) if _is_chunk_of(n, source.name)),
+            key=lambda n: int(n.rsplit(".", 1)[1]),
+        )
+        if source.chunked
+        else [source.name]
+    )
+    head = bytearray()
+    wanted = 8
+    sizes = 0
+    for name in files:
+        try:
+            with (source.folder / name).open("rb") as handle:
+                sizes += os.fstat(handle.fileno()).st_size
+                while len(head) < wanted:
+                    data = handle.read(wanted - len(head))
+                    if not data:
+                        break
+                    head += data
+                    if wanted == 8 and len(head) >= 8:
+                        wanted = 8 + header_length(head, source.describe())
+        except OSError as exc:
+            raise CheckpointError(f"{source.folder / name}: unreadable ({exc.strerror})") from None
+    file_bytes = sizes if sizes > 0 else None
+    return source, parse_header(head, source.describe(), file_bytes=file_bytes)
+
+
+# --- joining ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What `join` did."""
+
+    path: Path
+    total_bytes: int
+    sha256: str
+    chunks: int
+    unchanged: bool
+    """The output already held exactly these bytes; nothing was written."""
+
+
+def join(path: Path, output: Path | None = None, *, force: bool = False) -> Joined:
+    """Rebuild the single file from a chunk set, writing it atomically only if every chunk
+    verifies; CheckpointError (listing every problem, one per line) otherwise."""
+    source = locate(path)
+    if not source.chunked:
+        raise CheckpointError(f"{source.joined}: already a single file; nothing to join")
+    target = source.joined if output is None else Path(output)
+    if target.is_dir():
+        target = target / source.name
+    if target.resolve().parent == source.folder.resolve() and (
+        target.name == SUMS_FILE or target.name.startswith(source.name + ".")
+    ):
+        raise CheckpointError(
+            f"{target}: would be taken for a chunk by `cat {source.name}.*`; choose another name"
+        )
+    sums, _ = read_sums(source.folder)
+    expected = sums.get(source.name) if sums else None
+    exists = target.exists()
+    if exists and expected is not None and _file_sha256(target) == expected:
+        report = verify(path)
+        if report.ok:
+            return Joined(target, report.total_bytes, expected, len(report.files), unchanged=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_atomic(target) as out:
+        report = scan(source, out=out, check_joined=False)
+        if not report.ok:
+            raise CheckpointError("\n".join([*report.problems, f"{source.describe()}: not joined"]))
+        if exists and not force:
+            raise CheckpointError(
+                f"{target}: exists and differs from the chunks; --force replaces it"
+            )
+    assert report.sha256 is not None
+    return Joined(target, report.total_bytes, report.sha256, len(report.files), unchanged=False)
