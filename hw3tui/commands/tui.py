@@ -1,0 +1,49 @@
+"""`hw3tui tui` (and bare `hw3tui`): the terminal UI. Textual is imported only when it opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hw3tui.commands.common import BadInput
+
+
+@click.command()
+@click.argument("presets", nargs=-1, metavar="[PRESET]...")
+@click.option(
+    "--presets-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of presets to list (default: ./presets).",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of runs to list, and where new runs go (default: ./runs).",
+)
+def tui(
+    presets: tuple[str, ...] = (), presets_dir: str | None = None, runs_dir: str | None = None
+) -> None:
+    """Open the terminal UI: edit presets, launch runs, watch them live, compare them.
+
+    PRESET files are listed along with the presets folder's. Runs started here are separate
+    processes: quitting the app or losing the terminal leaves them training.
+    """
+    folder = Path(presets_dir) if presets_dir is not None else Path("presets")
+    if presets_dir is not None and not folder.is_dir():
+        raise BadInput(f"--presets-dir {presets_dir}: no such folder")
+    runs = Path(runs_dir) if runs_dir is not None else Path("runs")
+    if runs.exists() and not runs.is_dir():
+        raise BadInput(f"--runs-dir {runs_dir or runs}: not a folder")
+    opened = []
+    for name in presets:
+        path = Path(name)
+        if not path.is_file():
+            raise BadInput(f"{name}: no such preset file")
+        opened.append(path)
+
+    from hw3tui.tui.app import Hw3tuiApp
+
+    Hw3tuiApp(presets_dir=folder, runs_dir=runs, opened=opened).run()

@@ -1,0 +1,220 @@
+"""The hw3tui app: where the presets and runs are, which screen shows what, and quitting.
+
+Kept thin: screens do the showing, `Launcher` starts and stops child processes, `catalog` and
+`hw3tui.runs` read the disk. Screens are imported when first opened, so the home screen appears
+without loading plotting or the editor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+
+from hw3tui.preset import PresetError, load_preset
+from hw3tui.runs import RunDir, list_runs
+from hw3tui.tui.catalog import PresetEntry, catalog, shown_path
+from hw3tui.tui.control import Launcher
+from hw3tui.tui.document import PresetDocument
+from hw3tui.tui.screens.choice import Choice, ChoiceScreen
+from hw3tui.tui.screens.home import HomeScreen
+from hw3tui.tui.widgets.runs_table import RunRow
+
+REAP_SECONDS = 2.0
+
+
+class Hw3tuiApp(App[None]):
+    """Edit presets, launch runs, watch them, compare them."""
+
+    TITLE = "hw3tui"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        presets_dir: Path = Path("presets"),
+        runs_dir: Path = Path("runs"),
+        opened: Sequence[Path] = (),
+    ) -> None:
+        super().__init__()
+        self.presets_dir = presets_dir
+        self.runs_dir = runs_dir
+        self.opened: list[Path] = list(opened)
+        self.launcher = Launcher(runs_dir)
+
+    def on_mount(self) -> None:
+        self.push_screen(HomeScreen())
+        self.set_interval(REAP_SECONDS, self.launcher.reap)
+
+    # ---- reading (also called from worker threads) -----------------------------------------
+
+    def preset_entries(self) -> list[PresetEntry]:
+        return catalog(self.presets_dir, list(self.opened))
+
+    def run_rows(self) -> list[RunRow]:
+        """Every run on disk, newest first, after runs whose engine is still starting."""
+        starting = [RunRow.starting(run.path) for run in self.launcher.starting()]
+        return [*starting, *(RunRow.of(s) for s in list_runs(self.runs_dir))]
+
+    # ---- opening screens -------------------------------------------------------------------
+
+    def edit_preset(self, path: Path, *, builtin: bool = False) -> None:
+        from hw3tui.tui.screens.editor import EditorScreen
+
+        try:
+            document = PresetDocument.open(
+                path,
+                source=path.name if builtin else shown_path(path),
+                read_only=builtin,
+            )
+        except PresetError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(EditorScreen(document))
+
+    def open_run(self, run: RunDir) -> None:
+        from hw3tui.tui.screens.run import RunScreen
+
+        self.push_screen(RunScreen(run))
+
+    def open_run_preset(self, run: RunDir) -> None:
+        """A run's frozen preset, read-only (save as makes a new preset of it)."""
+        from hw3tui.tui.screens.editor import EditorScreen
+
+        if not run.preset_file.is_file():
+            self.notify(f"{run.name} has no preset.yaml.", severity="error")
+            return
+        try:
+            document = PresetDocument.open(
+                run.preset_file, source=shown_path(run.preset_file), read_only=True
+            )
+        except PresetError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(EditorScreen(document))
+
+    def launch(self, preset_file: Path) -> RunDir | None:
+        """Start a run of `preset_file` as a detached child and show it."""
+        try:
+            preset = load_preset(preset_file).preset
+        except PresetError as exc:
+            self.notify(str(exc), title="Not started", severity="error")
+            return None
+        try:
+            run = self.launcher.launch(preset_file, preset.name)
+        except OSError as exc:
+            self.notify(f"Could not start the run: {exc}", severity="error")
+            return None
+        self.open_run(run)
+        return run
+
+    def pick_and_compare(self, run: RunDir) -> None:
+        from hw3tui.tui.screens.compare import CompareScreen
+        from hw3tui.tui.screens.pick import PickScreen
+
+        others = [r for r in self.run_rows() if r.path.resolve() != run.path.resolve()]
+        if not others:
+            self.notify("There is no other run to compare with.", severity="warning")
+            return
+
+        def picked(key: str | None) -> None:
+            if key is not None:
+                self.push_screen(CompareScreen(run, RunDir(Path(key))))
+
+        self.push_screen(
+            PickScreen(
+                f"Compare {run.name} with",
+                [(str(r.path), f"{r.name}  {r.state}  {r.best}") for r in others],
+            ),
+            picked,
+        )
+
+    def pick_and_diff(self, entry: PresetEntry) -> None:
+        from hw3tui.tui.screens.diff import DiffScreen
+
+        try:
+            document = PresetDocument.open(entry.path, source=entry.shown, read_only=True)
+        except PresetError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(DiffScreen(document, self.preset_entries(), against_preset=True))
+
+    def ask_open_file(self) -> None:
+        from hw3tui.tui.screens.path_prompt import PathPrompt
+
+        def opened(path: Path | None) -> None:
+            if path is None:
+                return
+            if path not in self.opened:
+                self.opened.append(path)
+            self.edit_preset(path)
+
+        self.push_screen(PathPrompt("Open a preset file", "", _check_existing_preset), opened)
+
+    def preset_saved(self, path: Path) -> None:
+        """A preset was written: list it (files outside the presets folder are added)."""
+        if path.resolve().parent != self.presets_dir.resolve() and path not in self.opened:
+            self.opened.append(path)
+
+    # ---- help and quitting -----------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from hw3tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while a dialog is open, answer it first
+        return not (action in ("quit", "help") and isinstance(self.screen, ModalScreen))
+
+    async def action_quit(self) -> None:
+        self._quit()
+
+    @work(exclusive=True, group="quit")
+    async def _quit(self) -> None:
+        from hw3tui.tui.screens.editor import EditorScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, EditorScreen) and not await screen.may_leave():
+                return
+        live = [row for row in self.run_rows() if row.live]
+        if live:
+            names = ", ".join(row.name for row in live[:3]) + (" …" if len(live) > 3 else "")
+            count = len(live)
+            answer = await self.push_screen_wait(
+                ChoiceScreen(
+                    f"{count} run{'s are' if count != 1 else ' is'} still training: {names}",
+                    [
+                        Choice("leave", "Leave running", "l", "primary"),
+                        Choice("stop", f"Stop {'them' if count != 1 else 'it'}", "s", "error"),
+                        Choice("back", "Back", "b"),
+                    ],
+                    "Left running, a run carries on without the app (reopen hw3tui to watch "
+                    "it). Stopped, it saves its state and can be resumed.",
+                )
+            )
+            if answer not in ("leave", "stop"):
+                return
+            if answer == "stop":
+                for row in live:
+                    self.launcher.cancel(RunDir(row.path))
+        self.exit()
+
+
+def _check_existing_preset(path: Path) -> str | None:
+    if not path.is_file():
+        return f"{path}: no such file"
+    return None

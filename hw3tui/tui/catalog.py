@@ -1,0 +1,84 @@
+"""The presets the home screen lists: the presets folder, built-ins, and files opened by path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hw3tui.preset import Preset, PresetError, builtin_presets, load_preset
+from hw3tui.preset.io import SUFFIXES
+
+
+@dataclass(frozen=True)
+class PresetEntry:
+    """One row of the presets table."""
+
+    path: Path
+    shown: str
+    """The path as the user sees it (relative to the working directory when inside it)."""
+    builtin: bool
+    preset: Preset | None
+    problem: str | None
+    problem_count: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.preset.name if self.preset is not None else self.path.stem
+
+    @property
+    def key(self) -> str:
+        return str(self.path.resolve())
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it, else as given."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def read_entry(path: Path, *, builtin: bool = False) -> PresetEntry:
+    """Load one preset for the table; an invalid one is listed with its first problem."""
+    shown = f"{path.stem} (built-in)" if builtin else shown_path(path)
+    try:
+        loaded = load_preset(path)
+    except PresetError as exc:
+        return PresetEntry(
+            path,
+            shown,
+            builtin,
+            None,
+            str(exc.problems[0]) if exc.problems else str(exc),
+            len(exc.problems),
+        )
+    return PresetEntry(path, shown, builtin, loaded.preset, None)
+
+
+def preset_files(presets_dir: Path) -> list[Path]:
+    if not presets_dir.is_dir():
+        return []
+    return sorted(p for p in presets_dir.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+def catalog(presets_dir: Path, opened: Iterable[Path] = ()) -> list[PresetEntry]:
+    """Every preset to list: the folder's, then files opened by path, then built-ins not
+    already shown (so a fresh checkout without presets/ still has something to run)."""
+    entries: list[PresetEntry] = []
+    seen: set[Path] = set()
+    names: set[str] = set()
+    for path in [*preset_files(presets_dir), *opened]:
+        resolved = path.resolve()
+        if resolved in seen:
+            continue
+        seen.add(resolved)
+        entry = read_entry(path)
+        entries.append(entry)
+        names.update((entry.name, path.stem))
+    for name, path in sorted(builtin_presets().items()):
+        if path.resolve() in seen or name in names:
+            continue
+        entries.append(read_entry(path, builtin=True))
+    return entries

@@ -1,0 +1,74 @@
+"""Starting and stopping runs from the TUI: always a child process, never training in the app.
+
+`Launcher` keeps the children this app started (to reap them, to know one that died before its
+engine wrote status.json, and to signal one whose engine has not locked its run yet). Runs found
+on disk are signalled through the pid in their status.json, and only while their engine holds the
+run's lock, so a recycled pid is never signalled.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hw3tui.runs import RunDir, launch_detached
+
+
+@dataclass
+class Launcher:
+    """The runs this app launched, by run directory."""
+
+    runs_dir: Path
+    children: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def launch(self, preset_file: Path, preset_name: str, *, cwd: Path | None = None) -> RunDir:
+        """Create the run directory and start `hw3tui run PRESET --run-dir DIR` detached."""
+        run = RunDir.create(self.runs_dir, preset_name)
+        child = launch_detached(["run", str(preset_file), "--run-dir", str(run.path)], run, cwd=cwd)
+        self.children[run.path.resolve()] = child
+        return run
+
+    def child(self, run: RunDir) -> subprocess.Popen[bytes] | None:
+        return self.children.get(run.path.resolve())
+
+    def exit_code(self, run: RunDir) -> int | None:
+        """The child's exit status once it has ended (None while running or not ours)."""
+        child = self.child(run)
+        return None if child is None else child.poll()
+
+    def starting(self) -> list[RunDir]:
+        """Our runs whose engine has not written status.json yet."""
+        return [RunDir(p) for p in self.children if not (p / "status.json").exists()]
+
+    def reap(self) -> None:
+        """Collect ended children so none lingers as a zombie."""
+        for child in self.children.values():
+            child.poll()
+
+    def cancel(self, run: RunDir) -> bool:
+        """Ask a live run to stop (SIGINT: it finishes its batch, saves, writes `cancelled`)."""
+        child = self.child(run)
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            return True
+        return interrupt(run)
+
+    def live(self, run: RunDir) -> bool:
+        child = self.child(run)
+        return (child is not None and child.poll() is None) or run.is_live()
+
+
+def interrupt(run: RunDir) -> bool:
+    """SIGINT the engine that holds `run`, by the pid in its status.json."""
+    status = run.read_status() or {}
+    pid = status.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or not run.is_live():
+        return False
+    try:
+        os.kill(pid, signal.SIGINT)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

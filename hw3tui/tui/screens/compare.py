@@ -1,0 +1,136 @@
+"""Two runs side by side: best metrics, both runs' curves on one plot, and their preset diff."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from hw3tui.compare import Comparison, compare_runs
+from hw3tui.preset.yamlio import flow
+from hw3tui.runs import RunDir
+from hw3tui.tui.widgets.curves import Curves, Series
+
+
+class CompareScreen(Screen[None]):
+    """Run A against run B."""
+
+    DEFAULT_CSS = """
+    CompareScreen #title {
+        height: 1;
+        background: $boost;
+        padding: 0 1;
+    }
+    CompareScreen #metrics {
+        height: auto;
+        margin: 1 0 0 0;
+    }
+    CompareScreen Curves {
+        height: 14;
+    }
+    CompareScreen #changes {
+        height: auto;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "metric", "Loss/acc"),
+        Binding("escape,backspace", "back", "Back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, comparison: Comparison) -> None:
+            super().__init__()
+            self.comparison = comparison
+
+    def __init__(self, a: RunDir, b: RunDir) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+        self.comparison: Comparison | None = None
+        self.metric = "acc"
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"[b]A[/] {escape(self.a.name)}   [b]B[/] {escape(self.b.name)}", id="title")
+        with VerticalScroll(id="scroll"):
+            yield DataTable(id="metrics", cursor_type="none", zebra_stripes=True)
+            yield Curves("accuracy", empty="no finished epochs", id="curves")
+            yield Static("reading the runs…", id="changes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#metrics", DataTable)
+        table.add_columns("", "A", "B")
+        self._load()
+
+    @work(thread=True)
+    def _load(self) -> None:
+        self.post_message(self.Loaded(compare_runs(self.a, self.b)))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.comparison = comparison = message.comparison
+        table = self.query_one("#metrics", DataTable)
+        winner = comparison.winner("val_acc")
+        for label, left, right in comparison.metric_rows():
+            if label == "best val acc" and winner is not None:
+                left = f"{left} ★" if winner == "a" else left
+                right = f"{right} ★" if winner == "b" else right
+            table.add_row(label, left, right)
+        self._plot()
+        self.query_one("#changes", Static).update(_changes_text(comparison))
+
+    def _plot(self) -> None:
+        comparison = self.comparison
+        if comparison is None:
+            return
+        kind = self.metric
+        series = []
+        for tag, side in (("A", comparison.a), ("B", comparison.b)):
+            for split in ("val", "train"):
+                xs, ys = side.history.series(f"{split}_{kind}")
+                series.append(Series(f"{tag} {split}", xs, ys))
+        curves = self.query_one(Curves)
+        curves.heading = "accuracy" if kind == "acc" else "loss"
+        curves.plot(series, empty="no finished epochs")
+
+    def action_metric(self) -> None:
+        self.metric = "loss" if self.metric == "acc" else "acc"
+        self._plot()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+
+def _changes_text(comparison: Comparison) -> Text:
+    text = Text()
+    text.append("Preset changes (A → B)\n", style="bold")
+    problems = [
+        f"{tag}: preset.yaml {side.preset_problem}"
+        for tag, side in (("A", comparison.a), ("B", comparison.b))
+        if side.preset_problem
+    ]
+    for problem in problems:
+        text.append(problem + "\n", style="red")
+    if problems:
+        return text
+    if not comparison.changes:
+        text.append("the same preset (every field equal)", style="dim")
+        return text
+    width = max(len(c.field) for c in comparison.changes)
+    for change in comparison.changes:
+        text.append(f"{change.field:<{width}}  ")
+        text.append(flow(change.before), style="red")
+        text.append(" → ")
+        text.append(flow(change.after), style="green")
+        text.append("\n")
+    return text

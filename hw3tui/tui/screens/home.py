@@ -1,0 +1,237 @@
+"""The first screen: presets to edit and run, and runs (live ones marked and updating)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+from textual.worker import get_current_worker
+
+from hw3tui.runs import RunDir
+from hw3tui.tui.catalog import PresetEntry, shown_path
+from hw3tui.tui.screens.choice import confirm
+from hw3tui.tui.widgets.presets_table import PresetsTable
+from hw3tui.tui.widgets.runs_table import RunRow, RunsTable
+
+if TYPE_CHECKING:
+    from hw3tui.tui.app import Hw3tuiApp
+
+RUNS_POLL_SECONDS = 1.0
+
+
+class HomeScreen(Screen[None]):
+    """Presets above, runs below."""
+
+    DEFAULT_CSS = """
+    HomeScreen #where {
+        height: 1;
+        background: $boost;
+        padding: 0 1;
+    }
+    HomeScreen .heading {
+        padding: 0 1;
+        text-style: bold;
+        color: $accent;
+    }
+    HomeScreen #presets {
+        height: 2fr;
+    }
+    HomeScreen #runs {
+        height: 3fr;
+    }
+    HomeScreen #no-runs {
+        padding: 0 2;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "edit", "Edit"),
+        Binding("r", "run", "Run"),
+        Binding("c", "cancel_run", "Cancel"),
+        Binding("d", "compare", "Compare"),
+        Binding("o", "open_file", "Open file", show=False),
+    ]
+
+    class PresetsListed(Message):
+        def __init__(self, entries: list[PresetEntry]) -> None:
+            super().__init__()
+            self.entries = entries
+
+    class RunsListed(Message):
+        def __init__(self, rows: list[RunRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    @property
+    def hw3(self) -> Hw3tuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.hw3
+        yield Static(
+            f"[b]hw3tui[/]  presets: {escape(shown_path(app.presets_dir))}/  "
+            f"runs: {escape(shown_path(app.runs_dir))}/",
+            id="where",
+        )
+        yield Label("Presets", classes="heading")
+        yield PresetsTable(id="presets")
+        yield Label("Runs", classes="heading")
+        yield RunsTable(id="runs")
+        yield Static("No runs yet: highlight a preset and press r.", id="no-runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(PresetsTable).focus()
+        self.reload_presets()
+        self._watch_runs()
+
+    def on_screen_resume(self) -> None:
+        self.reload_presets()
+
+    # ---- data ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="presets")
+    def reload_presets(self) -> None:
+        self.post_message(self.PresetsListed(self.hw3.preset_entries()))
+
+    @work(thread=True, exclusive=True, group="runs")
+    def _watch_runs(self) -> None:
+        worker = get_current_worker()
+        shown: list[RunRow] | None = None
+        while not worker.is_cancelled:
+            rows = self.hw3.run_rows()
+            if rows != shown:
+                self.post_message(self.RunsListed(rows))
+                shown = rows
+            worker.cancelled_event.wait(RUNS_POLL_SECONDS)
+
+    def refresh_runs_now(self) -> None:
+        self.post_message(self.RunsListed(self.hw3.run_rows()))
+
+    @on(PresetsListed)
+    def _presets_listed(self, message: PresetsListed) -> None:
+        self.query_one(PresetsTable).show(message.entries)
+        self.refresh_bindings()
+
+    @on(RunsListed)
+    def _runs_listed(self, message: RunsListed) -> None:
+        self.query_one(RunsTable).show(message.rows)
+        self.query_one("#no-runs").display = not message.rows
+        self.refresh_bindings()
+
+    # ---- what is highlighted ---------------------------------------------------------------
+
+    @property
+    def in_runs(self) -> bool:
+        return self.focused is self.query_one(RunsTable)
+
+    @property
+    def preset(self) -> PresetEntry | None:
+        return None if self.in_runs else self.query_one(PresetsTable).highlighted
+
+    @property
+    def run(self) -> RunRow | None:
+        return self.query_one(RunsTable).highlighted if self.in_runs else None
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_run":
+            run = self.run
+            return True if run is not None and run.live else None
+        if action in ("edit", "run"):
+            return True if (self.preset or self.run) is not None else None
+        if action == "compare":
+            if self.in_runs:
+                return True if len(self.query_one(RunsTable).rows_shown) >= 2 else None
+            return True if self.preset is not None else None
+        return True
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected)
+    def _opened(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if isinstance(event.data_table, RunsTable):
+            run = event.data_table.highlighted
+            if run is not None:
+                self.hw3.open_run(RunDir(run.path))
+        else:
+            self.action_edit()
+
+    def action_edit(self) -> None:
+        if self.in_runs:
+            run = self.run
+            if run is not None:
+                self.hw3.open_run_preset(RunDir(run.path))
+            return
+        entry = self.preset
+        if entry is not None:
+            self.hw3.edit_preset(entry.path, builtin=entry.builtin)
+
+    def action_run(self) -> None:
+        if self.in_runs:
+            run = self.run
+            if run is not None:
+                self.hw3.launch(RunDir(run.path).preset_file)
+            return
+        entry = self.preset
+        if entry is None:
+            return
+        if entry.preset is None:
+            self.notify(
+                f"{entry.shown} has problems; press enter to fix them.\n{entry.problem}",
+                severity="error",
+            )
+            return
+        self.hw3.launch(entry.path)
+
+    def action_cancel_run(self) -> None:
+        row = self.run
+        if row is None or not row.live:
+            self.notify("Highlight a live run (●) to cancel it.", severity="warning")
+            return
+        run = RunDir(row.path)
+
+        def answered(answer: str | None) -> None:
+            if answer == "yes":
+                if self.hw3.launcher.cancel(run):
+                    self.notify(f"Stopping {run.name}: it finishes its batch and saves.")
+                else:
+                    self.notify(f"{run.name} is not running any more.", severity="warning")
+
+        self.app.push_screen(
+            confirm(
+                f"Cancel {run.name}?",
+                "Cancel run",
+                "Keep running",
+                "It finishes the current batch, saves its state (hw3tui resume continues it), "
+                "and its state becomes cancelled.",
+            ),
+            answered,
+        )
+
+    def action_compare(self) -> None:
+        if self.in_runs:
+            row = self.run
+            if row is not None:
+                self.hw3.pick_and_compare(RunDir(row.path))
+            return
+        entry = self.preset
+        if entry is not None:
+            self.hw3.pick_and_diff(entry)
+
+    def action_open_file(self) -> None:
+        self.hw3.ask_open_file()

@@ -1,0 +1,76 @@
+"""Ask for a file path (save as, open a preset): checked before the dialog closes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+PathCheck = Callable[[Path], str | None]
+"""Returns why a path cannot be used, or None when it can."""
+
+
+class PathPrompt(ModalScreen[Path | None]):
+    """Dismisses with the entered path once `check` accepts it, or None on escape."""
+
+    DEFAULT_CSS = """
+    PathPrompt {
+        align: center middle;
+    }
+    PathPrompt > Vertical {
+        width: 72;
+        max-width: 95%;
+        height: auto;
+        border: thick $primary 80%;
+        background: $surface;
+        padding: 1 2;
+    }
+    PathPrompt #error {
+        color: $error;
+        height: auto;
+    }
+    PathPrompt #hint {
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Back")]
+
+    def __init__(self, title: str, initial: str, check: PathCheck, hint: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.initial = initial
+        self.check = check
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            yield Input(self.initial, id="path")
+            yield Static("", id="error")
+            if self.hint:
+                yield Static(self.hint, id="hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.query_one("#error", Static).update("enter a path")
+            return
+        path = Path(text).expanduser()
+        problem = self.check(path)
+        if problem:
+            self.query_one("#error", Static).update(problem)
+            return
+        self.dismiss(path)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

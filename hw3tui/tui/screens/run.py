@@ -1,0 +1,251 @@
+"""A run, live or finished: curves, batch loss, progress, schedule, best checkpoint, log tail.
+
+A worker thread tails the run directory (`RunFeed`) and posts what is new at most a few times a
+second; the screen folds the events into a `RunHistory` and redraws. The run itself is another
+process: closing this screen, or the app, leaves it training.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import get_current_worker
+
+from hw3tui.history import RunHistory
+from hw3tui.preset import Preset, PresetError, load_preset
+from hw3tui.runs import RunDir
+from hw3tui.tui.catalog import shown_path
+from hw3tui.tui.feed import FeedUpdate, RunFeed
+from hw3tui.tui.screens.choice import confirm
+from hw3tui.tui.widgets.batch_loss import BatchLoss
+from hw3tui.tui.widgets.best_panel import BestPanel
+from hw3tui.tui.widgets.curves import Curves, Series
+from hw3tui.tui.widgets.log_tail import LogTail
+from hw3tui.tui.widgets.run_header import RunHeader
+from hw3tui.tui.widgets.run_progress import RunProgress
+from hw3tui.tui.widgets.schedule_now import ScheduleNow
+
+if TYPE_CHECKING:
+    from hw3tui.tui.app import Hw3tuiApp
+
+POLL_SECONDS = 0.25
+"""How often the run's files are read: at most four redraws a second, whatever the engine does."""
+
+
+class RunScreen(Screen[None]):
+    """Watches one run directory."""
+
+    DEFAULT_CSS = """
+    RunScreen #body {
+        height: 1fr;
+    }
+    RunScreen #charts {
+        width: 1fr;
+    }
+    RunScreen #side {
+        width: 38;
+        padding: 0 1;
+        border-left: solid $primary 40%;
+    }
+    RunScreen #side > * {
+        margin-bottom: 1;
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "cancel_run", "Cancel run"),
+        Binding("d", "compare", "Compare"),
+        Binding("e", "edit", "Preset"),
+        Binding("escape,backspace", "back", "Back"),
+    ]
+
+    class Fed(Message):
+        """New events, log lines or status from the run's files."""
+
+        def __init__(self, update: FeedUpdate) -> None:
+            super().__init__()
+            self.update = update
+
+    class PresetRead(Message):
+        def __init__(self, preset: Preset | None) -> None:
+            super().__init__()
+            self.preset = preset
+
+    def __init__(self, run: RunDir) -> None:
+        super().__init__()
+        self.run = run
+        self.history = RunHistory()
+        self.preset: Preset | None = None
+        self.status: dict[str, Any] | None = None
+        self.live = False
+        self.stopping = False
+
+    @property
+    def hw3(self) -> Hw3tuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="charts"):
+                yield Curves("loss", id="loss")
+                yield Curves("accuracy", id="acc")
+                yield BatchLoss(id="batch-loss")
+            with Vertical(id="side"):
+                yield RunProgress(id="progress")
+                yield ScheduleNow(id="schedule")
+                yield BestPanel(id="best")
+        yield LogTail(id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LogTail).border_title = shown_path(self.run.log_file)
+        self._redraw()
+        self._read_preset()
+        self._follow()
+
+    # ---- feeding ---------------------------------------------------------------------------
+
+    @work(thread=True, group="read-preset")
+    def _read_preset(self) -> None:
+        try:
+            preset: Preset | None = load_preset(self.run.preset_file).preset
+        except PresetError:
+            preset = None
+        self.post_message(self.PresetRead(preset))
+
+    @work(thread=True, exclusive=True, group="follow")
+    def _follow(self) -> None:
+        worker = get_current_worker()
+        feed = RunFeed(self.run)
+        while not worker.is_cancelled:
+            update = feed.poll()
+            if update:
+                self.post_message(self.Fed(update))
+            worker.cancelled_event.wait(POLL_SECONDS)
+
+    @on(PresetRead)
+    def _preset_read(self, message: PresetRead) -> None:
+        self.preset = message.preset
+        self._redraw()
+
+    @on(Fed)
+    def _fed(self, message: Fed) -> None:
+        update = message.update
+        self.history.extend(update.events)
+        if update.log_lines:
+            self.query_one(LogTail).add(update.log_lines)
+        self.live = update.live
+        if update.status is not None:
+            self.status = update.status or None
+        self._redraw()
+
+    # ---- drawing ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        status_state = str(self.status.get("state")) if self.status else None
+        live = self.live or self.hw3.launcher.live(self.run)
+        if status_state is None:
+            if self.history.end is not None:
+                return self.history.state
+            code = self.hw3.launcher.exit_code(self.run)
+            if code is not None:
+                return f"failed to start (exit {code}; see the log)"
+            return "starting"
+        if status_state == "running":
+            if not live:
+                return "killed"
+            return "stopping…" if self.stopping else "running"
+        return status_state
+
+    @property
+    def planned_epochs(self) -> int | None:
+        status_epochs = self.status.get("epochs") if self.status else None
+        if isinstance(status_epochs, int) and not isinstance(status_epochs, bool):
+            return status_epochs
+        if self.history.epochs_planned:
+            return self.history.epochs_planned
+        return self.preset.schedule.epochs if self.preset is not None else None
+
+    def _redraw(self) -> None:
+        history = self.history
+        planned = self.planned_epochs
+        if history.epochs_planned is None and planned is not None:
+            history.epochs_planned = planned
+        state = self.state
+        detail = []
+        if self.preset is not None:
+            detail.append(f"{self.preset.backbone.name} on {self.preset.data.source}")
+        if history.device:
+            detail.append(history.device)
+        if history.classes:
+            detail.append(f"{len(history.classes)} classes")
+        live = state in ("running", "starting", "stopping…")
+        self.query_one(RunHeader).show(self.run.name, state, live, " · ".join(detail))
+        self.query_one("#loss", Curves).plot(
+            [
+                Series("train", *history.series("train_loss")),
+                Series("val", *history.series("val_loss")),
+            ]
+        )
+        self.query_one("#acc", Curves).plot(
+            [
+                Series("train", *history.series("train_acc")),
+                Series("val", *history.series("val_acc")),
+            ]
+        )
+        self.query_one(BatchLoss).show(list(history.batch_losses), history.current_epoch)
+        self.query_one(RunProgress).show(history, planned, running=live)
+        self.query_one(ScheduleNow).show(history, self.preset)
+        self.query_one(BestPanel).show(history)
+        self.refresh_bindings()
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_run":
+            return True if self.state in ("running", "starting") else None
+        return True
+
+    def action_cancel_run(self) -> None:
+        if self.state not in ("running", "starting"):
+            self.notify("This run is not running.", severity="warning")
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer != "yes":
+                return
+            if self.hw3.launcher.cancel(self.run):
+                self.stopping = True
+                self.notify(f"Stopping {self.run.name}: it finishes its batch and saves.")
+            else:
+                self.notify("The run is not running any more.", severity="warning")
+            self._redraw()
+
+        self.app.push_screen(
+            confirm(
+                f"Cancel {self.run.name}?",
+                "Cancel run",
+                "Keep running",
+                "It finishes the current batch, saves its state (hw3tui resume continues it), "
+                "and its state becomes cancelled.",
+            ),
+            answered,
+        )
+
+    def action_compare(self) -> None:
+        self.hw3.pick_and_compare(self.run)
+
+    def action_edit(self) -> None:
+        self.hw3.open_run_preset(self.run)
+
+    def action_back(self) -> None:
+        self.dismiss()

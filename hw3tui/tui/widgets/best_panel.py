@@ -1,0 +1,37 @@
+"""The best epoch so far: its val acc (or the monitored metric) and the checkpoint's path."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.widgets import Static
+
+from hw3tui.history import RunHistory
+
+
+class BestPanel(Static):
+    """`val acc 0.917 at epoch 3` and `runs/…/best/resnet18_best.safetensors.*`."""
+
+    DEFAULT_CSS = """
+    BestPanel {
+        height: auto;
+    }
+    """
+
+    def show(self, history: RunHistory) -> None:
+        lines = ["[b $accent]Best[/]"]
+        best_acc = history.best_of("val_acc")
+        lines.append(
+            "val acc  –"
+            if best_acc is None
+            else f"val acc  {best_acc[0]:.4f} at epoch {best_acc[1]}"
+        )
+        checkpoint = history.best or {}
+        metric = str(checkpoint.get("metric") or "")
+        if metric and metric != "val_acc" and isinstance(checkpoint.get("value"), int | float):
+            lines.append(
+                f"{metric.replace('_', ' ')} {float(checkpoint['value']):.4f} "
+                f"at epoch {checkpoint.get('epoch')}"
+            )
+        path = checkpoint.get("path")
+        lines.append(f"[dim]{escape(str(path))}[/]" if path else "[dim]no checkpoint yet[/]")
+        self.update("\n".join(lines))
