@@ -284,11 +284,11 @@ def compare_with_model(state_dict: Mapping[str, torch.Tensor], model: torch.nn.M
     own = model.state_dict()
     return Mismatch(
         missing=[name for name in own if name not in state_dict],
-        unexpected=[name for name in state_dict if name not in own],
-        shapes={
-            name: (tuple(tensor.shape), tuple(own[name].shape))
-            for name, tensor in state_dict.items()
-            if name in own and tuple(tensor.shape) != tuple(own[name].shape)
+        unexpected=sorted((name for name in state_dict if name not in own), key=_natural),
+        shapes={  # in the model's order
+            name: (tuple(state_dict[name].shape), tuple(tensor.shape))
+            for name, tensor in own.items()
+            if name in state_dict and tuple(state_dict[name].shape) != tuple(tensor.shape)
         },
     )
 
@@ -299,6 +299,11 @@ def check_against_model(state_dict: Mapping[str, torch.Tensor], model: torch.nn.
     mismatch = compare_with_model(state_dict, model)
     if mismatch:
         raise CheckpointError(mismatch.message())
+
+
+def _natural(name: str) -> list[tuple[int, str]]:
+    """Sort key: layer.10 after layer.9."""
+    return [(int(part), "") if part.isdigit() else (-1, part) for part in name.split(".")]
 
 
 def _count(names: list[str], what: str) -> str:

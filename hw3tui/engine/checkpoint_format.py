@@ -49,6 +49,11 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used, with a one-line, user-facing message."""
 
 
+def _at(source: str) -> str:
+    """Messages start with where the checkpoint is (the caller may add it itself: "")."""
+    return f"{source}: " if source else ""
+
+
 @dataclass(frozen=True)
 class CheckpointInfo:
     """What a checkpoint says about itself (its safetensors metadata)."""
@@ -81,16 +86,16 @@ class CheckpointInfo:
         missing = [key for key in keys if key not in metadata]
         if missing:
             raise CheckpointError(
-                f"{source}: not an hw3tui checkpoint (its metadata lacks {', '.join(missing)})"
+                f"{_at(source)}not an hw3tui checkpoint (its metadata lacks {', '.join(missing)})"
             )
         try:
             epoch = int(metadata["epoch"])
             value = float(metadata["value"])
             classes = json.loads(metadata["classes"])
         except ValueError as exc:
-            raise CheckpointError(f"{source}: unreadable checkpoint metadata ({exc})") from None
+            raise CheckpointError(f"{_at(source)}unreadable checkpoint metadata ({exc})") from None
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-            raise CheckpointError(f"{source}: metadata 'classes' is not a JSON list of names")
+            raise CheckpointError(f"{_at(source)}metadata 'classes' is not a JSON list of names")
         return cls(
             preset=metadata["preset"],
             backbone=metadata["backbone"],
@@ -137,11 +142,13 @@ class Header:
 def header_length(prefix: bytes | bytearray | memoryview, source: str) -> int:
     """The JSON header's length, read from the first 8 bytes (checked against the cap)."""
     if len(prefix) < 8:
-        raise CheckpointError(f"{source}: too short to be a safetensors file ({len(prefix)} bytes)")
+        raise CheckpointError(
+            f"{_at(source)}too short to be a safetensors file ({len(prefix)} bytes)"
+        )
     length = int.from_bytes(bytes(prefix[:8]), "little")
     if length < 2 or length > MAX_HEADER_BYTES:
         raise CheckpointError(
-            f"{source}: not a safetensors file (its header length, {length} bytes, is not "
+            f"{_at(source)}not a safetensors file (its header length, {length} bytes, is not "
             f"plausible; at most {MAX_HEADER_BYTES // MiB} MiB)"
         )
     return length
@@ -158,18 +165,18 @@ def parse_header(
     length = header_length(prefix, source)
     if file_bytes is not None and 8 + length > file_bytes:
         raise CheckpointError(
-            f"{source}: truncated: its header alone needs {8 + length} bytes, "
+            f"{_at(source)}truncated: its header alone needs {8 + length} bytes, "
             f"the file has {file_bytes}"
         )
     if len(prefix) < 8 + length:
-        raise CheckpointError(f"{source}: truncated inside its header")
+        raise CheckpointError(f"{_at(source)}truncated inside its header")
     try:
         text = bytes(prefix[8 : 8 + length]).decode("utf-8")
         raw = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{source}: not a safetensors file (bad header: {exc})") from None
+        raise CheckpointError(f"{_at(source)}not a safetensors file (bad header: {exc})") from None
     if not isinstance(raw, dict):
-        raise CheckpointError(f"{source}: not a safetensors file (header is not a JSON object)")
+        raise CheckpointError(f"{_at(source)}not a safetensors file (header is not a JSON object)")
     metadata = _metadata(raw.pop("__metadata__", {}), source)
     tensors = tuple(_entry(name, spec, source) for name, spec in raw.items())
     data_bytes = _check_tiling(tensors, source)
@@ -177,7 +184,7 @@ def parse_header(
         actual = file_bytes - 8 - length
         what = "truncated" if actual < data_bytes else "has trailing bytes"
         raise CheckpointError(
-            f"{source}: {what}: the header describes {data_bytes} bytes of tensor data, "
+            f"{_at(source)}{what}: the header describes {data_bytes} bytes of tensor data, "
             f"the file holds {actual}"
         )
     return Header(length, data_bytes, tensors, metadata)
@@ -227,13 +234,13 @@ def _no_constant(name: str) -> Any:
 
 def _metadata(raw: Any, source: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise CheckpointError(f"{source}: header's __metadata__ must map text to text")
+        raise CheckpointError(f"{_at(source)}header's __metadata__ must map text to text")
     return dict(raw)
 
 
 def _entry(name: str, spec: Any, source: str) -> TensorEntry:
     def bad(why: str) -> CheckpointError:
-        return CheckpointError(f"{source}: tensor {name!r}: {why}")
+        return CheckpointError(f"{_at(source)}tensor {name!r}: {why}")
 
     if not name:
         raise bad("empty name")
@@ -266,6 +273,6 @@ def _check_tiling(tensors: Sequence[TensorEntry], source: str) -> int:
     for entry in sorted(tensors, key=lambda e: (e.begin, e.end)):
         if entry.begin != position:
             why = "overlaps another" if entry.begin < position else "leaves a gap before it"
-            raise CheckpointError(f"{source}: tensor {entry.name!r}: its data {why}")
+            raise CheckpointError(f"{_at(source)}tensor {entry.name!r}: its data {why}")
         position = entry.end
     return position

@@ -348,7 +348,7 @@ def scan(
         )
     if whole:
         try:
-            report.header = parse_header(stream.head, "header", file_bytes=stream.position)
+            report.header = parse_header(stream.head, "", file_bytes=stream.position)
         except CheckpointError as exc:
             if report.ok:  # else it is only a consequence of the damage already named
                 report.problems.append(str(exc))
