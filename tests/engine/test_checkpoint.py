@@ -153,7 +153,7 @@ def test_size_cap(run: Path) -> None:
 def test_file_without_hw3tui_metadata(tmp_path: Path) -> None:
     path = tmp_path / "plain.safetensors"
     safetensors.torch.save_file({"w": torch.ones(2)}, path)
-    with pytest.raises(CheckpointError, match="not an hw3tui checkpoint .*lacks hw3tui_version"):
+    with pytest.raises(CheckpointError, match=r"not an hw3tui checkpoint .*lacks hw3tui_version"):
         load_checkpoint(path)
     assert torch.equal(load_weights(path)["w"], torch.ones(2))
 
