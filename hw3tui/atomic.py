@@ -132,17 +132,18 @@ def replace_dir(target: Path) -> Iterator[Path]:
             _remove(old)
 
 
-def clean_leftovers(parent: Path) -> None:
+def clean_leftovers(parent: Path, name: str | None = None) -> None:
     """Remove staging directories and partial files left by a killed write in `parent`, and put
     back a target that a killed fallback swap had moved aside. Leftovers of a live writer (still
-    locked) are left alone; errors are ignored (this is housekeeping, never worth failing for)."""
+    locked) are left alone; errors are ignored (this is housekeeping, never worth failing for).
+    `name`: only the leftovers of that target."""
     try:
         entries = sorted(Path(parent).iterdir())
     except OSError:
         return
     for entry in entries:
         match = LEFTOVER.match(entry.name)
-        if match is None:
+        if match is None or name not in (None, match["name"]):
             continue
         with contextlib.suppress(OSError), _held(entry, wait=False) as free:
             if not free:
@@ -159,7 +160,7 @@ def settled(target: Path) -> Path:
     """Where the complete content of `target` is now: `target` itself, or, when a killed swap left
     it only aside (and the folder is read-only, so it could not be put back), the aside copy."""
     target = Path(target)
-    clean_leftovers(target.parent)
+    clean_leftovers(target.parent, target.name)
     if os.path.lexists(target):
         return target
     with contextlib.suppress(OSError):

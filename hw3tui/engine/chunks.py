@@ -245,6 +245,8 @@ def locate(path: Path) -> Source:
             best = settled(path / "best")
             if best.is_dir():
                 path, names = best, _checkpoint_names(best)
+        if not names and (path / "status.json").is_file():
+            raise CheckpointError(f"{path}: this run has no best checkpoint (yet)")
         if not names:
             raise CheckpointError(
                 f"{path}: no checkpoint here (expected NAME.safetensors.000, ... and {SUMS_FILE}, "
@@ -378,19 +380,22 @@ def scan(
     digests: dict[str, str] = {}
     sizes: dict[str, int] = {}
     whole = True
-    for name in files:
-        result = _read_into_stream(source.folder / name, stream)
-        if isinstance(result, str):
-            report.problems.append(f"{name}: {result}")
+    try:
+        for name in files:
+            result = _read_into_stream(source.folder / name, stream)
+            if isinstance(result, str):
+                report.problems.append(f"{name}: {result}")
+                whole = False
+                continue
+            digests[name], sizes[name] = result
+        report.total_bytes = stream.position
+        if stream.overflow:
+            report.problems.append("the checkpoint changed while it was being read")
             whole = False
-            continue
-        digests[name], sizes[name] = result
-    report.total_bytes = stream.position
-    if stream.overflow:
-        report.problems.append("the checkpoint changed while it was being read")
-        whole = False
-    if whole:
-        report.sha256 = stream.hexdigest()
+        if whole:
+            report.sha256 = stream.hexdigest()
+    finally:
+        stream.close()
     if sums is not None and source.chunked:
         _compare_chunks(files, digests, sizes, sums, stream, report)
         report.checked_sums = whole and all(digests.get(n) == sums.get(n) for n in files)
@@ -514,6 +519,10 @@ class _Stream:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+    def close(self) -> None:
+        if isinstance(self._hash, _ThreadedSha256):
+            self._hash.stop()
 
 
 def _read_into_stream(path: Path, stream: _Stream) -> tuple[str, int] | str:

@@ -225,3 +225,12 @@ def test_commands_never_import_torch(run: Path, subprocess_env: dict[str, str]) 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("OK ")
+
+
+def test_verify_a_run_without_checkpoint(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "tiny-20260101-000000"
+    run.mkdir(parents=True)
+    (run / "status.json").write_text('{"state": "running"}')
+    result = hw3tui("verify", run)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {run}: this run has no best checkpoint (yet)\n"

@@ -162,3 +162,12 @@ def test_open_atomic_error_keeps_old_file(root: Path) -> None:
         raise OSError("boom")
     assert path.read_bytes() == b"old"
     assert [p.name for p in root.iterdir()] == ["model.safetensors"]
+
+
+def test_settled_touches_only_its_own_leftovers(root: Path) -> None:
+    other = root / ".state.staging-0123456789ab"
+    other.mkdir()
+    mine = root / ".best.staging-0123456789ab"
+    mine.mkdir()
+    assert settled(root / "best") == root / "best"  # nothing to restore: best never existed
+    assert sorted(p.name for p in root.iterdir()) == [".state.staging-0123456789ab"]

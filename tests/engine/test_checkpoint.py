@@ -247,3 +247,52 @@ class Payload:
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (Path.touch, (str(self.marker),))  # type: ignore[return-value]
+
+
+def test_reading_while_a_run_writes_new_bests(tmp_path: Path) -> None:
+    """`hw3tui eval` or the TUI reading best/ while the engine swaps in a new one: every read
+    sees one whole checkpoint (a read that straddles a swap is retried)."""
+    import threading
+
+    best = tmp_path / "run" / "best"
+    shapes = [(256, 128, 3, 3), (1000, 64)] * 3
+
+    def state(epoch: int) -> dict[str, torch.Tensor]:
+        return {f"w{i}": torch.full(s, float(epoch)) for i, s in enumerate(shapes)}
+
+    def write(epoch: int) -> None:
+        info = CheckpointInfo("tiny", INFO.backbone, epoch, "val_acc", 0.5, INFO.classes)
+        write_best(state(epoch), best, info, chunk_mb=0.25)
+
+    write(0)
+    stop = threading.Event()
+
+    def writer() -> None:
+        epoch = 1
+        while not stop.is_set():
+            write(epoch)
+            epoch += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen = set()
+    try:
+        for _ in range(15):
+            loaded, info = load_checkpoint(best.parent)
+            assert all(bool((t == info.epoch).all()) for t in loaded.values()), info.epoch
+            seen.add(info.epoch)
+    finally:
+        stop.set()
+        thread.join()
+    assert len(seen) > 1  # the writer did swap during the reads
+
+
+def test_failed_reads_leave_no_threads_behind(run: Path) -> None:
+    import threading
+
+    (run / "best" / f"{NAME}.001").unlink()
+    before = threading.active_count()
+    for _ in range(3):
+        with pytest.raises(CheckpointError, match=rf"{NAME}\.001: missing"):
+            load_checkpoint(run)
+    assert threading.active_count() == before
