@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from hw3tui.history import RunHistory, format_duration, history_of
+from hw3tui.history import RunHistory, history_of
+from hw3tui.humanize import format_duration, format_started
 from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.preset.diff import Change, diff
 from hw3tui.runs import RunDir, RunSummary, summarize
@@ -130,8 +130,7 @@ def _duration(side: RunSide) -> str:
 
 
 def _started(side: RunSide) -> str:
-    started = side.summary.started if side.summary else None
-    return "–" if started is None else datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M")
+    return format_started(side.summary.started if side.summary else None, year=True)
 
 
 def _checkpoint(side: RunSide) -> str:

@@ -246,20 +246,6 @@ def _ignore(record: Event) -> None:
     return None
 
 
-def format_duration(seconds: float | None) -> str:
-    """`42s`, `3m05s`, `1h02m`: short enough for a table cell."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def schedule_ahead(spec: Any, epochs: int, epoch: int, *, integer: bool = False) -> str:
     """Where a validated schedule goes after `epoch`: `→ 0.0005 at 15 → 0.0001 at 30`."""
     if isinstance(spec, PlateauForm):

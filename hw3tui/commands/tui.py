@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from hw3tui.commands.common import BadInput
-
 
 @click.command()
 @click.argument("presets", nargs=-1, metavar="[PRESET]...")
@@ -31,19 +29,26 @@ def tui(
     PRESET files are listed along with the presets folder's. Runs started here are separate
     processes: quitting the app or losing the terminal leaves them training.
     """
+    # BadInput comes with the preset models: imported only on an error, so the app opens fast
     folder = Path(presets_dir) if presets_dir is not None else Path("presets")
     if presets_dir is not None and not folder.is_dir():
-        raise BadInput(f"--presets-dir {presets_dir}: no such folder")
+        raise _bad_input(f"--presets-dir {presets_dir}: no such folder")
     runs = Path(runs_dir) if runs_dir is not None else Path("runs")
     if runs.exists() and not runs.is_dir():
-        raise BadInput(f"--runs-dir {runs_dir or runs}: not a folder")
+        raise _bad_input(f"--runs-dir {runs_dir or runs}: not a folder")
     opened = []
     for name in presets:
         path = Path(name)
         if not path.is_file():
-            raise BadInput(f"{name}: no such preset file")
+            raise _bad_input(f"{name}: no such preset file")
         opened.append(path)
 
     from hw3tui.tui.app import Hw3tuiApp
 
     Hw3tuiApp(presets_dir=folder, runs_dir=runs, opened=opened).run()
+
+
+def _bad_input(message: str) -> click.ClickException:
+    from hw3tui.commands.common import BadInput
+
+    return BadInput(message)

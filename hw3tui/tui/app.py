@@ -1,29 +1,34 @@
 """The hw3tui app: where the presets and runs are, which screen shows what, and quitting.
 
 Kept thin: screens do the showing, `Launcher` starts and stops child processes, `catalog` and
-`hw3tui.runs` read the disk. Screens are imported when first opened, so the home screen appears
-without loading plotting or the editor.
+`hw3tui.runs` read the disk. Everything that needs the preset models (a few hundred milliseconds
+to import) is imported where it is first used, so the home screen appears at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
-from hw3tui.preset import PresetError, load_preset
-from hw3tui.runs import RunDir, list_runs
-from hw3tui.tui.catalog import PresetEntry, catalog, shown_path
-from hw3tui.tui.control import Launcher
-from hw3tui.tui.document import PresetDocument
+from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import Choice, ChoiceScreen
 from hw3tui.tui.screens.home import HomeScreen
-from hw3tui.tui.widgets.runs_table import RunRow
+
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from hw3tui.runs import RunDir
+    from hw3tui.tui.catalog import PresetEntry
+    from hw3tui.tui.control import Launcher
+    from hw3tui.tui.document import PresetDocument
+    from hw3tui.tui.widgets.runs_table import RunRow
 
 REAP_SECONDS = 2.0
 
@@ -52,61 +57,75 @@ class Hw3tuiApp(App[None]):
         self.presets_dir = presets_dir
         self.runs_dir = runs_dir
         self.opened: list[Path] = list(opened)
-        self.launcher = Launcher(runs_dir)
+
+    @cached_property
+    def launcher(self) -> Launcher:
+        from hw3tui.tui.control import Launcher
+
+        return Launcher(self.runs_dir)
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())
-        self.set_interval(REAP_SECONDS, self.launcher.reap)
+        self.set_interval(REAP_SECONDS, lambda: self.launcher.reap())
 
     # ---- reading (also called from worker threads) -----------------------------------------
 
     def preset_entries(self) -> list[PresetEntry]:
+        from hw3tui.tui.catalog import catalog
+
         return catalog(self.presets_dir, list(self.opened))
 
     def run_rows(self) -> list[RunRow]:
         """Every run on disk, newest first, after runs whose engine is still starting."""
+        from hw3tui.runs import list_runs
+        from hw3tui.tui.widgets.runs_table import RunRow
+
         starting = [RunRow.starting(run.path) for run in self.launcher.starting()]
         return [*starting, *(RunRow.of(s) for s in list_runs(self.runs_dir))]
 
     # ---- opening screens -------------------------------------------------------------------
 
+    def _document(self, path: Path, *, source: str, read_only: bool) -> PresetDocument | None:
+        from hw3tui.preset import PresetError
+        from hw3tui.tui.document import PresetDocument
+
+        try:
+            return PresetDocument.open(path, source=source, read_only=read_only)
+        except PresetError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
     def edit_preset(self, path: Path, *, builtin: bool = False) -> None:
         from hw3tui.tui.screens.editor import EditorScreen
 
-        try:
-            document = PresetDocument.open(
-                path,
-                source=path.name if builtin else shown_path(path),
-                read_only=builtin,
-            )
-        except PresetError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.push_screen(EditorScreen(document))
+        shown = path.name if builtin else shown_path(path)
+        document = self._document(path, source=shown, read_only=builtin)
+        if document is not None:
+            self.push_screen(EditorScreen(document))
 
-    def open_run(self, run: RunDir) -> None:
+    def open_run(self, run_path: Path) -> None:
+        from hw3tui.runs import RunDir
         from hw3tui.tui.screens.run import RunScreen
 
-        self.push_screen(RunScreen(run))
+        self.push_screen(RunScreen(RunDir(run_path)))
 
-    def open_run_preset(self, run: RunDir) -> None:
+    def open_run_preset(self, run_path: Path) -> None:
         """A run's frozen preset, read-only (save as makes a new preset of it)."""
         from hw3tui.tui.screens.editor import EditorScreen
 
-        if not run.preset_file.is_file():
-            self.notify(f"{run.name} has no preset.yaml.", severity="error")
+        preset_file = run_path / "preset.yaml"
+        if not preset_file.is_file():
+            self.notify(f"{run_path.name} has no preset.yaml.", severity="error")
             return
-        try:
-            document = PresetDocument.open(
-                run.preset_file, source=shown_path(run.preset_file), read_only=True
-            )
-        except PresetError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.push_screen(EditorScreen(document))
+        document = self._document(preset_file, source=shown_path(preset_file), read_only=True)
+        if document is not None:
+            self.push_screen(EditorScreen(document))
 
     def launch(self, preset_file: Path) -> RunDir | None:
         """Start a run of `preset_file` as a detached child and show it."""
+        from hw3tui.preset import PresetError, load_preset
+        from hw3tui.tui.screens.run import RunScreen
+
         try:
             preset = load_preset(preset_file).preset
         except PresetError as exc:
@@ -117,25 +136,37 @@ class Hw3tuiApp(App[None]):
         except OSError as exc:
             self.notify(f"Could not start the run: {exc}", severity="error")
             return None
-        self.open_run(run)
+        self.push_screen(RunScreen(run))
         return run
 
-    def pick_and_compare(self, run: RunDir) -> None:
+    def cancel_run(self, run_path: Path) -> bool:
+        """SIGINT a live run (it finishes its batch, saves, and ends as cancelled)."""
+        from hw3tui.runs import RunDir
+
+        run = RunDir(run_path)
+        if self.launcher.cancel(run):
+            self.notify(f"Stopping {run.name}: it finishes its batch and saves.")
+            return True
+        self.notify(f"{run.name} is not running any more.", severity="warning")
+        return False
+
+    def pick_and_compare(self, run_path: Path) -> None:
+        from hw3tui.runs import RunDir
         from hw3tui.tui.screens.compare import CompareScreen
         from hw3tui.tui.screens.pick import PickScreen
 
-        others = [r for r in self.run_rows() if r.path.resolve() != run.path.resolve()]
+        others = [r for r in self.run_rows() if r.path.resolve() != run_path.resolve()]
         if not others:
             self.notify("There is no other run to compare with.", severity="warning")
             return
 
         def picked(key: str | None) -> None:
             if key is not None:
-                self.push_screen(CompareScreen(run, RunDir(Path(key))))
+                self.push_screen(CompareScreen(RunDir(run_path), RunDir(Path(key))))
 
         self.push_screen(
             PickScreen(
-                f"Compare {run.name} with",
+                f"Compare {run_path.name} with",
                 [(str(r.path), f"{r.name}  {r.state}  {r.best}") for r in others],
             ),
             picked,
@@ -144,12 +175,9 @@ class Hw3tuiApp(App[None]):
     def pick_and_diff(self, entry: PresetEntry) -> None:
         from hw3tui.tui.screens.diff import DiffScreen
 
-        try:
-            document = PresetDocument.open(entry.path, source=entry.shown, read_only=True)
-        except PresetError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.push_screen(DiffScreen(document, self.preset_entries(), against_preset=True))
+        document = self._document(entry.path, source=entry.shown, read_only=True)
+        if document is not None:
+            self.push_screen(DiffScreen(document, self.preset_entries(), against_preset=True))
 
     def ask_open_file(self) -> None:
         from hw3tui.tui.screens.path_prompt import PathPrompt
@@ -173,8 +201,7 @@ class Hw3tuiApp(App[None]):
     def action_help(self) -> None:
         from hw3tui.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, ModalScreen):
-            self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # while a dialog is open, answer it first
@@ -210,7 +237,7 @@ class Hw3tuiApp(App[None]):
                 return
             if answer == "stop":
                 for row in live:
-                    self.launcher.cancel(RunDir(row.path))
+                    self.cancel_run(row.path)
         self.exit()
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hw3tui.preset import Preset, PresetError, builtin_presets, load_preset
 from hw3tui.preset.io import SUFFIXES
+from hw3tui.tui.paths import shown_path
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,6 @@ class PresetEntry:
     @property
     def key(self) -> str:
         return str(self.path.resolve())
-
-
-def shown_path(path: Path) -> str:
-    """`path` relative to the working directory when it lies below it, else as given."""
-    try:
-        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
-    except ValueError:
-        return str(path)
 
 
 def read_entry(path: Path, *, builtin: bool = False) -> PresetEntry:

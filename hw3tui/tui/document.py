@@ -45,6 +45,8 @@ class PresetDocument:
         self.text = text
         self.saved_text = text
         self._checks: OrderedDict[str, tuple[Preset | None, list[Problem]]] = OrderedDict()
+        self._edits: OrderedDict[tuple[str, Loc, str], str] = OrderedDict()
+        self._data: tuple[str, Any] | None = None
 
     @classmethod
     def open(
@@ -86,12 +88,15 @@ class PresetDocument:
     def problems(self) -> list[Problem]:
         return self.check()[1]
 
-    def data(self, text: str | None = None) -> Any:
+    def data(self) -> Any:
         """The document as plain data (None when the text is not YAML)."""
-        try:
-            return to_plain(parse(self.text if text is None else text, self.source).data)
-        except PresetError:
-            return None
+        if self._data is None or self._data[0] != self.text:
+            try:
+                data = to_plain(parse(self.text, self.source).data)
+            except PresetError:
+                data = None
+            self._data = (self.text, data)
+        return self._data[1]
 
     def value(self, path: Loc) -> Any:
         """The value the file writes at `path`, or MISSING."""
@@ -105,10 +110,21 @@ class PresetDocument:
     # ---- edits -----------------------------------------------------------------------------
 
     def edited(self, path: Loc, value: Any) -> str:
-        """The text with `value` at `path` (MISSING removes the key), the document unchanged."""
-        if value is MISSING:
-            return remove_value(self.text, path, self.source)
-        return set_value(self.text, path, value)
+        """The text with `value` at `path` (MISSING removes the key), the document unchanged.
+
+        Remembered for a few edits: a field's validator and its change handler ask for the same.
+        """
+        key = (self.text, path, f"{type(value).__name__}:{value!r}")
+        text = self._edits.get(key)
+        if text is None:
+            if value is MISSING:
+                text = remove_value(self.text, path, self.source)
+            else:
+                text = set_value(self.text, path, value)
+            self._edits[key] = text
+            while len(self._edits) > _CHECKS_REMEMBERED:
+                self._edits.popitem(last=False)
+        return text
 
     def set(self, path: Loc, value: Any) -> bool:
         """Write `value` at `path` (MISSING: remove the key); whether the text changed."""

@@ -96,8 +96,8 @@ class EditorScreen(Screen[None]):
                 id="sections",
             )
             with ContentSwitcher(id="forms", initial=form_id("")):
-                for key in SECTION_TITLES:
-                    yield SectionForm(key, self.document, id=form_id(key))
+                # the other sections' forms are built when first shown: a fast first screen
+                yield SectionForm("", self.document, id=form_id(""))
                 yield TextArea(self.document.text, id=YAML_VIEW, show_line_numbers=True)
         yield ProblemList(id="problems")
         yield FieldHelp(id="help")
@@ -176,11 +176,17 @@ class EditorScreen(Screen[None]):
             self._document_changed(skip_form=True)
 
     @on(OptionList.OptionHighlighted, "#sections")
-    def _section_picked(self, event: OptionList.OptionHighlighted) -> None:
+    async def _section_picked(self, event: OptionList.OptionHighlighted) -> None:
         target = str(event.option.id)
         switcher = self.query_one("#forms", ContentSwitcher)
         if switcher.current == target:
             return
+        if target != YAML_VIEW and not switcher.query(f"#{target}"):
+            section = next(key for key in SECTION_TITLES if form_id(key) == target)
+            form = SectionForm(section, self.document, id=target)
+            await switcher.mount(form)
+            form.show_problems(self.document.problems)
+            self._refresh_previews()
         switcher.current = target
         if target == YAML_VIEW:
             area = self.query_one(TextArea)

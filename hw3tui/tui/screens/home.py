@@ -1,4 +1,8 @@
-"""The first screen: presets to edit and run, and runs (live ones marked and updating)."""
+"""The first screen: presets to edit and run, and runs (live ones marked and updating).
+
+It draws before any preset is read: presets and runs are listed by worker threads, which is also
+where the preset models are first imported (a few hundred milliseconds, off the first screen).
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import get_current_worker
 
-from hw3tui.runs import RunDir
-from hw3tui.tui.catalog import PresetEntry, shown_path
+from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.runs_table import RunRow, RunsTable
 
 if TYPE_CHECKING:
     from hw3tui.tui.app import Hw3tuiApp
+    from hw3tui.tui.catalog import PresetEntry
 
 RUNS_POLL_SECONDS = 1.0
 
@@ -167,7 +171,7 @@ class HomeScreen(Screen[None]):
         if isinstance(event.data_table, RunsTable):
             run = event.data_table.highlighted
             if run is not None:
-                self.hw3.open_run(RunDir(run.path))
+                self.hw3.open_run(run.path)
         else:
             self.action_edit()
 
@@ -175,7 +179,7 @@ class HomeScreen(Screen[None]):
         if self.in_runs:
             run = self.run
             if run is not None:
-                self.hw3.open_run_preset(RunDir(run.path))
+                self.hw3.open_run_preset(run.path)
             return
         entry = self.preset
         if entry is not None:
@@ -185,7 +189,7 @@ class HomeScreen(Screen[None]):
         if self.in_runs:
             run = self.run
             if run is not None:
-                self.hw3.launch(RunDir(run.path).preset_file)
+                self.hw3.launch(run.path / "preset.yaml")
             return
         entry = self.preset
         if entry is None:
@@ -203,18 +207,14 @@ class HomeScreen(Screen[None]):
         if row is None or not row.live:
             self.notify("Highlight a live run (●) to cancel it.", severity="warning")
             return
-        run = RunDir(row.path)
 
         def answered(answer: str | None) -> None:
             if answer == "yes":
-                if self.hw3.launcher.cancel(run):
-                    self.notify(f"Stopping {run.name}: it finishes its batch and saves.")
-                else:
-                    self.notify(f"{run.name} is not running any more.", severity="warning")
+                self.hw3.cancel_run(row.path)
 
         self.app.push_screen(
             confirm(
-                f"Cancel {run.name}?",
+                f"Cancel {row.name}?",
                 "Cancel run",
                 "Keep running",
                 "It finishes the current batch, saves its state (hw3tui resume continues it), "
@@ -227,7 +227,7 @@ class HomeScreen(Screen[None]):
         if self.in_runs:
             row = self.run
             if row is not None:
-                self.hw3.pick_and_compare(RunDir(row.path))
+                self.hw3.pick_and_compare(row.path)
             return
         entry = self.preset
         if entry is not None:

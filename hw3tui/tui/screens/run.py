@@ -21,8 +21,8 @@ from textual.worker import get_current_worker
 from hw3tui.history import RunHistory
 from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.runs import RunDir
-from hw3tui.tui.catalog import shown_path
 from hw3tui.tui.feed import FeedUpdate, RunFeed
+from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm
 from hw3tui.tui.widgets.batch_loss import BatchLoss
 from hw3tui.tui.widgets.best_panel import BestPanel
@@ -205,7 +205,7 @@ class RunScreen(Screen[None]):
         self.query_one(BatchLoss).show(list(history.batch_losses), history.current_epoch)
         self.query_one(RunProgress).show(history, planned, running=live)
         self.query_one(ScheduleNow).show(history, self.preset)
-        self.query_one(BestPanel).show(history)
+        self.query_one(BestPanel).show(history, self.run.path)
         self.refresh_bindings()
 
     # ---- actions ---------------------------------------------------------------------------
@@ -221,14 +221,9 @@ class RunScreen(Screen[None]):
             return
 
         def answered(answer: str | None) -> None:
-            if answer != "yes":
-                return
-            if self.hw3.launcher.cancel(self.run):
+            if answer == "yes" and self.hw3.cancel_run(self.run.path):
                 self.stopping = True
-                self.notify(f"Stopping {self.run.name}: it finishes its batch and saves.")
-            else:
-                self.notify("The run is not running any more.", severity="warning")
-            self._redraw()
+                self._redraw()
 
         self.app.push_screen(
             confirm(
@@ -242,10 +237,10 @@ class RunScreen(Screen[None]):
         )
 
     def action_compare(self) -> None:
-        self.hw3.pick_and_compare(self.run)
+        self.hw3.pick_and_compare(self.run.path)
 
     def action_edit(self) -> None:
-        self.hw3.open_run_preset(self.run)
+        self.hw3.open_run_preset(self.run.path)
 
     def action_back(self) -> None:
         self.dismiss()

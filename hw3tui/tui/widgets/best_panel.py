@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.markup import escape
 from textual.widgets import Static
 
 from hw3tui.history import RunHistory
+from hw3tui.tui.paths import shown_path
 
 
 class BestPanel(Static):
-    """`val acc 0.917 at epoch 3` and `runs/…/best/resnet18_best.safetensors.*`."""
+    """`val acc 0.9170 at epoch 3` and `runs/…/best/resnet18_best.safetensors`."""
 
     DEFAULT_CSS = """
     BestPanel {
@@ -17,7 +20,7 @@ class BestPanel(Static):
     }
     """
 
-    def show(self, history: RunHistory) -> None:
+    def show(self, history: RunHistory, run_path: Path) -> None:
         lines = ["[b $accent]Best[/]"]
         best_acc = history.best_of("val_acc")
         lines.append(
@@ -33,5 +36,10 @@ class BestPanel(Static):
                 f"at epoch {checkpoint.get('epoch')}"
             )
         path = checkpoint.get("path")
-        lines.append(f"[dim]{escape(str(path))}[/]" if path else "[dim]no checkpoint yet[/]")
+        if path:
+            # the engine names the checkpoint relative to its run directory
+            shown = shown_path(run_path / str(path))
+            lines.append(f"[dim]{escape(shown)}[/]")
+        else:
+            lines.append("[dim]no checkpoint yet[/]")
         self.update("\n".join(lines))

@@ -52,6 +52,11 @@ def lookup(data: Any, path: Loc) -> Any:
     return node
 
 
+def field_id(path: Loc) -> str:
+    """The DOM id of the field at `path` (`field-augment-horizontal_flip`)."""
+    return "field-" + "-".join(str(p) for p in path)
+
+
 class FieldCheck(Validator):
     """Validates what is typed into a field the way `hw3tui validate` would validate the file."""
 
@@ -65,10 +70,13 @@ class FieldCheck(Validator):
         except ValueError as exc:
             return self.failure(str(exc), value)
         document = self.field.document
-        try:
-            text = document.edited(self.field.spec.path, parsed)
-        except PresetError:
-            return self.success()  # the file is not YAML right now; the problem list says why
+        if parsed == self.field.current and type(parsed) is type(self.field.current):
+            text = document.text  # already the document's value: its check is cached
+        else:
+            try:
+                text = document.edited(self.field.spec.path, parsed)
+            except PresetError:
+                return self.success()  # the file is not YAML right now; the list says why
         problems = problems_at(document.check(text)[1], self.field.spec.path)
         if problems:
             return self.failure("; ".join(p.message for p in problems), value)
@@ -134,7 +142,7 @@ class PresetField(Widget):
             return self.field.spec.path
 
     def __init__(self, spec: FieldSpec, document: PresetDocument) -> None:
-        super().__init__(classes=f"-{spec.kind}")
+        super().__init__(id=field_id(spec.path), classes=f"-{spec.kind}")
         self.spec = spec
         self.document = document
         self.current: Any = MISSING
@@ -184,9 +192,13 @@ class PresetField(Widget):
     # ---- values ----------------------------------------------------------------------------
 
     def parse(self, raw: str) -> Any:
-        """What the text typed into an input means (empty: leave the key out)."""
+        """What the text typed into an input means.
+
+        Emptying a field the file writes makes it `null` in place (its line and comment stay;
+        validation says whether the field may be empty); a field the file leaves out stays out.
+        """
         if not raw.strip():
-            return MISSING
+            return MISSING if self.current is MISSING else None
         if self.spec.kind == "text":
             return raw
         return yaml_value(raw)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from hw3tui.tui.catalog import PresetEntry
 from hw3tui.tui.widgets.runs_table import fit_columns
+
+if TYPE_CHECKING:
+    from hw3tui.tui.catalog import PresetEntry
 
 
 class PresetsTable(DataTable[str]):

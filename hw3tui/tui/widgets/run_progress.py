@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar
 
-from hw3tui.history import RunHistory, format_duration
+from hw3tui.history import RunHistory
+from hw3tui.humanize import format_duration
 
 
 class RunProgress(Widget):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from hw3tui.history import format_duration
-from hw3tui.runs import RunSummary
+from hw3tui.humanize import format_duration, format_started
+
+if TYPE_CHECKING:
+    from hw3tui.runs import RunSummary
 
 STATE_MARKS = {
     "running": "● running",
@@ -52,7 +53,7 @@ class RunRow:
             live=summary.live,
             best=best_text(summary.best),
             epochs=epochs,
-            started=started_text(summary.started),
+            started=format_started(summary.started),
             duration=format_duration(summary.duration),
         )
 
@@ -69,12 +70,6 @@ def best_text(best: dict[str, object] | None) -> str:
     metric = str(best.get("metric") or "val_acc")
     label = "" if metric == "val_acc" else metric.replace("_", " ") + " "
     return f"{label}{value:.3f} (ep {best.get('epoch', '?')})"
-
-
-def started_text(started: float | None) -> str:
-    if started is None:
-        return "–"
-    return datetime.fromtimestamp(started).strftime("%b %d %H:%M")
 
 
 class RunsTable(DataTable[str]):

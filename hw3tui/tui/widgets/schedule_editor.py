@@ -240,7 +240,7 @@ class ScheduleEditor(Widget):
         if part == "values":
             return yaml_value("[" + raw + "]")
         if not raw:
-            return MISSING
+            return None if part == "value" else MISSING  # an empty ramp part is left out
         return yaml_value(raw)
 
     def _built(self, form: str) -> Any:

@@ -1,0 +1,205 @@
+"""Home, run and compare screens on run directories written by the tests (no training)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable
+from tui_fakes import STARTED, tiny_text, write_run
+from tui_pilot import run, text_of, wait_for
+
+from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.compare import CompareScreen
+from hw3tui.tui.screens.home import HomeScreen
+from hw3tui.tui.screens.pick import PickScreen
+from hw3tui.tui.screens.run import RunScreen
+from hw3tui.tui.widgets.best_panel import BestPanel
+from hw3tui.tui.widgets.curves import Curves
+from hw3tui.tui.widgets.log_tail import LogTail
+from hw3tui.tui.widgets.run_header import RunHeader
+from hw3tui.tui.widgets.run_progress import RunProgress
+from hw3tui.tui.widgets.runs_table import RunsTable
+
+SIZE = (100, 34)
+
+
+def runs_table(app: Hw3tuiApp) -> RunsTable:
+    return app.screen.query_one(RunsTable)
+
+
+def row_text(table: RunsTable, name: str) -> list[str]:
+    for row in table.rows_shown.values():
+        if row.name == name:
+            return [str(c) for c in table.get_row(row.key)]
+    raise AssertionError(f"{name} not listed")
+
+
+def test_home_lists_runs_with_state_best_val_acc_and_epochs(runs_dir: Path) -> None:
+    write_run(runs_dir, "tiny-20260101-000000", epochs=4)
+    write_run(
+        runs_dir, "tiny-20260101-010000", epochs=6, done=3, state="cancelled", start=STARTED + 3600
+    )
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 2)
+            done = row_text(runs_table(app), "tiny-20260101-000000")
+            assert done[1:4] == ["✓ done", "0.700 (ep 3)", "4/4"]
+            assert done[4] == "48s"
+            cancelled = row_text(runs_table(app), "tiny-20260101-010000")
+            assert cancelled[1:4] == ["■ cancelled", "0.600 (ep 2)", "3/6"]
+            # newest first
+            assert [r.name for r in runs_table(app).rows_shown.values()][0].endswith("010000")
+
+    run(scenario())
+
+
+def test_live_run_is_marked_and_its_row_updates(runs_dir: Path) -> None:
+    live = write_run(runs_dir, "tiny-20260101-000000", epochs=4, done=1, state="running")
+
+    async def scenario() -> None:
+        with live.lock():  # the engine holds the run
+            app = Hw3tuiApp()
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 1)
+                cells = row_text(runs_table(app), live.name)
+                assert cells[1:4] == ["● running", "0.400 (ep 0)", "1/4"]
+                status = live.read_status() or {}
+                status.update(epochs_done=2, best={"epoch": 1, "metric": "val_acc", "value": 0.5})
+                live.write_status(status)
+                await wait_for(
+                    pilot,
+                    lambda: row_text(runs_table(app), live.name)[2:4] == ["0.500 (ep 1)", "2/4"],
+                    what="the row to follow status.json",
+                )
+        # and once the engine is gone, a status that still says running means killed
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 1)
+            assert row_text(runs_table(app), live.name)[1] == "✗ killed"
+
+    run(scenario())
+
+
+def test_run_screen_shows_a_finished_runs_full_history(runs_dir: Path) -> None:
+    done = write_run(runs_dir, "tiny-20260101-000000", epochs=4, log="line one\nline two\n")
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 1)
+            runs_table(app).focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.history.epochs_done == 4, what="the events")
+            await pilot.pause()
+            header = text_of(screen.query_one(RunHeader))
+            assert "tiny-20260101-000000" in header and "done" in header
+            best = text_of(screen.query_one(BestPanel))
+            assert "val acc  0.7000 at epoch 3" in best
+            assert "runs/tiny-20260101-000000/best/resnet18_best.safetensors" in best
+            acc = screen.query_one("#acc", Curves)
+            assert [s.label for s in acc.series] == ["train", "val"]
+            assert list(acc.series[1].ys) == [0.4, 0.5, 0.6, 0.7]
+            assert "epoch 3 (4 of 4)" in text_of(screen.query_one("#epoch-label"))
+            assert "done" in text_of(screen.query_one(RunProgress).query_one("#eta"))
+            await wait_for(pilot, lambda: screen.query_one(LogTail).line_count >= 2)
+            assert "line two" in screen.query_one(LogTail).lines
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+    assert done.is_live() is False
+    run(scenario())
+
+
+def test_run_screen_follows_new_events_of_a_live_run(runs_dir: Path) -> None:
+    live = write_run(
+        runs_dir, "tiny-20260101-000000", epochs=3, done=1, state="running", in_epoch_steps=2
+    )
+
+    async def scenario() -> None:
+        with live.lock():
+            app = Hw3tuiApp()
+            async with app.run_test(size=SIZE) as pilot:
+                app.open_run(live.path)
+                await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+                screen = app.screen
+                await wait_for(pilot, lambda: screen.history.epochs_done == 1)
+                await pilot.pause()
+                assert "running" in text_of(screen.query_one(RunHeader))
+                assert "batch 2/6" in text_of(screen.query_one("#batch-label"))
+                eta = text_of(screen.query_one("#eta"))
+                assert eta.startswith("ETA ") and "400 images/s" in eta
+                live.append_event(
+                    {
+                        "type": "epoch_end",
+                        "time": STARTED + 30,
+                        "epoch": 1,
+                        "train_loss": 0.5,
+                        "train_acc": 0.8,
+                        "val_loss": 0.6,
+                        "val_acc": 0.75,
+                        "lr": 0.001,
+                        "batch_size": 16,
+                        "weight_decay": 0.0,
+                        "seconds": 12.0,
+                        "images_per_s": 410.0,
+                    }
+                )
+                await wait_for(
+                    pilot,
+                    lambda: "0.7500 at epoch 1" in text_of(screen.query_one(BestPanel)),
+                    what="the new epoch_end",
+                )
+
+    run(scenario())
+
+
+def test_compare_two_finished_runs(runs_dir: Path) -> None:
+    write_run(runs_dir, "tiny-20260101-000000", epochs=4, acc_gain=0.1)
+    write_run(
+        runs_dir,
+        "other-20260101-010000",
+        epochs=4,
+        acc_gain=0.15,
+        start=STARTED + 3600,
+        preset_text=tiny_text("other")
+        .replace("lr: 0.001", "lr: 0.01")
+        .replace("epochs: 2", "epochs: 4"),
+    )
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 2)
+            table = runs_table(app)
+            table.focus()
+            while table.highlighted is None or table.highlighted.name != "tiny-20260101-000000":
+                await pilot.press("down")
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
+            await pilot.press("enter")  # the only other run
+            await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.comparison is not None)
+            await pilot.pause()
+            metrics = screen.query_one("#metrics", DataTable)
+            rows = {
+                str(metrics.get_row_at(i)[0]): metrics.get_row_at(i)[1:]
+                for i in range(metrics.row_count)
+            }
+            assert [str(c) for c in rows["best val acc"]] == [
+                "0.700 (epoch 3)",
+                "0.850 (epoch 3) ★",
+            ]
+            changes = text_of(screen.query_one("#changes"))
+            assert "name" in changes and "tiny → other" in changes
+            assert "schedule.lr" in changes and "0.001 → 0.01" in changes
+            curves = screen.query_one(Curves)
+            assert [s.label for s in curves.series] == ["A val", "A train", "B val", "B train"]
+            await pilot.press("m")
+            assert [s.ys[0] for s in curves.series][:1] == [1.2]  # val loss of A at epoch 0
+
+    run(scenario())
