@@ -420,7 +420,14 @@ def scan(
                 f"{source.name}: the joined file does not match {SUMS_FILE} (an old or damaged "
                 "join: delete it, or run `hw3tui join --force`)"
             )
+    report.problems.sort(key=_by_file)
     return report
+
+
+def _by_file(problem: str) -> tuple[int, str]:
+    """SHA256SUMS's own problems first, then each file's in name (= chunk) order."""
+    where = problem.split(": ", 1)[0]
+    return (0, "") if where.startswith(SUMS_FILE) else (1, where)
 
 
 def stream_files(source: Source) -> list[str]:
