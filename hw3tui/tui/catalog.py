@@ -56,21 +56,14 @@ def preset_files(presets_dir: Path) -> list[Path]:
 
 
 def catalog(presets_dir: Path, opened: Iterable[Path] = ()) -> list[PresetEntry]:
-    """Every preset to list: the folder's, then files opened by path, then built-ins not
-    already shown (so a fresh checkout without presets/ still has something to run)."""
+    """Every preset to list: the folder's, then files opened by path. With neither (a fresh
+    folder), the built-in presets, so there is always something to start from."""
     entries: list[PresetEntry] = []
     seen: set[Path] = set()
-    names: set[str] = set()
     for path in [*preset_files(presets_dir), *opened]:
-        resolved = path.resolve()
-        if resolved in seen:
-            continue
-        seen.add(resolved)
-        entry = read_entry(path)
-        entries.append(entry)
-        names.update((entry.name, path.stem))
-    for name, path in sorted(builtin_presets().items()):
-        if path.resolve() in seen or name in names:
-            continue
-        entries.append(read_entry(path, builtin=True))
-    return entries
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            entries.append(read_entry(path))
+    if entries:
+        return entries
+    return [read_entry(path, builtin=True) for _, path in sorted(builtin_presets().items())]

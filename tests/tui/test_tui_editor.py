@@ -11,10 +11,12 @@ from textual.widgets import Input, OptionList, Select, Static
 from tui_pilot import run, text_of, wait_for
 
 from hw3tui.cli import cli
+from hw3tui.preset import builtin_presets
 from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.choice import ChoiceScreen
 from hw3tui.tui.screens.editor import EditorScreen
 from hw3tui.tui.screens.home import HomeScreen
+from hw3tui.tui.screens.path_prompt import PathPrompt
 from hw3tui.tui.widgets.preset_field import PresetField
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.problem_list import ProblemList
@@ -153,5 +155,32 @@ def test_unsaved_edits_are_never_lost_silently(presets_dir: Path, runs_dir: Path
             await pilot.press("d")  # discard
             await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
         assert Path("presets/tiny.yaml").read_text() == COMMENTED
+
+    run(scenario())
+
+
+def test_builtin_presets_are_listed_in_a_fresh_folder_and_saved_as_a_copy(runs_dir: Path) -> None:
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one(PresetsTable)
+            await wait_for(pilot, lambda: table.row_count >= 3)
+            assert "quickstart (built-in)" in [str(table.get_row_at(i)[1]) for i in range(3)]
+            while table.highlighted is None or table.highlighted.name != "quickstart":
+                await pilot.press("down")
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+            editor = app.screen
+            assert editor.document.read_only
+            await retype(pilot, editor.query_one("#field-seed Input", Input), "3")
+            await pilot.press("ctrl+s")  # read-only: asks where to save
+            await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt))
+            assert app.screen.query_one(Input).value == "presets/quickstart.yaml"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not editor.document.dirty, what="the save")
+        saved = Path("presets/quickstart.yaml").read_text()
+        shipped = builtin_presets()["quickstart"].read_text()
+        assert saved == shipped.replace("seed: 0", "seed: 3")
+        assert "# Quickstart: trains in a couple of minutes" in saved
 
     run(scenario())

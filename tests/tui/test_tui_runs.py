@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import COMMENTED
 from textual.widgets import DataTable
 from tui_fakes import STARTED, tiny_text, write_run
 from tui_pilot import run, text_of, wait_for
@@ -16,6 +17,7 @@ from hw3tui.tui.screens.run import RunScreen
 from hw3tui.tui.widgets.best_panel import BestPanel
 from hw3tui.tui.widgets.curves import Curves
 from hw3tui.tui.widgets.log_tail import LogTail
+from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.run_header import RunHeader
 from hw3tui.tui.widgets.run_progress import RunProgress
 from hw3tui.tui.widgets.runs_table import RunsTable
@@ -50,7 +52,8 @@ def test_home_lists_runs_with_state_best_val_acc_and_epochs(runs_dir: Path) -> N
             cancelled = row_text(runs_table(app), "tiny-20260101-010000")
             assert cancelled[1:4] == ["■ cancelled", "0.600 (ep 2)", "3/6"]
             # newest first
-            assert [r.name for r in runs_table(app).rows_shown.values()][0].endswith("010000")
+            names = [r.name for r in runs_table(app).rows_shown.values()]
+            assert names[0].endswith("010000")
 
     run(scenario())
 
@@ -201,5 +204,25 @@ def test_compare_two_finished_runs(runs_dir: Path) -> None:
             assert [s.label for s in curves.series] == ["A val", "A train", "B val", "B train"]
             await pilot.press("m")
             assert [s.ys[0] for s in curves.series][:1] == [1.2]  # val loss of A at epoch 0
+
+    run(scenario())
+
+
+def test_a_preset_with_problems_is_not_launched(presets_dir: Path, runs_dir: Path) -> None:
+    (presets_dir / "tiny.yaml").write_text(COMMENTED.replace("epochs: 2", "epochs: 0"))
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one(PresetsTable)
+            await wait_for(pilot, lambda: table.row_count >= 1)
+            while table.highlighted is None or table.highlighted.name != "tiny":
+                await pilot.press("down")
+            assert str(table.get_row_at(table.cursor_row)[0]) == "✗ tiny"
+            await pilot.press("r")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, RunScreen)
+            assert not Path("runs").exists() or not any(Path("runs").iterdir())
+            assert not app.launcher.children
 
     run(scenario())

@@ -243,12 +243,24 @@ class EditorScreen(Screen[None]):
         document = self.document
         if not await self._problems_accepted():
             return False
+        presets_dir = self.hw3.presets_dir
+
+        def check(path: Path) -> str | None:
+            if path.suffix not in (".yaml", ".yml"):
+                return "a preset file ends in .yaml"
+            if path.is_dir():
+                return f"{path} is a folder"
+            # the presets folder is made when needed; any other folder must exist
+            if not path.parent.is_dir() and path.parent.resolve() != presets_dir.resolve():
+                return f"folder {path.parent} does not exist"
+            return None
+
         path = await self.app.push_screen_wait(
             PathPrompt(
                 "Save the preset as",
                 str(self._suggested_path()),
-                _check_new_preset_path,
-                "A .yaml file; its folder must exist.",
+                check,
+                f"A .yaml file in an existing folder (or in {presets_dir}/).",
             )
         )
         if path is None:
@@ -263,6 +275,8 @@ class EditorScreen(Screen[None]):
 
     def _write(self, path: Path | None) -> bool:
         try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
             saved = self.document.save(path)
         except OSError as exc:
             self.notify(f"Not saved: {exc.strerror or exc}", severity="error")
@@ -338,13 +352,3 @@ class EditorScreen(Screen[None]):
                 return
         if document.path is not None:
             self.hw3.launch(document.path)
-
-
-def _check_new_preset_path(path: Path) -> str | None:
-    if path.suffix not in (".yaml", ".yml"):
-        return "a preset file ends in .yaml"
-    if not path.parent.is_dir():
-        return f"folder {path.parent} does not exist"
-    if path.is_dir():
-        return f"{path} is a folder"
-    return None
