@@ -1,0 +1,527 @@
+"""Training and validation images: found, checked, decoded once, and served as uint8 batches.
+
+Every source (`imagefolder`, `filenames`, `csv`, `shapes`) becomes the same thing: a list of
+labelled samples per split, checked before any training starts (a missing folder, an unreadable
+image, an empty class or different classes in train and val are a `DataError`, one line). When the
+images fit comfortably in memory they are decoded once into a uint8 tensor (N, 3, S, S) at the
+model's image size; otherwise they are decoded from their files every epoch by loader workers.
+Either way the training loop receives uint8 batches and augments them as tensors on its device.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from hw3tui.engine.seeds import Stream, seed_sequence, torch_generator
+from hw3tui.engine.shapes import SHAPES, draw_shapes
+from hw3tui.preset.models import Data
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+)
+CACHE_FRACTION = 0.25
+"""`cache: auto` decodes into memory when the images take at most this share of available RAM."""
+CSV_HEADER_NAMES = frozenset({"path", "file", "filename", "image", "img", "label", "class"})
+
+
+class DataError(ValueError):
+    """Bad training data: one line saying what and where; the run does not start."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split's images: in memory (`images`) or as files decoded on demand (`files`)."""
+
+    labels: torch.Tensor
+    """int64 (N,) class indices."""
+    size: int
+    """Side of the square images, in pixels."""
+    images: torch.Tensor | None = None
+    """uint8 (N, 3, S, S), when cached."""
+    files: tuple[Path, ...] | None = None
+    """Image files, when streamed."""
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def cached(self) -> bool:
+        return self.images is not None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Both splits, their class names (index order) and where the images live."""
+
+    classes: tuple[str, ...]
+    train: Split
+    val: Split
+    image_size: int
+    cache_bytes: int
+    """Bytes of decoded images held in memory (0 when streamed)."""
+    description: str
+
+    @property
+    def cached(self) -> bool:
+        return self.train.cached
+
+    @property
+    def cache_mb(self) -> float:
+        return round(self.cache_bytes / 2**20, 2)
+
+
+Sample = tuple[Path, str]
+"""An image file and its class name."""
+
+
+def load_dataset(
+    data: Data, *, seed: int, base_dir: Path, workers: int = 0, memory: int | None = None
+) -> Dataset:
+    """Find, check and (when it fits) decode the preset's images.
+
+    Relative paths resolve against `base_dir` (the working directory the run started in).
+    `memory` is the available RAM in bytes (read from the system when None).
+    """
+    size = data.image_size
+    if data.source == "shapes":
+        return _shapes(data, seed=seed)
+    train_items, val_items = _index(data, seed=seed, base_dir=base_dir)
+    classes = _class_names(train_items, val_items)
+    index = {name: i for i, name in enumerate(classes)}
+    cache_bytes = (len(train_items) + len(val_items)) * 3 * size * size
+    cache = _should_cache(data.cache, cache_bytes, memory)
+    threads = max(1, workers, _cpu_count())
+    train = _split(train_items, index, size, cache=cache, threads=threads)
+    val = _split(val_items, index, size, cache=cache, threads=threads)
+    where = f"{_shown(data.train, base_dir)}" + (
+        f" + {_shown(data.val, base_dir)}" if data.val is not None else ""
+    )
+    return Dataset(
+        classes=classes,
+        train=train,
+        val=val,
+        image_size=size,
+        cache_bytes=cache_bytes if cache else 0,
+        description=f"{data.source} {where}",
+    )
+
+
+def _shapes(data: Data, *, seed: int) -> Dataset:
+    options, size = data.shapes, data.image_size
+    train_images, train_labels = draw_shapes(
+        classes=options.classes,
+        per_class=options.train_per_class,
+        image_size=size,
+        seed=seed_sequence(seed, Stream.SHAPES_TRAIN),
+    )
+    val_images, val_labels = draw_shapes(
+        classes=options.classes,
+        per_class=options.val_per_class,
+        image_size=size,
+        seed=seed_sequence(seed, Stream.SHAPES_VAL),
+    )
+    return Dataset(
+        classes=SHAPES[: options.classes],
+        train=Split(train_labels, size, images=train_images),
+        val=Split(val_labels, size, images=val_images),
+        image_size=size,
+        cache_bytes=train_images.nbytes + val_images.nbytes,
+        description=f"shapes (built in, {options.classes} classes)",
+    )
+
+
+# --- finding samples -------------------------------------------------------------------------
+
+
+def _index(data: Data, *, seed: int, base_dir: Path) -> tuple[list[Sample], list[Sample]]:
+    assert data.train is not None  # the preset model requires it for file sources
+    train = _samples(data, "train", _resolve(data.train, base_dir))
+    if data.val is not None:
+        val = _samples(data, "val", _resolve(data.val, base_dir))
+        _same_classes(train, val)
+        return train, val
+    fraction = data.effective_val_split
+    assert fraction is not None
+    return stratified_split(train, fraction, seed=seed)
+
+
+def _resolve(path: Path, base_dir: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _shown(path: Path | None, base_dir: Path) -> str:
+    return "" if path is None else str(path)
+
+
+def _samples(data: Data, split: str, path: Path) -> list[Sample]:
+    field = f"data.{split}"
+    if data.source == "csv":
+        if not path.is_file():
+            raise DataError(f"{field}: no such CSV file: {path}")
+        samples = _csv_samples(path)
+    else:
+        if not path.exists():
+            raise DataError(f"{field}: no such folder: {path}")
+        if not path.is_dir():
+            raise DataError(f"{field}: not a folder: {path} (source {data.source} reads a folder)")
+        samples = (
+            _folder_samples(path)
+            if data.source == "imagefolder"
+            else _filename_samples(path, data.label_pattern)
+        )
+    if not samples:
+        raise DataError(f"{field}: no images in {path}")
+    return samples
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _folder_samples(root: Path) -> list[Sample]:
+    """ImageFolder layout: one sub-folder per class, images anywhere below it."""
+    class_dirs = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: natural_key(p.name),
+    )
+    if not class_dirs:
+        raise DataError(f"{root}: no class sub-folders (imagefolder expects {root}/<class>/*.jpg)")
+    samples: list[Sample] = []
+    for folder in class_dirs:
+        images = sorted((p for p in folder.rglob("*") if p.is_file() and _is_image(p)), key=str)
+        if not images:
+            raise DataError(f"{folder}: class '{folder.name}' has no images")
+        samples.extend((p, folder.name) for p in images)
+    return samples
+
+
+def _filename_samples(root: Path, pattern: str) -> list[Sample]:
+    """Food-11 layout: `3_120.jpg` is an image of class 3 (the pattern's first group)."""
+    regex = re.compile(pattern)
+    samples: list[Sample] = []
+    unmatched: list[str] = []
+    for path in sorted(root.iterdir(), key=lambda p: natural_key(p.name)):
+        if not (path.is_file() and _is_image(path)):
+            continue
+        match = regex.search(path.name)
+        if match is None or not match.group(1):
+            unmatched.append(path.name)
+            continue
+        samples.append((path, match.group(1)))
+    if unmatched:
+        more = f" and {len(unmatched) - 1} more" if len(unmatched) > 1 else ""
+        raise DataError(
+            f"{root}: label_pattern '{pattern}' finds no label in '{unmatched[0]}'{more}"
+        )
+    return samples
+
+
+def _csv_samples(path: Path) -> list[Sample]:
+    """Rows of `path,label`; image paths are relative to the CSV's folder; a header is allowed."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text file") from None
+    except (OSError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from None
+    samples: list[Sample] = []
+    for line, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if len(cells) != 2:
+            raise DataError(f"{path}:{line}: expected 2 columns (path,label), got {len(cells)}")
+        file, label = cells
+        if not samples and _is_header(file, label, path.parent):
+            continue
+        if not file or not label:
+            raise DataError(f"{path}:{line}: empty {'path' if not file else 'label'}")
+        image = _resolve(Path(file), path.parent)
+        if not image.is_file():
+            raise DataError(f"{path}:{line}: no such image: {image}")
+        samples.append((image, label))
+    return samples
+
+
+def _is_header(file: str, label: str, folder: Path) -> bool:
+    named = file.lower() in CSV_HEADER_NAMES or label.lower() in CSV_HEADER_NAMES
+    return named and not (folder / file).is_file()
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts "2" before "10" and "img9" before "img10"."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.lower())
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
+
+
+def _class_names(train: Sequence[Sample], val: Sequence[Sample]) -> tuple[str, ...]:
+    names = sorted({label for _, label in train}, key=natural_key)
+    if len(names) < 2:
+        raise DataError(f"the training images hold only one class ('{names[0]}'): need two or more")
+    if not val:
+        raise DataError("the validation set is empty")
+    return tuple(names)
+
+
+def _same_classes(train: Sequence[Sample], val: Sequence[Sample]) -> None:
+    train_classes = {label for _, label in train}
+    val_classes = {label for _, label in val}
+    if train_classes == val_classes:
+        return
+    parts = []
+    if only_train := sorted(train_classes - val_classes, key=natural_key):
+        parts.append("only in train: " + ", ".join(only_train[:10]))
+    if only_val := sorted(val_classes - train_classes, key=natural_key):
+        parts.append("only in val: " + ", ".join(only_val[:10]))
+    raise DataError("train and val have different classes (" + "; ".join(parts) + ")")
+
+
+def stratified_split(
+    samples: Sequence[Sample], fraction: float, *, seed: int
+) -> tuple[list[Sample], list[Sample]]:
+    """Hold out `fraction` of each class (at least one image of a class with two or more)."""
+    generator = np.random.default_rng(seed_sequence(seed, Stream.SPLIT))
+    by_class: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_class.setdefault(sample[1], []).append(sample)
+    train: list[Sample] = []
+    val: list[Sample] = []
+    for label in sorted(by_class, key=natural_key):
+        members = by_class[label]
+        order = generator.permutation(len(members))
+        held = min(len(members) - 1, max(1, round(len(members) * fraction)))
+        val.extend(members[i] for i in sorted(order[:held]))
+        train.extend(members[i] for i in sorted(order[held:]))
+    return train, val
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+def decode_image(path: Path, size: int) -> np.ndarray:
+    """An image file as uint8 (S, S, 3): shorter side resized to `size`, centre cropped."""
+    with Image.open(path) as image:
+        # JPEG: let the decoder scale down by 2/4/8 while staying at least `size` on each side
+        image.draft("RGB", (size, size))
+        rgb = image.convert("RGB")
+    fitted = ImageOps.fit(rgb, (size, size), method=Image.Resampling.BILINEAR)
+    return np.asarray(fitted, dtype=np.uint8)
+
+
+def _read(path: Path, size: int) -> np.ndarray:
+    try:
+        return decode_image(path, size)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
+        raise DataError(f"cannot read image {path}: {reason}") from None
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with Image.open(path) as image:
+            image.size  # noqa: B018 - opening reads the header; that is the check
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
+        raise DataError(f"cannot read image {path}: {reason}") from None
+
+
+def _split(
+    samples: Sequence[Sample], index: dict[str, int], size: int, *, cache: bool, threads: int
+) -> Split:
+    labels = torch.tensor([index[label] for _, label in samples], dtype=torch.int64)
+    files = [path for path, _ in samples]
+    if not cache:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(_check_header, files))
+        return Split(labels, size, files=tuple(files))
+    images = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
+
+    def fill(i: int) -> None:
+        images[i] = torch.from_numpy(_read(files[i], size).transpose(2, 0, 1).copy())
+
+    # PIL releases the GIL while decoding and resizing, so threads decode in parallel
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(fill, range(len(files))))
+    return Split(labels, size, images=images)
+
+
+def _should_cache(setting: bool | str, size: int, memory: int | None) -> bool:
+    if isinstance(setting, bool):
+        return setting
+    return size <= CACHE_FRACTION * (memory if memory is not None else available_memory())
+
+
+def available_memory() -> int:
+    """Bytes of RAM available to new allocations (MemAvailable on Linux)."""
+    try:
+        with Path("/proc/meminfo").open() as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def class_counts(split: Split, classes: Sequence[str]) -> dict[str, int]:
+    counts = Counter(split.labels.tolist())
+    return {name: counts.get(i, 0) for i, name in enumerate(classes)}
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def epoch_order(count: int, *, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled order of an epoch: a pure function of (seed, epoch), so a resume replays it."""
+    return torch.randperm(count, generator=torch_generator(seed, Stream.SHUFFLE, epoch))
+
+
+def batch_slices(count: int, batch_size: int, *, drop_single: bool) -> list[tuple[int, int]]:
+    """(start, stop) of each batch; a last batch of one image is dropped when training, since
+    batch norm cannot train on a single image."""
+    slices = [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+    if drop_single and len(slices) > 1 and slices[-1][1] - slices[-1][0] == 1:
+        slices.pop()
+    return slices
+
+
+class FileImages(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
+    """Streamed images, decoded from their files by loader workers."""
+
+    def __init__(self, files: Sequence[Path], labels: torch.Tensor, size: int) -> None:
+        self.files = list(files)
+        self.labels = labels.tolist()
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        pixels = _read(self.files[index], self.size).transpose(2, 0, 1).copy()
+        return torch.from_numpy(pixels), self.labels[index]
+
+
+class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """Batches of indices for the current epoch; `set_epoch` moves it on without a new loader, so
+    persistent workers survive from one epoch to the next."""
+
+    def __init__(self, count: int, batch_size: int, *, seed: int, shuffle: bool) -> None:
+        self.count, self.batch_size, self.seed, self.shuffle = count, batch_size, seed, shuffle
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def __len__(self) -> int:
+        return len(batch_slices(self.count, self.batch_size, drop_single=self.shuffle))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = (
+            epoch_order(self.count, seed=self.seed, epoch=self.epoch)
+            if self.shuffle
+            else torch.arange(self.count)
+        )
+        slices = batch_slices(self.count, self.batch_size, drop_single=self.shuffle)
+        for start, stop in slices[self.start :]:
+            yield order[start:stop].tolist()
+
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Batches:
+    """An epoch's uint8 image batches and labels, already on the training device.
+
+    Cached images are gathered straight from the in-memory tensor (no loader, no workers: on a
+    small CPU, workers only steal cores from the model); streamed ones come through a DataLoader
+    whose workers decode files.
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        *,
+        batch_size: int,
+        seed: int,
+        shuffle: bool,
+        device: torch.device,
+        workers: int,
+    ) -> None:
+        self.split, self.batch_size, self.device = split, batch_size, device
+        self.sampler = EpochBatchSampler(len(split), batch_size, seed=seed, shuffle=shuffle)
+        self.pin = device.type == "cuda"
+        self.images = split.images
+        self.labels = split.labels
+        if self.images is not None and device.type != "cpu" and _fits_on(device, self.images):
+            # resident on the accelerator: batches are gathered there, no copies per step
+            self.images = self.images.to(device)
+            self.labels = self.labels.to(device)
+        self.loader: torch.utils.data.DataLoader[tuple[torch.Tensor, int]] | None = None
+        if self.images is None:
+            assert split.files is not None
+            self.loader = torch.utils.data.DataLoader(
+                FileImages(split.files, split.labels, split.size),
+                batch_sampler=self.sampler,
+                num_workers=workers,
+                pin_memory=self.pin,
+                persistent_workers=workers > 0,
+                prefetch_factor=4 if workers > 0 else None,
+            )
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[Batch]:
+        """The batches of `epoch`, from batch `start` on (a resumed epoch skips the done ones)."""
+        self.sampler.set_epoch(epoch, start)
+        if self.loader is not None:
+            for images, labels in self.loader:
+                yield self._to_device(images, labels)
+            return
+        assert self.images is not None
+        for indices in self.sampler:
+            where = torch.tensor(indices, device=self.images.device)
+            yield self._to_device(self.images[where], self.labels[where])
+
+    def _to_device(self, images: torch.Tensor, labels: torch.Tensor) -> Batch:
+        if images.device == self.device:
+            return images, labels
+        if self.pin and not images.is_pinned():
+            images, labels = images.pin_memory(), labels.pin_memory()
+        return (
+            images.to(self.device, non_blocking=True),
+            labels.to(self.device, non_blocking=True),
+        )
+
+
+def _fits_on(device: torch.device, images: torch.Tensor) -> bool:
+    if device.type != "cuda":
+        return False
+    free, _total = torch.cuda.mem_get_info(device)
+    return images.nbytes <= CACHE_FRACTION * free

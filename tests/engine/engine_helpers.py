@@ -1,0 +1,38 @@
+"""Helpers for engine tests: tiny images written with PIL, and training jobs from tiny.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from hw3tui.preset import load_preset
+
+if TYPE_CHECKING:
+    from hw3tui.engine.loop import Job
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "tests" / "data" / "tiny.yaml"
+
+COLOURS = {"0": (220, 40, 40), "1": (40, 200, 60), "2": (40, 60, 220), "10": (230, 230, 40)}
+
+
+def write_image(path: Path, label: str, index: int, size: int = 20) -> Path:
+    """A small image whose colour says its class (learnable), with a little noise."""
+    rng = np.random.default_rng(index)
+    colour = np.array(COLOURS.get(label, (128, 128, 128)), dtype=np.float64)
+    pixels = np.clip(colour + rng.normal(0, 12, (size, size + 4, 3)), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def job_from(overrides: Sequence[str] = (), base_dir: Path | None = None) -> Job:
+    """A training job for tests/data/tiny.yaml with `--set` overrides."""
+    from hw3tui.engine.session import make_job, prepare
+
+    loaded = load_preset(TINY, list(overrides))
+    return make_job(prepare(loaded, base_dir=base_dir or Path.cwd()))
