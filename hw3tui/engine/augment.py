@@ -1,0 +1,147 @@
+"""Training augmentation on whole batches, on the training device, with per-sample randomness.
+
+torchvision's v2 transforms applied to a batch tensor draw one random decision for the whole
+batch (every image flipped, or none). Here each transform draws its parameters per image from an
+explicit generator (seeded by run seed, epoch and step, so a resumed run replays them) and applies
+them with batched kernels: a mask for flips and grayscale, an index gather for crops, one affine
+grid per image for rotation/translation/scale.
+
+Each builder is small and keyword-only, and takes exactly the fields of its preset model
+(`hw3tui.preset.models.Augment`), so `build_augment` is a one-to-one mapping.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
+
+from hw3tui.preset.models import Augment
+
+BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+"""Float batch (B, 3, H, W) in [0, 1] and a CPU generator -> augmented batch."""
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _uniform(count: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(count, generator=generator)
+
+
+def _chosen(count: int, p: float, generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(count, generator=generator) < p
+
+
+def horizontal_flip(*, p: float) -> BatchTransform:
+    """Mirror each image left to right with probability `p`."""
+
+    def apply(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        flip = _chosen(batch.shape[0], p, generator).to(batch.device)
+        return torch.where(flip[:, None, None, None], TF.horizontal_flip(batch), batch)
+
+    return apply
+
+
+def random_crop(*, padding: int, padding_mode: str) -> BatchTransform:
+    """Pad each side by `padding` (filled per `padding_mode`), then crop a random window of the
+    original size from each image."""
+
+    def apply(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        count, _, height, width = batch.shape
+        # reflect/symmetric padding cannot reach past the image itself
+        pad = padding if padding_mode == "constant" or padding_mode == "edge" else None
+        pad = min(padding, height - 1, width - 1) if pad is None else pad
+        if pad <= 0:
+            return batch
+        padded = TF.pad(batch, [pad, pad, pad, pad], padding_mode=padding_mode)
+        top = torch.randint(0, 2 * pad + 1, (count,), generator=generator).to(batch.device)
+        left = torch.randint(0, 2 * pad + 1, (count,), generator=generator).to(batch.device)
+        rows = top[:, None] + torch.arange(height, device=batch.device)
+        cols = left[:, None] + torch.arange(width, device=batch.device)
+        images = torch.arange(count, device=batch.device)[:, None, None]
+        # advanced indexing puts the indexed dims first: (B, H, W, C)
+        cropped: torch.Tensor = padded[images, :, rows[:, :, None], cols[:, None, :]]
+        return cropped.permute(0, 3, 1, 2)
+
+    return apply
+
+
+def affine(*, degrees: float, translate: Sequence[float], scale: Sequence[float]) -> BatchTransform:
+    """Rotate by up to `degrees` either way, shift by up to `translate` (fractions of width and
+    height) and scale by a factor in `scale`; one random transform per image, black outside."""
+
+    def apply(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        count = batch.shape[0]
+        angle = _uniform(count, -degrees, degrees, generator) * (math.pi / 180)
+        # grid coordinates span [-1, 1]: a shift by a fraction f of the side is 2f
+        shift_x = _uniform(count, -translate[0], translate[0], generator) * 2
+        shift_y = _uniform(count, -translate[1], translate[1], generator) * 2
+        factor = _uniform(count, scale[0], scale[1], generator)
+        cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+        # affine_grid maps output to input coordinates: the inverse of scale*rotate, then shift
+        theta = torch.stack(
+            [
+                torch.stack([cos, sin, -(cos * shift_x + sin * shift_y)], dim=1),
+                torch.stack([-sin, cos, -(-sin * shift_x + cos * shift_y)], dim=1),
+            ],
+            dim=1,
+        ).to(batch.device, batch.dtype)
+        grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+        return F.grid_sample(
+            batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )
+
+    return apply
+
+
+def grayscale(*, p: float) -> BatchTransform:
+    """Turn each image grey (kept as three channels) with probability `p`."""
+
+    def apply(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        grey = _chosen(batch.shape[0], p, generator).to(batch.device)
+        return torch.where(
+            grey[:, None, None, None], TF.rgb_to_grayscale(batch, num_output_channels=3), batch
+        )
+
+    return apply
+
+
+def build_augment(augment: Augment) -> list[BatchTransform]:
+    """The preset's augmentation as batch transforms, in a fixed order: crop, flip, affine, grey."""
+    steps: list[BatchTransform] = []
+    if augment.random_crop is not None:
+        crop = augment.random_crop
+        steps.append(random_crop(padding=crop.padding, padding_mode=crop.padding_mode))
+    if augment.horizontal_flip > 0:
+        steps.append(horizontal_flip(p=augment.horizontal_flip))
+    if augment.affine is not None:
+        a = augment.affine
+        steps.append(affine(degrees=a.degrees, translate=a.translate, scale=a.scale))
+    if augment.grayscale > 0:
+        steps.append(grayscale(p=augment.grayscale))
+    return steps
+
+
+class Preprocess:
+    """uint8 batches on the device -> normalized float model inputs (augmented when training)."""
+
+    def __init__(
+        self, steps: Sequence[BatchTransform], *, device: torch.device, channels_last: bool
+    ) -> None:
+        self.steps = list(steps)
+        self.channels_last = channels_last
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        batch = images.float().div_(255)
+        if generator is not None:
+            for step in self.steps:
+                batch = step(batch, generator)
+        batch = (batch - self.mean) / self.std
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        return batch.contiguous(memory_format=layout)
