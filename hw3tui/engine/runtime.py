@@ -1,0 +1,168 @@
+"""Where and how the arithmetic runs: device, precision, memory layout, threads, workers.
+
+`auto` picks what measured fastest (shared/NOTES.md, 2-core Xeon with AVX512-BF16, torch 2.14):
+- precision on CPU: bf16 autocast for the ResNet family, whose big convolutions gain 1.5-1.8x
+  on a CPU with native bf16; fp32 for everything else (depthwise/squeeze-excite models such as
+  mobilenet_v2 and efficientnet_b0 got slower with bf16) and for CPUs without native bf16, where
+  bf16 is emulated and slow. On CUDA: bf16 where supported, else fp16 with loss scaling. On MPS:
+  fp32 (not measured; the safe choice).
+- channels_last: on for convolutional models on CPU (1.3-2x for mobilenet_v2/efficientnet_b0,
+  up to 1.2x for resnets) and CUDA (tensor-core convolutions want NHWC); off for the
+  transformers (vit, swin, maxvit) and on MPS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from hw3tui.preset.models import Runtime as RuntimeSpec
+
+Precision = Literal["fp32", "bf16", "fp16"]
+BF16_CPU_FAMILIES = ("resnet", "resnext", "wide_resnet")
+TRANSFORMERS = ("vit_", "swin_", "maxvit")
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class DeviceError(ValueError):
+    """The preset asks for a device this machine does not have."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The resolved `runtime` section of a preset."""
+
+    device: torch.device
+    precision: Precision
+    channels_last: bool
+    compile: bool
+    threads: int
+    workers: int
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        """Mixed precision for the forward pass (and its loss), or nothing in fp32."""
+        if self.precision == "fp32":
+            yield
+            return
+        with torch.autocast(self.device.type, dtype=AMP_DTYPES[self.precision]):
+            yield
+
+    def describe(self) -> str:
+        layout = "channels_last" if self.channels_last else "NCHW"
+        parts = [str(self.device), self.precision, layout]
+        if self.device.type == "cpu":
+            parts.append(f"{self.threads} threads")
+        if self.compile:
+            parts.append("compiled")
+        return " · ".join(parts)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "device": str(self.device),
+            "precision": self.precision,
+            "channels_last": self.channels_last,
+            "compile": self.compile,
+            "threads": self.threads,
+            "workers": self.workers,
+        }
+
+
+def choose_runtime(
+    spec: RuntimeSpec, *, backbone: str, cached: bool, workers: int | Literal["auto"]
+) -> Runtime:
+    """Resolve `auto` settings for this machine and model."""
+    device = choose_device(spec.device)
+    cores = cpu_count()
+    chosen_workers = choose_workers(workers, device=device, cached=cached, cores=cores)
+    threads = max(1, cores - chosen_workers) if device.type == "cpu" else max(1, min(cores, 4))
+    precision: Precision = (
+        choose_precision(device, backbone) if spec.precision == "auto" else spec.precision
+    )
+    if precision == "fp16" and device.type == "mps":
+        precision = "fp16"
+    channels_last = (
+        choose_channels_last(device, backbone)
+        if spec.channels_last == "auto"
+        else bool(spec.channels_last)
+    )
+    return Runtime(device, precision, channels_last, spec.compile, threads, chosen_workers)
+
+
+def choose_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"runtime.device: {name} asked for, but this machine has no CUDA GPU")
+        count = torch.cuda.device_count()
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index >= count:
+            raise DeviceError(f"runtime.device: {name} asked for, but there are {count} GPUs")
+        return torch.device("cuda", index)
+    if device.type == "mps" and not _mps_available():
+        raise DeviceError("runtime.device: mps asked for, but this machine has no Apple GPU")
+    return device
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def choose_precision(device: torch.device, backbone: str) -> Precision:
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and backbone.startswith(BF16_CPU_FAMILIES) and cpu_has_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def choose_channels_last(device: torch.device, backbone: str) -> bool:
+    return device.type in ("cpu", "cuda") and not backbone.startswith(TRANSFORMERS)
+
+
+def choose_workers(
+    workers: int | Literal["auto"], *, device: torch.device, cached: bool, cores: int
+) -> int:
+    """Loader processes: none for cached data (batches are gathered from memory); on a CPU run,
+    few (every worker takes a core from the model); on a GPU run, enough to keep it fed."""
+    if workers != "auto":
+        return workers
+    if cached:
+        return 0
+    if device.type == "cpu":
+        return 0 if cores <= 2 else min(4, cores // 4 or 1)
+    return max(1, min(8, cores - 1))
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def cpu_has_bf16() -> bool:
+    """Native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast pays off."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def apply_threads(runtime: Runtime) -> None:
+    if runtime.device.type == "cpu":
+        torch.set_num_threads(runtime.threads)
