@@ -100,6 +100,8 @@ def write_best(
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"state_dict[{name!r}] is a {type(tensor).__name__}, not a tensor")
         code = _CODES.get(tensor.dtype)
+        if name == "__metadata__" or not name:
+            raise CheckpointError(f"cannot save a tensor named {name!r}")
         if code is None:
             raise CheckpointError(f"cannot save {name!r}: dtype {tensor.dtype} is not supported")
         entries.append((name, code, tuple(tensor.shape)))

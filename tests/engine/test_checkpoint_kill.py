@@ -97,13 +97,13 @@ def _zygote(swap: str, root: Path, iterations: int) -> dict[str, Any]:
     if swap == "rename-aside":
         atomic._exchange = None
     best = root / "run" / "best"
-    shapes = [(64, 32, 3, 3), (64,), (128, 64, 3, 3), (128,), (10, 128), (10,)] * 4
+    shapes = [(64, 32, 3, 3), (64,), (128, 64, 3, 3), (128,), (10, 128), (10,)] * 2
 
     def write(epoch: int) -> None:
         state = {f"layer{i}.w": torch.full(s, float(epoch)) for i, s in enumerate(shapes)}
         state["epoch_marker"] = torch.tensor(epoch)
         info = CheckpointInfo("kill", "net", epoch, "val_acc", epoch / 100, ["a", "b"])
-        write_best(state, best, info, chunk_mb=0.125)
+        write_best(state, best, info, chunk_mb=0.25)  # 3 chunks
 
     def check(before: int) -> dict[str, Any]:
         leftovers = sorted(p.name for p in best.parent.iterdir() if p.name != "best")
