@@ -15,7 +15,10 @@ from hw3tui.engine.chunks import SUMS_FILE, Report
 from hw3tui.engine.chunks import join as join_chunks
 from hw3tui.engine.chunks import verify as verify_chunks
 
-PATH_HELP = "PATH: a run directory, its best/ directory, a chunk prefix, or a .safetensors file."
+PATH_HELP = (
+    "PATH: a run directory (or a run's name under ./runs), its best/ directory, a chunk prefix, "
+    "or a .safetensors file."
+)
 
 
 @click.command(epilog=PATH_HELP)

@@ -37,6 +37,7 @@ from hw3tui.engine.checkpoint_format import (
     header_length,
     parse_header,
 )
+from hw3tui.runs import DEFAULT_RUNS_DIR
 
 SUMS_FILE = "SHA256SUMS"
 """The manifest's name; it does not match the chunks' glob `NAME.*`."""
@@ -234,9 +235,13 @@ class Source:
 
 
 def locate(path: Path) -> Source:
-    """What PATH means: a run directory (its best/), a best/ directory, a chunk prefix (or one
-    chunk), or a single safetensors file. CheckpointError when it names none of these."""
+    """What PATH means: a run directory (its best/; or a run's name under ./runs), a best/
+    directory, a chunk prefix (or one chunk), or a single safetensors file. CheckpointError
+    when it names none of these."""
     path = Path(path)
+    by_name = DEFAULT_RUNS_DIR / path
+    if not os.path.lexists(path) and not path.is_absolute() and by_name.is_dir():
+        path = by_name  # a run's name, as `hw3tui runs` lists it
     if not os.path.lexists(path):
         path = settled(path)  # a best/ that a killed swap left aside
     if path.is_dir():

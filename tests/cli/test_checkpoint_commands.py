@@ -234,3 +234,10 @@ def test_verify_a_run_without_checkpoint(tmp_path: Path) -> None:
     result = hw3tui("verify", run)
     assert result.exit_code == 2
     assert result.stderr == f"error: {run}: this run has no best checkpoint (yet)\n"
+
+
+def test_verify_a_run_by_its_name(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(run.parent.parent)  # the folder that holds runs/
+    result = hw3tui("verify", run.name)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"OK runs/{run.name}/best/{NAME}.*: 5 chunks")
