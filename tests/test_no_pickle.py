@@ -146,3 +146,26 @@ def test_scanner_catches(snippet: str) -> None:
 )
 def test_scanner_allows(snippet: str) -> None:
     assert findings(snippet) == []
+
+
+CHECKED_LOADER = "engine/checkpoint.py"
+NOT_YET_CHECKED = {"engine/state.py"}
+"""Modules still reading safetensors without the header checks (the run's own state/ files);
+they should read through `hw3tui.engine.checkpoint.load_weights`. Remove them from here then."""
+
+
+def test_safetensors_read_only_through_the_checked_loader() -> None:
+    """Every tensor read goes through `hw3tui.engine.checkpoint`, which checks the header first."""
+    offenders = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        where = module.relative_to(PACKAGE).as_posix()
+        if where == CHECKED_LOADER or where in NOT_YET_CHECKED:
+            continue
+        for node in ast.walk(ast.parse(module.read_text(), where)):
+            if isinstance(node, ast.Call):
+                name = _dotted(node.func)
+                if name.split(".")[-1] in ("load_file", "safe_open") or name.endswith(
+                    "safetensors.torch.load"
+                ):
+                    offenders.append(f"{where}:{node.lineno}: {name}()")
+    assert offenders == []
