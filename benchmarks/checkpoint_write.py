@@ -3,8 +3,9 @@ state_dict against a plain `safetensors.torch.save_file` of the same tensors.
 
     .venv/bin/python benchmarks/checkpoint_write.py [--repeats 7] [--chunk-mb 45] [--dir DIR]
 
-Random init, no download. Prints the median times, their ratio (goal <= 1.3x), and the peak
-memory each write adds above the model itself (each measured in a fresh process, Linux only).
+Random init, no download. Prints the median wall and CPU times, their ratio (goal <= 1.3x), and
+the peak memory each write adds above the model itself (each measured in a fresh process, Linux
+only). The CPU times do not depend on how busy the machine is; the wall times do.
 `write_best` also fsyncs every file and the folder (what makes it survive a power cut);
 `save_file` does not, so a `save_file + fsync` line is printed for a like-for-like view.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,6 +22,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 MB = 1e6
 
@@ -43,22 +49,23 @@ def main() -> None:
     nbytes = sum(t.numel() * t.element_size() for t in state.values())
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="hw3tui-bench-") as folder:
         save_file, save_fsync, write_best = time_writes(state, Path(folder), args)
-    ratio = statistics.median(write_best) / statistics.median(save_file)
+    ratio = median(write_best) / median(save_file)
     print(
         f"resnet50 state_dict: {nbytes / MB:.1f} MB in {len(state)} tensors; "
         f"{args.repeats} repetitions; chunk_mb {args.chunk_mb:g}; {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'':34} {'median':>8} {'min':>8}")
+    print(f"{'':34} {'median':>8} {'min':>8} {'CPU':>8}")
     for label, times in [
         ("safetensors.torch.save_file", save_file),
         ("save_file + fsync", save_fsync),
         ("hw3tui write_best (chunks+sums)", write_best),
     ]:
-        print(f"{label:34} {statistics.median(times):7.3f}s {min(times):7.3f}s")
+        print(f"{label:34} {median(times):7.3f}s {min(times)[0]:7.3f}s {median(times, 1):7.3f}s")
     print(f"ratio write_best / save_file: {ratio:.2f}x (goal <= 1.3x)")
-    fsync_ratio = statistics.median(write_best) / statistics.median(save_fsync)
-    print(f"ratio write_best / (save_file + fsync): {fsync_ratio:.2f}x")
+    print(f"ratio write_best / (save_file + fsync): {median(write_best) / median(save_fsync):.2f}x")
+    cpu_ratio = median(write_best, 1) / median(save_file, 1)
+    print(f"CPU-time ratio write_best / save_file: {cpu_ratio:.2f}x")
     for layout in ("contiguous", "channels_last"):
         extra = {
             method: measure_in_child(method, args.dir, args.chunk_mb, layout == "channels_last")
@@ -70,7 +77,12 @@ def main() -> None:
         )
 
 
-def resnet50_state(*, channels_last: bool) -> dict[str, object]:
+def median(times: Times, column: int = 0) -> float:
+    """Median wall (column 0) or CPU (column 1) seconds."""
+    return statistics.median(t[column] for t in times)
+
+
+def resnet50_state(*, channels_last: bool) -> dict[str, torch.Tensor]:
     import torch
     import torchvision
 
@@ -80,9 +92,12 @@ def resnet50_state(*, channels_last: bool) -> dict[str, object]:
     return dict(model.state_dict())
 
 
+Times = list[tuple[float, float]]
+
+
 def time_writes(
-    state: dict[str, object], folder: Path, args: argparse.Namespace
-) -> tuple[list[float], list[float], list[float]]:
+    state: dict[str, torch.Tensor], folder: Path, args: argparse.Namespace
+) -> tuple[Times, Times, Times]:
     import safetensors.torch
 
     from hw3tui.engine.checkpoint import CheckpointInfo, write_best
@@ -91,7 +106,7 @@ def time_writes(
     plain = folder / "plain.safetensors"
 
     def save() -> None:
-        safetensors.torch.save_file(state, plain, metadata=info.to_metadata())  # type: ignore[arg-type]
+        safetensors.torch.save_file(state, plain, metadata=info.to_metadata())
 
     def save_fsync() -> None:
         save()
@@ -100,9 +115,9 @@ def time_writes(
         os.close(fd)
 
     def chunked() -> None:
-        write_best(state, folder / "best", info, chunk_mb=args.chunk_mb)  # type: ignore[arg-type]
+        write_best(state, folder / "best", info, chunk_mb=args.chunk_mb)
 
-    results: tuple[list[float], list[float], list[float]] = ([], [], [])
+    results: tuple[Times, Times, Times] = ([], [], [])
     for function in (save, chunked):  # warm up: page cache, allocator, imports
         function()
     for _ in range(args.repeats):  # interleaved, so a burst of load hits all three alike
@@ -111,10 +126,16 @@ def time_writes(
     return results
 
 
-def timed(function: Callable[[], None]) -> float:
-    started = time.perf_counter()
+def timed(function: Callable[[], None]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads)."""
+    cpu, started = cpu_seconds(), time.perf_counter()
     function()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure_in_child(method: str, folder: Path, chunk_mb: float, channels_last: bool) -> int:
@@ -138,10 +159,10 @@ def peak_extra(method: str, folder: Path, chunk_mb: float, channels_last: bool) 
         before = resident()
         Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current
         if method == "save_file":  # it refuses non-contiguous tensors: copy them first
-            contiguous = {k: v.contiguous() for k, v in state.items()}  # type: ignore[attr-defined]
+            contiguous = {k: v.contiguous() for k, v in state.items()}
             safetensors.torch.save_file(contiguous, Path(tmp) / "plain.safetensors")
         else:
-            write_best(state, Path(tmp) / "best", info, chunk_mb=chunk_mb)  # type: ignore[arg-type]
+            write_best(state, Path(tmp) / "best", info, chunk_mb=chunk_mb)
         return peak() - before
 
 
