@@ -286,7 +286,8 @@ def _checkpoint_names(folder: Path) -> dict[str, bool]:
                 names[chunk["name"]] = True
             else:
                 names.setdefault(entry, False)
-        return names
+        if names:
+            return names
     try:
         entries = [p.name for p in folder.iterdir() if p.is_file()]
     except OSError:

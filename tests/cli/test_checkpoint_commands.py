@@ -241,3 +241,10 @@ def test_verify_a_run_by_its_name(run: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = hw3tui("verify", run.name)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"OK runs/{run.name}/best/{NAME}.*: 5 chunks")
+
+
+def test_empty_sums_file(run: Path) -> None:
+    (run / "best" / "SHA256SUMS").write_text("")
+    result = hw3tui("verify", run)
+    assert result.exit_code == 2
+    assert problems(result)[0].startswith(f"{NAME}.000: extra file, not a chunk listed in")
