@@ -86,8 +86,11 @@ class RunHistory:
 
     def apply(self, record: Event) -> None:
         """Fold one event into the history (unknown or malformed events are skipped)."""
+        handler = getattr(self, "_on_" + str(record.get("type")), None)
+        if handler is None:
+            return
         try:
-            getattr(self, "_on_" + str(record.get("type")), _ignore)(record)
+            handler(record)
         except (KeyError, TypeError, ValueError):
             return  # a reader must survive a hand-edited or truncated file
         self.events_seen += 1
@@ -242,12 +245,9 @@ def _float(value: Any) -> float | None:
     return float(value)
 
 
-def _ignore(record: Event) -> None:
-    return None
-
-
 def schedule_ahead(spec: Any, epochs: int, epoch: int, *, integer: bool = False) -> str:
-    """Where a validated schedule goes after `epoch`: `→ 0.0005 at 15 → 0.0001 at 30`."""
+    """Where a validated schedule goes after `epoch`: `→ 0.0005 at 15 …` (its next change, and
+    `…` when more follow), `→ 0.0001 at 49` for a ramp (where it ends), or `constant`."""
     if isinstance(spec, PlateauForm):
         plateau = spec.plateau
         return f"×{plateau.factor:g} after {plateau.patience} epochs without a better val acc"
@@ -257,9 +257,7 @@ def schedule_ahead(spec: Any, epochs: int, epoch: int, *, integer: bool = False)
     changes = [(e, values[e]) for e in range(epoch + 1, epochs) if values[e] != values[e - 1]]
     if not changes:
         return "constant"
-    if isinstance(spec, LinearForm | CosineForm) or len(changes) > SCHEDULE_CHANGES_SHOWN:
-        return f"→ {values[-1]:.3g} by epoch {epochs - 1}"
-    return " ".join(f"→ {value:g} at {at}" for at, value in changes)
-
-
-SCHEDULE_CHANGES_SHOWN = 3
+    if isinstance(spec, LinearForm | CosineForm):
+        return f"→ {values[-1]:.3g} at {epochs - 1}"
+    at, value = changes[0]
+    return f"→ {value:g} at {at}" + (" …" if len(changes) > 1 else "")

@@ -7,8 +7,8 @@ to import) is imported where it is first used, so the home screen appears at onc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,12 +57,18 @@ class Hw3tuiApp(App[None]):
         self.presets_dir = presets_dir
         self.runs_dir = runs_dir
         self.opened: list[Path] = list(opened)
+        self._launcher: Launcher | None = None
+        self._launcher_lock = threading.Lock()
 
-    @cached_property
+    @property
     def launcher(self) -> Launcher:
-        from hw3tui.tui.control import Launcher
+        """The children this app started; made on first use (by the UI or a worker thread)."""
+        with self._launcher_lock:
+            if self._launcher is None:
+                from hw3tui.tui.control import Launcher
 
-        return Launcher(self.runs_dir)
+                self._launcher = Launcher(self.runs_dir)
+            return self._launcher
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())

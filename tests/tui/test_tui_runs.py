@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import COMMENTED
@@ -10,6 +13,7 @@ from tui_fakes import STARTED, tiny_text, write_run
 from tui_pilot import run, text_of, wait_for
 
 from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.choice import ChoiceScreen
 from hw3tui.tui.screens.compare import CompareScreen
 from hw3tui.tui.screens.home import HomeScreen
 from hw3tui.tui.screens.pick import PickScreen
@@ -226,3 +230,62 @@ def test_a_preset_with_problems_is_not_launched(presets_dir: Path, runs_dir: Pat
             assert not app.launcher.children
 
     run(scenario())
+
+
+def stand_in_engine(run_dir: Path) -> subprocess.Popen[bytes]:
+    """A process that plays a live engine's part in signals: SIGINT ends it with status 3."""
+    code = "import signal, sys, time\nsignal.signal(signal.SIGINT, lambda *a: sys.exit(3))\n"
+    code += "print('ready', flush=True)\ntime.sleep(120)\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "pid": child.pid}))
+    return child
+
+
+def test_cancel_a_live_run_from_home_signals_its_engine(runs_dir: Path) -> None:
+    live = write_run(runs_dir, "tiny-20260101-000000", epochs=4, done=1, state="running")
+    engine = stand_in_engine(live.path)
+
+    async def scenario() -> None:
+        with live.lock():
+            app = Hw3tuiApp()
+            async with app.run_test(size=SIZE) as pilot:
+                table = runs_table(app)
+                await wait_for(pilot, lambda: len(table.rows_shown) == 1)
+                table.focus()
+                await pilot.press("c")
+                await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+                await pilot.press("y")
+                await pilot.pause()
+        assert engine.wait(timeout=30) == 3
+
+    try:
+        run(scenario())
+    finally:
+        engine.kill()
+
+
+def test_quitting_with_a_live_run_can_stop_it(runs_dir: Path) -> None:
+    live = write_run(runs_dir, "tiny-20260101-000000", epochs=4, done=1, state="running")
+    engine = stand_in_engine(live.path)
+
+    async def scenario() -> None:
+        with live.lock():
+            app = Hw3tuiApp()
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 1)
+                await pilot.press("q")
+                await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+                question = str(app.screen.question)  # type: ignore[attr-defined]
+                assert question == "1 run is still training: tiny-20260101-000000"
+                await pilot.press("s")
+                await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
+        assert engine.wait(timeout=30) == 3
+
+    try:
+        run(scenario())
+    finally:
+        engine.kill()

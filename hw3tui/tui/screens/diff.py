@@ -28,6 +28,9 @@ class DiffScreen(Screen[None]):
         background: $boost;
         padding: 0 1;
     }
+    DiffScreen TabbedContent, DiffScreen TabPane, DiffScreen VerticalScroll {
+        height: 1fr;
+    }
     DiffScreen Select {
         margin: 1 0;
     }

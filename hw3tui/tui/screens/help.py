@@ -4,38 +4,40 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
-HELP = """\
-# hw3tui keys
+KEYS: tuple[tuple[str, str, str], ...] = (
+    ("everywhere", "?", "this help"),
+    ("", "q, ctrl+q", "quit (asks about unsaved edits and live runs)"),
+    ("", "tab, shift+tab", "next / previous table or field"),
+    ("home", "enter", "open the highlighted preset (editor) or run (run screen)"),
+    ("", "e", "edit the preset (a run's preset opens read-only)"),
+    ("", "r", "run the highlighted preset (or a run's preset again)"),
+    ("", "c", "cancel the highlighted live run (●)"),
+    ("", "d", "compare the highlighted run with another (a preset: diff)"),
+    ("", "o", "open a preset file by its path"),
+    ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
+    ("", "ctrl+d", "diff against the file on disk or another preset"),
+    ("", "ctrl+r", "run this preset"),
+    ("", "esc", "back (asks when there are unsaved edits)"),
+    ("run", "c", "cancel the run (it saves its state; hw3tui resume continues it)"),
+    ("", "d, e", "compare with another run; the run's preset"),
+    ("compare", "m", "accuracy or loss"),
+)
 
-| where | key | does |
-|---|---|---|
-| everywhere | `?` | this help |
-| | `q` / `ctrl+q` | quit (asks about unsaved edits and live runs) |
-| | `tab` / `shift+tab` | next / previous panel or field |
-| home | `enter` | open the highlighted preset (editor) or run (run screen) |
-| | `e` | edit the preset (a run's preset opens read-only) |
-| | `r` | run the highlighted preset (or run a run's preset again) |
-| | `c` | cancel the highlighted live run |
-| | `d` | compare the highlighted run with another (presets: diff) |
-| | `o` | open a preset file by path |
-| editor | `ctrl+s` / `F2` | save / save as (comments are kept) |
-| | `ctrl+d` | diff against the file on disk or another preset |
-| | `ctrl+r` | run this preset |
-| | `esc` | back (asks when there are unsaved edits) |
-| run | `c` | cancel the run (it saves its state; `hw3tui resume` continues) |
-| | `d` | compare with another run |
-| | `e` | the run's preset |
-| compare | `m` | accuracy / loss |
-
-Runs are separate processes (`hw3tui run`, output in the run's `log.txt`): quitting the app, or
-losing the terminal, leaves them training. Reopen the app to watch them again.
-"""
+ABOUT = (
+    "Runs are separate processes (hw3tui run, output in the run's log.txt): quitting the app or "
+    "losing the terminal leaves them training. Reopen hw3tui to watch them again. The mouse "
+    "works too: click a row twice to open it, click a key in the footer."
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -46,19 +48,27 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
     }
     HelpScreen > VerticalScroll {
-        width: 84;
+        width: 86;
         max-width: 100%;
-        height: 90%;
+        height: auto;
+        max-height: 100%;
         border: thick $primary 80%;
         background: $surface;
+        padding: 0 1;
     }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
 
     def compose(self) -> ComposeResult:
+        table = Table(box=box.SIMPLE_HEAD, expand=True, padding=(0, 1), show_edge=False)
+        table.add_column("where", style="bold")
+        table.add_column("key", style="bold")
+        table.add_column("does", ratio=1)
+        for where, key, does in KEYS:
+            table.add_row(where, key, does)
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Static(Group(table, Text(ABOUT, style="dim")))
 
     def action_close(self) -> None:
         self.dismiss()

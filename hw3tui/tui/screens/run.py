@@ -86,6 +86,7 @@ class RunScreen(Screen[None]):
         self.status: dict[str, Any] | None = None
         self.live = False
         self.stopping = False
+        self.reading_preset = False
 
     @property
     def hw3(self) -> Hw3tuiApp:
@@ -113,12 +114,17 @@ class RunScreen(Screen[None]):
 
     # ---- feeding ---------------------------------------------------------------------------
 
-    @work(thread=True, group="read-preset")
     def _read_preset(self) -> None:
+        if not self.reading_preset:
+            self.reading_preset = True
+            self._read_preset_file()
+
+    @work(thread=True, group="read-preset")
+    def _read_preset_file(self) -> None:
         try:
             preset: Preset | None = load_preset(self.run.preset_file).preset
         except PresetError:
-            preset = None
+            preset = None  # not written yet (a run just launched), or not a preset
         self.post_message(self.PresetRead(preset))
 
     @work(thread=True, exclusive=True, group="follow")
@@ -133,6 +139,7 @@ class RunScreen(Screen[None]):
 
     @on(PresetRead)
     def _preset_read(self, message: PresetRead) -> None:
+        self.reading_preset = False
         self.preset = message.preset
         self._redraw()
 
@@ -145,6 +152,8 @@ class RunScreen(Screen[None]):
         self.live = update.live
         if update.status is not None:
             self.status = update.status or None
+        if self.preset is None and (update.events or update.status):
+            self._read_preset()  # the engine writes preset.yaml when it starts
         self._redraw()
 
     # ---- drawing ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class LogTail(Log):
     DEFAULT_CSS = """
     LogTail {
         height: 6;
+        overflow-x: hidden;
         border-top: solid $primary 40%;
         color: $text-muted;
     }

@@ -57,6 +57,8 @@ class RunProgress(Widget):
         batches_bar = self.query_one("#batches", ProgressBar)
         if progress is not None and isinstance(progress.get("steps"), int):
             step, steps = int(progress.get("step", 0)), int(progress["steps"])
+            if epoch is not None and epoch in history.results:
+                step = steps  # progress is throttled: the epoch's end says it ran every step
             batches_bar.update(total=steps, progress=min(step, steps))
             self.query_one("#batch-label", Label).update(f"batch {step}/{steps}")
         elif history.end is not None or (epoch is not None and epoch in history.results):
