@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 import safetensors.torch
 import torch
 import torchvision
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hw3tui.engine.checkpoint import (
     CheckpointError,
@@ -296,3 +299,43 @@ def test_failed_reads_leave_no_threads_behind(run: Path) -> None:
         with pytest.raises(CheckpointError, match=rf"{NAME}\.001: missing"):
             load_checkpoint(run)
     assert threading.active_count() == before
+
+
+# --- fuzzing the header check against safetensors itself -------------------------------------
+
+_SAMPLE = safetensors.torch.save(
+    {
+        "a": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+        "b": torch.tensor([1, 2]),
+        "c": torch.zeros(0),
+    },
+    metadata={"epoch": "3"},
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(_SAMPLE) - 1), st.integers(0, 255)), min_size=1, max_size=4
+    ),
+    cut=st.integers(-8, 8),
+)
+def test_header_check_is_never_looser_than_safetensors(
+    edits: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(_SAMPLE)
+    for position, value in edits:
+        data[position] = value
+    data = data[: len(data) + cut] if cut < 0 else data + bytes(cut)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzzed.safetensors"
+        path.write_bytes(bytes(data))
+        try:
+            mine = load_weights(path)
+        except CheckpointError as exc:
+            assert "\n" not in str(exc)
+            return
+    theirs = safetensors.torch.load(bytes(data))  # accepted by us: safetensors agrees
+    assert mine.keys() == theirs.keys()
+    for name, tensor in theirs.items():
+        assert mine[name].dtype == tensor.dtype and torch.equal(mine[name], tensor)
