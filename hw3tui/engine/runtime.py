@@ -85,8 +85,6 @@ def choose_runtime(
     precision: Precision = (
         choose_precision(device, backbone) if spec.precision == "auto" else spec.precision
     )
-    if precision == "fp16" and device.type == "mps":
-        precision = "fp16"
     channels_last = (
         choose_channels_last(device, backbone)
         if spec.channels_last == "auto"

@@ -30,6 +30,9 @@ SHAPES: tuple[str, ...] = (
 SUPERSAMPLE = 2
 """Shapes are drawn at twice the size and downscaled: smooth edges, like real photographs."""
 
+TILT = math.pi
+"""Largest rotation of a shape either way, in radians."""
+
 Point = tuple[float, float]
 
 
@@ -61,7 +64,7 @@ def _draw_one(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
         big / 2 + rng.uniform(-0.14, 0.14) * big,
         big / 2 + rng.uniform(-0.14, 0.14) * big,
     )
-    _shape(pen, canvas, shape, centre, radius, rng.uniform(0.0, 2 * math.pi), colour)
+    _shape(pen, canvas, shape, centre, radius, rng.uniform(-TILT, TILT), colour)
     small = canvas.resize((size, size), Image.Resampling.BOX)
     pixels = np.asarray(small, dtype=np.float64)
     noisy = pixels + rng.normal(0.0, rng.uniform(4.0, 16.0), pixels.shape)

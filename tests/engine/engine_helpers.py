@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 from PIL import Image
+from torch import nn
 
 from hw3tui.preset import load_preset
 
@@ -30,9 +32,34 @@ def write_image(path: Path, label: str, index: int, size: int = 20) -> Path:
     return path
 
 
-def job_from(overrides: Sequence[str] = (), base_dir: Path | None = None) -> Job:
-    """A training job for tests/data/tiny.yaml with `--set` overrides."""
+def job_from(
+    overrides: Sequence[str] = (), base_dir: Path | None = None, module: nn.Module | None = None
+) -> Job:
+    """A training job for tests/data/tiny.yaml with `--set` overrides (and another model)."""
     from hw3tui.engine.session import make_job, prepare
 
-    loaded = load_preset(TINY, list(overrides))
-    return make_job(prepare(loaded, base_dir=base_dir or Path.cwd()))
+    setup = prepare(load_preset(TINY, list(overrides)), base_dir=base_dir or Path.cwd())
+    if module is not None:
+        setup.module = module
+    return make_job(setup)
+
+
+class TinyNet(nn.Module):
+    """A very small CNN; `nan_at` makes its n-th training forward return NaN."""
+
+    def __init__(self, classes: int = 3, nan_at: int | None = None) -> None:
+        super().__init__()
+        torch.manual_seed(0)  # the same start every time
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1)
+        )
+        self.fc = nn.Linear(8, classes)
+        self.nan_at, self.calls = nan_at, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.fc(self.features(x).flatten(1))
+        if self.training:
+            self.calls += 1
+            if self.calls == self.nan_at:
+                out = out * float("nan")
+        return out

@@ -1,0 +1,378 @@
+"""The training loop: `fit` runs epochs, `train_one_epoch` and `evaluate` are its two phases.
+
+The loop never prints and never touches files itself: it reports through `Outputs` (events, the
+best checkpoint, the resumable state), which only the process that owns the run directory
+implements for real. It reads the host only where it must: one `.item()` per progress event
+(a few per second) and one per evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hw3tui.engine.augment import Preprocess
+from hw3tui.engine.data import Batches, Split
+from hw3tui.engine.events import Event, EventSink, event
+from hw3tui.engine.runtime import Runtime
+from hw3tui.engine.seeds import Stream, derived_seed, torch_generator
+from hw3tui.preset.models import Preset
+from hw3tui.preset.schedule import Scheduler
+
+PROGRESS_SECONDS = 0.5
+"""At most two progress events a second: each one costs a host sync, and watchers need no more."""
+Monitor = Literal["val_acc", "val_loss"]
+Ending = Literal["done", "failed", "cancelled"]
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """The scheduled values of one epoch."""
+
+    lr: float
+    batch_size: int
+    weight_decay: float
+
+
+class Schedules:
+    """lr, batch size and weight decay: one `Scheduler` each, moved on together."""
+
+    def __init__(self, preset: Preset) -> None:
+        schedule = preset.schedule
+        self.lr = Scheduler(schedule.lr, schedule.epochs)
+        self.batch_size = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
+        self.weight_decay = Scheduler(schedule.weight_decay, schedule.epochs)
+
+    def at(self, epoch: int) -> Hyper:
+        return Hyper(
+            lr=self.lr.at(epoch),
+            batch_size=int(self.batch_size.at(epoch)),
+            weight_decay=self.weight_decay.at(epoch),
+        )
+
+    def observe(self, val_acc: float) -> None:
+        """Feed an epoch's val accuracy to plateau schedules."""
+        for scheduler in (self.lr, self.batch_size, self.weight_decay):
+            scheduler.observe(val_acc)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr.state_dict(),
+            "batch_size": self.batch_size.state_dict(),
+            "weight_decay": self.weight_decay.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.lr.load_state_dict(state["lr"])
+        self.batch_size.load_state_dict(state["batch_size"])
+        self.weight_decay.load_state_dict(state["weight_decay"])
+
+
+def improves(value: float, best: float | None, *, monitor: Monitor, min_delta: float = 0.0) -> bool:
+    """The one comparator: whether `value` beats `best` by more than `min_delta`."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best + min_delta if monitor == "val_acc" else value < best - min_delta
+
+
+@dataclass
+class Partial:
+    """The sums of an epoch interrupted part way (so a resume finishes it with the same metrics)."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainState:
+    """Where the run is; saved with the model for resume (plain JSON)."""
+
+    epoch: int = 0
+    """The next epoch to run."""
+    step: int = 0
+    """The next step of that epoch (above 0 only when a cancel stopped it part way)."""
+    best_epoch: int | None = None
+    best_value: float | None = None
+    best_path: str | None = None
+    stall_value: float | None = None
+    """Best value by early stopping's rule (improvement above min_delta)."""
+    stall_epochs: int = 0
+    """Epochs since `stall_value` last improved."""
+    partial: Partial | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainState:
+        partial = data.get("partial")
+        fields = {k: v for k, v in data.items() if k != "partial"}
+        return cls(**fields, partial=Partial(**partial) if partial else None)
+
+
+class Outputs(Protocol):
+    """The side effects of a run (only the process owning the run directory performs them)."""
+
+    def emit(self, record: Event) -> None: ...
+    def save_best(self, job: Job, epoch: int, value: float) -> str: ...
+    def save_state(self, job: Job) -> None: ...
+
+
+@dataclass
+class StopFlag:
+    """Set by a signal handler; the loop stops after the current batch."""
+
+    requested: bool = False
+    reason: str = ""
+
+    def request(self, reason: str) -> None:
+        self.requested, self.reason = True, reason
+
+
+@dataclass
+class Job:
+    """Everything one run trains with."""
+
+    preset: Preset
+    model: nn.Module
+    """What runs forward (the plain model, or a compiled wrapper of it)."""
+    module: nn.Module
+    """The plain model: its state_dict is what checkpoints hold."""
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    schedules: Schedules
+    train: Split
+    val: Split
+    train_inputs: Preprocess
+    val_inputs: Preprocess
+    runtime: Runtime
+    state: TrainState = field(default_factory=TrainState)
+    hyper: Hyper | None = None
+    """This epoch's scheduled values, once the epoch started."""
+    _train_batches: Batches | None = None
+    _val_batches: Batches | None = None
+
+    @property
+    def epochs(self) -> int:
+        return self.preset.schedule.epochs
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.preset.checkpoint.monitor
+
+    def train_batches(self, batch_size: int) -> Batches:
+        if self._train_batches is None or self._train_batches.batch_size != batch_size:
+            # A new batch size regroups every index of the epoch, so the sampler and the loader
+            # (and its worker processes) are rebuilt; with one batch size they live all run long.
+            self._train_batches = Batches(
+                self.train,
+                batch_size=batch_size,
+                seed=self.preset.seed,
+                shuffle=True,
+                device=self.runtime.device,
+                workers=self.runtime.workers,
+            )
+        return self._train_batches
+
+    def val_batches(self) -> Batches:
+        if self._val_batches is None:
+            # no activations are kept for backward: twice the first training batch fits
+            first = self.schedules.at(0).batch_size
+            self._val_batches = Batches(
+                self.val,
+                batch_size=min(512, max(32, 2 * first)),
+                seed=self.preset.seed,
+                shuffle=False,
+                device=self.runtime.device,
+                workers=self.runtime.workers,
+            )
+        return self._val_batches
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, and why (a crash also carries its traceback in `detail`)."""
+
+    state: Ending
+    reason: str
+    detail: str = ""
+
+
+def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
+    """Train from `job.state` to the last epoch (or an early stop, a cancel, a failure)."""
+    state, early = job.state, job.preset.schedule.early_stop
+    while state.epoch < job.epochs:
+        epoch = state.epoch
+        job.hyper = hyper = job.schedules.at(epoch)
+        set_hyper(job.optimizer, hyper)
+        out.emit(event("epoch_start", epoch=epoch, **asdict(hyper)))
+        train = train_one_epoch(job, job.train_batches(hyper.batch_size), out.emit, stop)
+        if train is None:  # cancelled part way: keep the finished steps for resume
+            out.save_state(job)
+            return Outcome("cancelled", f"{stop.reason} during epoch {epoch} (step {state.step})")
+        val_loss, val_acc = evaluate(job.model, job.val_batches(), job.val_inputs, job.runtime)
+        metrics = {**train, "val_loss": finite(val_loss), "val_acc": val_acc}
+        out.emit(event("epoch_end", epoch=epoch, **metrics, **asdict(hyper)))
+        state.epoch, state.step, state.partial = epoch + 1, 0, None
+        value = val_acc if job.monitor == "val_acc" else val_loss
+        if improves(value, state.best_value, monitor=job.monitor):
+            path = out.save_best(job, epoch, value)
+            state.best_epoch, state.best_value, state.best_path = epoch, value, path
+            out.emit(event("checkpoint", epoch=epoch, metric=job.monitor, value=value, path=path))
+        job.schedules.observe(val_acc)
+        stalled = early is not None and _stalled(state, value, job.monitor, early.min_delta)
+        out.save_state(job)
+        if early is not None and stalled >= early.patience:
+            return Outcome("done", f"early stop: no better {job.monitor} for {stalled} epochs")
+        if stop.requested:
+            return Outcome("cancelled", f"{stop.reason} after epoch {epoch}")
+    return Outcome("done", f"finished {job.epochs} epochs")
+
+
+def _stalled(state: TrainState, value: float, monitor: Monitor, min_delta: float) -> int:
+    if improves(value, state.stall_value, monitor=monitor, min_delta=min_delta):
+        state.stall_value, state.stall_epochs = value, 0
+    else:
+        state.stall_epochs += 1
+    return state.stall_epochs
+
+
+def set_hyper(optimizer: torch.optim.Optimizer, hyper: Hyper) -> None:
+    """Put this epoch's lr and weight decay into every parameter group."""
+    for group in optimizer.param_groups:
+        group["lr"] = hyper.lr
+        group["weight_decay"] = hyper.weight_decay
+
+
+def finite(value: float) -> float | None:
+    """JSON has no NaN: a non-finite metric is recorded as null."""
+    return value if math.isfinite(value) else None
+
+
+class Throttle:
+    """True at most once per `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.last = seconds, time.monotonic()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
+def train_one_epoch(
+    job: Job, batches: Batches, emit: EventSink, stop: StopFlag
+) -> dict[str, Any] | None:
+    """One epoch (or the rest of it, after a resume); its metrics, or None when stopped early."""
+    state, runtime, model, optimizer = job.state, job.runtime, job.model, job.optimizer
+    epoch, seed, device = state.epoch, job.preset.seed, runtime.device
+    if state.step == 0:
+        # dropout and the like draw from torch's global generator: reseed it per epoch, so an
+        # epoch does not depend on how the previous ones ran (a resumed mid-epoch run restores it)
+        torch.manual_seed(derived_seed(seed, Stream.TRAIN_STEP, epoch))
+    done = state.partial or Partial()
+    loss_sum = torch.tensor(done.loss_sum, dtype=torch.float32, device=device)
+    correct = torch.tensor(done.correct, dtype=torch.int64, device=device)
+    seen, seconds = done.seen, done.seconds
+    first_bad = torch.tensor(-1, dtype=torch.int64, device=device)
+    augment = bool(job.train_inputs.steps)
+    throttle, steps, started = Throttle(PROGRESS_SECONDS), len(batches), time.perf_counter()
+    window = (started, seen)
+    model.train()
+    for step, (images, labels) in enumerate(batches.epoch(epoch, state.step), start=state.step):
+        generator = torch_generator(seed, Stream.AUGMENT, epoch, step) if augment else None
+        inputs = job.train_inputs(images, generator)
+        with runtime.autocast():
+            logits = model(inputs)
+            loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        # fp16: the loss is scaled so small gradients survive; bf16 and fp32 pass through
+        job.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+        job.scaler.step(optimizer)
+        job.scaler.update()
+        loss = loss.detach().float()
+        # sums stay on the device: no host sync per step
+        loss_sum += loss * labels.shape[0]
+        correct += (logits.detach().argmax(1) == labels).sum()
+        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
+        seen += labels.shape[0]
+        state.step = step + 1
+        if stop.requested:
+            elapsed = seconds + time.perf_counter() - started
+            state.partial = Partial(loss_sum.item(), int(correct.item()), seen, elapsed)
+            _check_finite(first_bad, epoch)
+            return None
+        if throttle.due() and state.step < steps:
+            # sync point: reading the running loss waits for the device (a few times a second)
+            mean_loss = (loss_sum / seen).item()
+            _check_finite(first_bad, epoch)
+            now = time.perf_counter()
+            rate = (seen - window[1]) / max(now - window[0], 1e-9)
+            window = (now, seen)
+            acc = correct.item() / seen
+            emit(
+                event(
+                    "progress",
+                    epoch=epoch,
+                    step=state.step,
+                    steps=steps,
+                    loss=finite(mean_loss),
+                    acc=acc,
+                    images_per_s=round(rate, 1),
+                )
+            )
+    _check_finite(first_bad, epoch)
+    seconds += time.perf_counter() - started
+    train_loss = (loss_sum / max(seen, 1)).item()
+    return {
+        "train_loss": finite(train_loss),
+        "train_acc": int(correct.item()) / max(seen, 1),
+        "seconds": round(seconds, 3),
+        "images_per_s": round(seen / max(seconds, 1e-9), 1),
+    }
+
+
+def _check_finite(first_bad: torch.Tensor, epoch: int) -> None:
+    step = int(first_bad.item())
+    if step >= 0:
+        raise NonFiniteLoss(
+            f"the training loss became NaN or infinite at epoch {epoch}, step {step} "
+            "(try a lower schedule.lr)"
+        )
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module, batches: Batches, inputs: Preprocess, runtime: Runtime
+) -> tuple[float, float]:
+    """Mean loss and accuracy over a whole split, without augmentation."""
+    model.eval()
+    device = runtime.device
+    loss_sum = torch.zeros((), dtype=torch.float32, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    count = 0
+    for images, labels in batches.epoch(0):
+        with runtime.autocast():
+            logits = model(inputs(images, None))
+        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+        correct += (logits.argmax(1) == labels).sum()
+        count += labels.shape[0]
+    # one sync per evaluation
+    return loss_sum.item() / max(count, 1), correct.item() / max(count, 1)

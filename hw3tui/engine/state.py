@@ -1,0 +1,175 @@
+"""Resumable training state in `state/`: safetensors for tensors, JSON for the rest, no pickle.
+
+    state/
+      model.safetensors       the model's state_dict
+      optimizer.safetensors   the optimizer's per-parameter tensors ("<param index>.<name>")
+      rng.safetensors         torch's CPU (and CUDA) generator states
+      state.json              where the run is (epoch, step, best, early stop, partial sums),
+                              schedules, optimizer param groups and scalars, loss scaler,
+                              Python and NumPy generator states
+
+The whole folder is replaced atomically (`hw3tui.atomic.replace_dir`): a kill at any instant
+leaves the previous complete state or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+
+import hw3tui
+from hw3tui.atomic import replace_dir
+from hw3tui.engine.loop import Job, TrainState
+
+FORMAT = 1
+
+
+class StateError(ValueError):
+    """Saved state that does not fit this run (a changed preset, a damaged folder)."""
+
+
+def save_state(job: Job, state_dir: Path) -> None:
+    """Write everything `load_state` needs to continue `job` exactly where it is."""
+    optimizer = job.optimizer.state_dict()
+    tensors, scalars = _split_optimizer_state(optimizer["state"])
+    with replace_dir(state_dir) as staging:
+        _save(plain_tensors(job.module.state_dict()), staging / "model.safetensors")
+        _save(tensors, staging / "optimizer.safetensors")
+        _save(_torch_rng(), staging / "rng.safetensors")
+        document = {
+            "format": FORMAT,
+            "version": hw3tui.__version__,
+            "backbone": job.preset.backbone.name,
+            "train": job.state.as_json(),
+            "schedules": job.schedules.state_dict(),
+            "optimizer": {"param_groups": optimizer["param_groups"], "scalars": scalars},
+            "scaler": job.scaler.state_dict(),
+            "rng": {"python": _python_rng(), "numpy": _numpy_rng()},
+        }
+        (staging / "state.json").write_text(json.dumps(document, indent=1) + "\n")
+
+
+def has_state(state_dir: Path) -> bool:
+    return (state_dir / "state.json").is_file()
+
+
+def load_state(job: Job, state_dir: Path) -> None:
+    """Put `job` back where `save_state` left it; `StateError` when it does not fit."""
+    try:
+        document = json.loads((state_dir / "state.json").read_text())
+        model = safetensors.torch.load_file(str(state_dir / "model.safetensors"))
+        tensors = safetensors.torch.load_file(str(state_dir / "optimizer.safetensors"))
+        rng = safetensors.torch.load_file(str(state_dir / "rng.safetensors"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"{state_dir}: cannot read the saved state: {exc}") from None
+    except Exception as exc:  # safetensors raises its own error type for damaged files
+        raise StateError(f"{state_dir}: damaged saved state: {exc}") from None
+    if document.get("format") != FORMAT:
+        raise StateError(f"{state_dir}: saved by another hw3tui state format")
+    if document.get("backbone") != job.preset.backbone.name:
+        raise StateError(
+            f"{state_dir}: saved for backbone {document.get('backbone')}, "
+            f"but preset.yaml now says {job.preset.backbone.name}"
+        )
+    try:
+        job.module.load_state_dict(model, strict=True)
+        optimizer = document["optimizer"]
+        job.optimizer.load_state_dict(
+            {
+                "state": _join_optimizer_state(tensors, optimizer["scalars"]),
+                "param_groups": optimizer["param_groups"],
+            }
+        )
+        job.schedules.load_state_dict(document["schedules"])
+        job.scaler.load_state_dict(document["scaler"])
+        job.state = TrainState.from_json(document["train"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StateError(f"{state_dir}: the saved state does not fit this run: {first}") from None
+    _restore_rng(document["rng"], rng)
+
+
+def plain_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CPU, contiguous, unshared tensors, as safetensors requires (channels_last weights are not
+    contiguous; tied weights share storage)."""
+    out: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for key, tensor in state.items():
+        plain = tensor.detach().to("cpu").contiguous()
+        if plain.untyped_storage().data_ptr() in seen:
+            plain = plain.clone()
+        seen.add(plain.untyped_storage().data_ptr())
+        out[key] = plain
+    return out
+
+
+def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    safetensors.torch.save_file(plain_tensors(tensors), str(path))
+
+
+def _split_optimizer_state(
+    state: Mapping[Any, Mapping[str, Any]],
+) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, Any]]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entries in state.items():
+        for name, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}.{name}"] = value
+            else:
+                scalars.setdefault(str(index), {})[name] = value
+    return tensors, scalars
+
+
+def _join_optimizer_state(
+    tensors: Mapping[str, torch.Tensor], scalars: Mapping[str, Mapping[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, tensor in tensors.items():
+        index, _, name = key.partition(".")
+        state.setdefault(int(index), {})[name] = tensor
+    for index, entries in scalars.items():
+        state.setdefault(int(index), {}).update(entries)
+    return state
+
+
+def _torch_rng() -> dict[str, torch.Tensor]:
+    states = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
+        for index, cuda_state in enumerate(torch.cuda.get_rng_state_all()):
+            states[f"cuda.{index}"] = cuda_state
+    return states
+
+
+def _python_rng() -> list[Any]:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _numpy_rng() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    return {
+        "name": name,
+        "keys": np.asarray(keys).tolist(),
+        "pos": pos,
+        "gauss": [has_gauss, cached],
+    }
+
+
+def _restore_rng(saved: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> None:
+    version, internal, gauss = saved["python"]
+    random.setstate((version, tuple(internal), gauss))
+    state = saved["numpy"]
+    keys = np.array(state["keys"], dtype=np.uint32)
+    np.random.set_state((state["name"], keys, state["pos"], *state["gauss"]))
+    torch.set_rng_state(tensors["cpu"])
+    cuda = sorted((int(k.split(".")[1]), v) for k, v in tensors.items() if k.startswith("cuda."))
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([v for _, v in cuda])
