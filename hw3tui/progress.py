@@ -1,0 +1,228 @@
+"""The headless face of a run: events in, terminal output out.
+
+On a terminal: a live progress bar for the current epoch (steps, loss, accuracy, lr / batch size /
+weight decay, images/s, ETA) under one line per finished epoch. Anywhere else (nohup, CI, a pipe,
+the TUI's log.txt): one plain line per epoch and no carriage returns, so logs stay readable.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from hw3tui.engine.events import Event
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _g(value: Any) -> str:
+    return "n/a" if value is None else f"{value:g}"
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class Printer:
+    """An `EventSink` that prints a run's progress; call `close()` when the run ends."""
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.live_display = self.stream.isatty() if live is None else live
+        self.epochs = 0
+        self.epoch = 0
+        self.run_dir = ""
+        self.pending: str | None = None
+        self.started = time.monotonic()
+        self.epoch_started = time.monotonic()
+        self.epoch_walls: list[float] = []
+        self.hyper = ""
+        self.last_val = ""
+        self._live: Live | None = None
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    # --- output ---------------------------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        if self._live is not None:
+            self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A setup message (before the run's first event)."""
+        self.line(f"hw3tui: {text}")
+
+    def close(self) -> None:
+        self._flush()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    # --- events ---------------------------------------------------------------------------
+
+    def __call__(self, record: Event) -> None:
+        kind = record.get("type")
+        if kind != "checkpoint" and kind != "progress":
+            self._flush()
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(record)
+
+    def _flush(self) -> None:
+        if self.pending is not None:
+            self.line(self.pending)
+            self.pending = None
+
+    def _on_run_start(self, r: Event) -> None:
+        self.epochs = int(r.get("epochs", 0))
+        self.run_dir = str(r.get("run_dir", r.get("run", "")))
+        self.started = time.monotonic()
+        runtime = r.get("runtime") or {}
+        images = r.get("images") or {}
+        model = f"{r.get('backbone', '?')} ({_pretrained(r.get('pretrained'))})"
+        where = " · ".join(
+            str(part)
+            for part in (
+                runtime.get("device", r.get("device")),
+                runtime.get("precision"),
+                "channels_last" if runtime.get("channels_last") else None,
+            )
+            if part
+        )
+        cache = f"cached in memory, {r.get('cache_mb')} MB" if r.get("cache_mb") else "streamed"
+        self.line(f"run {self.run_dir}")
+        self.line(
+            f"  {r.get('preset')}: {model}, {r.get('num_classes')} classes, "
+            f"{images.get('train', '?')} train / {images.get('val', '?')} val images ({cache}), "
+            f"{where}"
+        )
+        if r.get("resumed_from_epoch") is not None:
+            step = r.get("resumed_from_step") or 0
+            part = f", step {step}" if step else ""
+            self.line(f"  resuming at epoch {r['resumed_from_epoch']}{part}")
+
+    def _on_epoch_start(self, r: Event) -> None:
+        self.epoch_started = time.monotonic()
+        self.epoch = int(r.get("epoch", 0))
+        self.hyper = f"lr {_g(r.get('lr'))} bs {r.get('batch_size')} wd {_g(r.get('weight_decay'))}"
+        if self.live_display:
+            self._start_bar(r)
+
+    def _on_progress(self, r: Event) -> None:
+        if self._bar is None or self._task is None:
+            return
+        steps, step = int(r.get("steps", 0)), int(r.get("step", 0))
+        rate = r.get("images_per_s") or 0
+        self._bar.update(
+            self._task,
+            total=steps,
+            completed=step,
+            stats=f"loss {_num(r.get('loss'))} acc {_num(r.get('acc'), 3)}",
+            speed=f"{rate:.0f} img/s",
+            eta=f"ETA {self._eta(step / steps if steps else 0.0)}",
+        )
+
+    def _on_epoch_end(self, r: Event) -> None:
+        self.epoch_walls.append(time.monotonic() - self.epoch_started)
+        self._stop_bar()
+        epoch = int(r["epoch"])
+        self.last_val = f"val acc {_num(r.get('val_acc'), 3)}"
+        self.pending = (
+            f"epoch {epoch} [{epoch + 1}/{self.epochs}]  "
+            f"train loss {_num(r.get('train_loss'))} acc {_num(r.get('train_acc'), 3)}  "
+            f"val loss {_num(r.get('val_loss'))} acc {_num(r.get('val_acc'), 3)}  "
+            f"{self.hyper}  {r.get('seconds', 0):.1f} s {r.get('images_per_s', 0):.0f} img/s"
+        )
+
+    def _on_checkpoint(self, r: Event) -> None:
+        if self.pending is not None:
+            self.pending += "  * best"
+        else:
+            self.line(f"  best {r.get('metric')} {_num(r.get('value'), 4)}: {r.get('path')}")
+
+    def _on_run_end(self, r: Event) -> None:
+        self._stop_bar()
+        best = r.get("best") or {}
+        elapsed = duration(time.monotonic() - self.started)
+        state, reason = r.get("state"), r.get("reason") or ""
+        summary = (
+            f"best {best.get('metric')} {_num(best.get('value'))} at epoch {best.get('epoch')}"
+            if best
+            else "no checkpoint"
+        )
+        self.line(f"{state}: {reason} · {summary} · {elapsed}")
+        if best:
+            self.line(f"  checkpoint: {self.run_dir}/{best.get('path')}")
+        if state != "done":
+            self.line(f"  continue with: hw3tui resume {self.run_dir}")
+
+    # --- the live bar (terminals only) ----------------------------------------------------
+
+    def _start_bar(self, r: Event) -> None:
+        if self._live is None:
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TextColumn("{task.fields[speed]}"),
+                TextColumn("{task.fields[hyper]}"),
+                TextColumn("{task.fields[eta]}"),
+                console=Console(file=self.stream),
+                transient=True,
+            )
+            self._live = Live(self._bar, console=self._bar.console, refresh_per_second=4)
+            self._live.start()
+        assert self._bar is not None
+        epoch = int(r["epoch"])
+        self._task = self._bar.add_task(
+            f"epoch {epoch} [{epoch + 1}/{self.epochs}]",
+            total=None,
+            stats=self.last_val,
+            speed="",
+            hyper=self.hyper,
+            eta=f"ETA {self._eta(0.0)}",
+        )
+
+    def _stop_bar(self) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.remove_task(self._task)
+            self._task = None
+
+    def _eta(self, fraction_done: float) -> str:
+        """Time left in the run: finished epochs' average wall time times what is left."""
+        current = time.monotonic() - self.epoch_started
+        if self.epoch_walls:
+            per_epoch = sum(self.epoch_walls) / len(self.epoch_walls)
+        elif fraction_done > 0.05:
+            per_epoch = current / fraction_done
+        else:
+            return "…"
+        left_in_epoch = max(0.0, per_epoch - current)
+        later = max(0, self.epochs - self.epoch - 1)
+        return duration(left_in_epoch + later * per_epoch)
+
+
+def _pretrained(value: Any) -> str:
+    if value in (True, "true"):
+        return "ImageNet weights"
+    if value in (False, "false", None):
+        return "from scratch"
+    return f"weights {value}"
