@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import COMMENTED
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static, TextArea
 from tui_pilot import run, text_of, wait_for
 
 from hw3tui.cli import cli
@@ -182,5 +182,52 @@ def test_builtin_presets_are_listed_in_a_fresh_folder_and_saved_as_a_copy(runs_d
         shipped = builtin_presets()["quickstart"].read_text()
         assert saved == shipped.replace("seed: 0", "seed: 3")
         assert "# Quickstart: trains in a couple of minutes" in saved
+
+    run(scenario())
+
+
+def test_raw_yaml_edits_are_validated_and_the_forms_follow(
+    presets_dir: Path, runs_dir: Path
+) -> None:
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            editor = await open_tiny(pilot, app)
+            await show_section(pilot, editor, "YAML")
+            area = editor.query_one(TextArea)
+            assert area.text == COMMENTED
+            area.focus()
+            await pilot.press("ctrl+end", *"optimiser: {}", "enter")  # a misspelt section
+            await wait_for(pilot, lambda: "optimiser" in editor.document.text)
+            listed = text_of(editor.query_one(ProblemList))
+            assert "optimiser: unknown key 'optimiser'; did you mean 'optimizer'?" in listed
+            area.text = area.text.replace("seed: 0", "seed: 11").replace("optimiser: {}\n", "")
+            await pilot.pause()
+            await show_section(pilot, editor, "General")
+            assert editor.query_one("#field-seed Input", Input).value == "11"
+            assert "✓ valid" in text_of(editor.query_one(ProblemList))
+
+    run(scenario())
+
+
+def test_open_a_preset_file_by_path(presets_dir: Path, runs_dir: Path, isolated: Path) -> None:
+    elsewhere = isolated / "elsewhere.yaml"
+    elsewhere.write_text(COMMENTED.replace("name: tiny ", "name: elsewhere "))
+
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.screen.query_one(PresetsTable).row_count == 2)
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, PathPrompt))
+            await pilot.press(*"nowhere.yaml", "enter")
+            assert "nowhere.yaml: no such file" in text_of(app.screen.query_one("#error"))
+            app.screen.query_one(Input).value = "elsewhere.yaml"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+            assert app.screen.document.source == "elsewhere.yaml"  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            table = app.screen.query_one(PresetsTable)
+            await wait_for(pilot, lambda: table.row_count == 3, what="the opened file listed")
 
     run(scenario())

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from hw3tui.tui.widgets.runs_table import fit_columns
+from hw3tui.tui.widgets.columns import fit_columns
 
 if TYPE_CHECKING:
     from hw3tui.tui.catalog import PresetEntry

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from hw3tui.humanize import format_duration, format_started
+from hw3tui.tui.widgets.columns import fit_columns
 
 if TYPE_CHECKING:
     from hw3tui.runs import RunSummary
@@ -93,7 +94,7 @@ class RunsTable(DataTable[str]):
     def show(self, rows: list[RunRow]) -> None:
         """Update the rows (a live run's cells in place; the cursor stays on its run)."""
         if [r.key for r in rows] == list(self.rows_shown) and all(
-            len(cell) <= column.width
+            cell_len(cell) <= column.width
             for row in rows
             for cell, column in zip(_cells(row), self.columns.values(), strict=True)
         ):
@@ -118,20 +119,6 @@ class RunsTable(DataTable[str]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return self.rows_shown.get(str(key))
-
-
-def fit_columns(
-    table: DataTable[str], labels: tuple[str, ...], rows: list[tuple[str, ...]]
-) -> None:
-    """Empty `table` and give it columns as wide as their widest cell.
-
-    Widths are set, not measured by the table: a table filled before its first idle moment
-    otherwise draws with the header's widths until something else redraws it.
-    """
-    table.clear(columns=True)
-    for index, label in enumerate(labels):
-        width = max([cell_len(label), *(cell_len(r[index]) for r in rows)])
-        table.add_column(label, width=width, key=label)
 
 
 def _cells(row: RunRow) -> tuple[str, ...]:

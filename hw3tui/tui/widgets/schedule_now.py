@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from hw3tui.history import RunHistory, schedule_ahead
 from hw3tui.preset import Preset
+from hw3tui.preset.schedule import value_at
 
 QUANTITIES = (("lr", "lr"), ("batch_size", "batch"), ("weight_decay", "w. decay"))
 
@@ -50,7 +51,6 @@ def _number(value: Any) -> float | None:
 
 
 def _first(preset: Preset, field: str) -> float | None:
-    from hw3tui.preset.schedule import value_at
-
+    """The value at epoch 0, shown before the engine reports the first epoch's."""
     spec = getattr(preset.schedule, field)
     return value_at(spec, 0, preset.schedule.epochs)
