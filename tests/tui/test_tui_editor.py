@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import COMMENTED
-from textual.widgets import Input, OptionList, Select, Static, TextArea
+from textual.widgets import ContentSwitcher, Input, OptionList, Select, Static, TextArea
 from tui_pilot import run, text_of, wait_for
 
 from hw3tui.cli import cli
@@ -17,6 +17,7 @@ from hw3tui.tui.screens.choice import ChoiceScreen
 from hw3tui.tui.screens.editor import EditorScreen
 from hw3tui.tui.screens.home import HomeScreen
 from hw3tui.tui.screens.path_prompt import PathPrompt
+from hw3tui.tui.widgets.field_help import FieldHelp
 from hw3tui.tui.widgets.preset_field import PresetField
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.problem_list import ProblemList
@@ -64,6 +65,14 @@ def test_open_a_preset_shows_its_values(presets_dir: Path, runs_dir: Path) -> No
         async with app.run_test(size=SIZE) as pilot:
             editor = await open_tiny(pilot, app)
             assert editor.query_one("#field-name Input", Input).value == "tiny"
+            await pilot.press("tab", "tab")  # sections → name → seed
+            help_text = text_of(editor.query_one(FieldHelp))
+            assert help_text.startswith("seed: Seed for data splits, shuffling, augmentation")
+            assert help_text.endswith("(default: 0)")
+            await pilot.click("#sections", offset=(3, 5))  # the mouse works too
+            await pilot.pause()
+            assert editor.query_one("#forms", ContentSwitcher).current == "section-schedule"
+            assert editor.query_one("#schedule-lr", ScheduleEditor).display
             await show_section(pilot, editor, "Augment")
             flip = editor.query_one("#field-augment-horizontal_flip Input", Input)
             assert flip.value == "0.5"

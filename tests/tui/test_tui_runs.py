@@ -116,6 +116,9 @@ def test_run_screen_shows_a_finished_runs_full_history(runs_dir: Path) -> None:
             assert "line two" in screen.query_one(LogTail).lines
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+            # with the mouse: a click on the highlighted run opens it
+            await pilot.click(RunsTable, offset=(3, 1))
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
 
     assert done.is_live() is False
     run(scenario())
