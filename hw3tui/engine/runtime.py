@@ -1,14 +1,18 @@
 """Where and how the arithmetic runs: device, precision, memory layout, threads, workers.
 
-`auto` picks what measured fastest (shared/NOTES.md, 2-core Xeon with AVX512-BF16, torch 2.14):
-- precision on CPU: bf16 autocast for the ResNet family, whose big convolutions gain 1.5-1.8x
-  on a CPU with native bf16; fp32 for everything else (depthwise/squeeze-excite models such as
-  mobilenet_v2 and efficientnet_b0 got slower with bf16) and for CPUs without native bf16, where
-  bf16 is emulated and slow. On CUDA: bf16 where supported, else fp16 with loss scaling. On MPS:
-  fp32 (not measured; the safe choice).
-- channels_last: on for convolutional models on CPU (1.3-2x for mobilenet_v2/efficientnet_b0,
-  up to 1.2x for resnets) and CUDA (tensor-core convolutions want NHWC); off for the
-  transformers (vit, swin, maxvit) and on MPS.
+`auto` picks what measured fastest (torch 2.14 on the project's 2-core Xeon with AVX512-BF16;
+each comparison interleaved step by step in one process, so load from other programs hits every
+variant alike):
+- precision on CPU: fp32. bf16 autocast was slower, not faster, on every model tried:
+  resnet18 at 48/64/128 px 0.85-0.95x, resnet50 at 64/128 px 0.8-0.9x (batch 32, 2 threads;
+  mobilenet_v2 and efficientnet_b0 are slower with bf16 too, per shared/NOTES.md). Set
+  `precision: bf16` to use it anyway. On CUDA: bf16 where the GPU supports it, else fp16 with
+  loss scaling (tensor cores; the usual 2x or more). On MPS: fp32 (not measured; the safe choice).
+- channels_last: on for convolutional models on CPU (mobilenet_v2 1.46x at 48 px and
+  efficientnet_b0 1.3-2x, resnet50 1.1-1.2x at 64-128 px) except the small basic-block ResNets
+  below 96 px, where the plain layout won (resnet18: 0.89x at 48 px, 0.86x at 64 px with
+  channels_last; 1.05x at 96 px, 1.2x at 128 px); on for CUDA (tensor-core convolutions want
+  NHWC); off for the transformers (vit, swin, maxvit) and on MPS.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -25,8 +28,10 @@ import torch
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
 Precision = Literal["fp32", "bf16", "fp16"]
-BF16_CPU_FAMILIES = ("resnet", "resnext", "wide_resnet")
 TRANSFORMERS = ("vit_", "swin_", "maxvit")
+BASIC_BLOCK_RESNETS = ("resnet18", "resnet34")
+CPU_CHANNELS_LAST_FROM = 96
+"""Image size from which channels_last pays off for the basic-block ResNets on CPU."""
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -75,7 +80,12 @@ class Runtime:
 
 
 def choose_runtime(
-    spec: RuntimeSpec, *, backbone: str, cached: bool, workers: int | Literal["auto"]
+    spec: RuntimeSpec,
+    *,
+    backbone: str,
+    image_size: int,
+    cached: bool,
+    workers: int | Literal["auto"],
 ) -> Runtime:
     """Resolve `auto` settings for this machine and model."""
     device = choose_device(spec.device)
@@ -86,7 +96,7 @@ def choose_runtime(
         choose_precision(device, backbone) if spec.precision == "auto" else spec.precision
     )
     channels_last = (
-        choose_channels_last(device, backbone)
+        choose_channels_last(device, backbone, image_size)
         if spec.channels_last == "auto"
         else bool(spec.channels_last)
     )
@@ -122,13 +132,15 @@ def _mps_available() -> bool:
 def choose_precision(device: torch.device, backbone: str) -> Precision:
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "cpu" and backbone.startswith(BF16_CPU_FAMILIES) and cpu_has_bf16():
-        return "bf16"
     return "fp32"
 
 
-def choose_channels_last(device: torch.device, backbone: str) -> bool:
-    return device.type in ("cpu", "cuda") and not backbone.startswith(TRANSFORMERS)
+def choose_channels_last(device: torch.device, backbone: str, image_size: int) -> bool:
+    if device.type not in ("cpu", "cuda") or backbone.startswith(TRANSFORMERS):
+        return False
+    if device.type == "cpu" and backbone in BASIC_BLOCK_RESNETS:
+        return image_size >= CPU_CHANNELS_LAST_FROM
+    return True
 
 
 def choose_workers(
@@ -150,15 +162,6 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def cpu_has_bf16() -> bool:
-    """Native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast pays off."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def apply_threads(runtime: Runtime) -> None:

@@ -99,6 +99,7 @@ def prepare(loaded: LoadedPreset, *, base_dir: Path, note: Note = lambda _: None
     runtime = choose_runtime(
         preset.runtime,
         backbone=preset.backbone.name,
+        image_size=preset.data.image_size,
         cached=dataset.cached,
         workers=preset.data.workers,
     )

@@ -2,7 +2,7 @@
 
 No download and no files: every image is drawn procedurally, so the same seed gives the same
 pixels on every machine. Each image holds one large shape (the class) of a random colour, size,
-position and rotation, over a random gradient with smaller clutter strokes and pixel noise, so a
+position and tilt, over a random gradient with smaller clutter strokes and pixel noise, so a
 model has to learn shapes rather than colours or positions. Validation images come from a different
 seed stream than training images.
 """
@@ -30,8 +30,9 @@ SHAPES: tuple[str, ...] = (
 SUPERSAMPLE = 2
 """Shapes are drawn at twice the size and downscaled: smooth edges, like real photographs."""
 
-TILT = math.pi
-"""Largest rotation of a shape either way, in radians."""
+TILT = math.radians(25)
+"""Largest tilt of a shape either way: enough to vary, little enough that a triangle stays a
+triangle pointing up (a small model from scratch learns upright shapes in minutes on a CPU)."""
 
 Point = tuple[float, float]
 
