@@ -194,7 +194,7 @@ class Printer:
         epoch = int(r["epoch"])
         self._task = self._bar.add_task(
             f"epoch {epoch} [{epoch + 1}/{self.epochs}]",
-            total=None,
+            total=r.get("steps"),
             stats=self.last_val,
             speed="",
             hyper=self.hyper,

@@ -219,8 +219,9 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         epoch = state.epoch
         job.hyper = hyper = job.schedules.at(epoch)
         set_hyper(job.optimizer, hyper)
-        out.emit(event("epoch_start", epoch=epoch, **asdict(hyper)))
-        train = train_one_epoch(job, job.train_batches(hyper.batch_size), out.emit, stop)
+        batches = job.train_batches(hyper.batch_size)
+        out.emit(event("epoch_start", epoch=epoch, **asdict(hyper), steps=len(batches)))
+        train = train_one_epoch(job, batches, out.emit, stop)
         if train is None:  # cancelled part way: keep the finished steps for resume
             out.save_state(job)
             return Outcome("cancelled", f"{stop.reason} during epoch {epoch} (step {state.step})")
