@@ -227,7 +227,8 @@ def start_run(
     with contextlib.ExitStack() as stack:
         claimed = _claim(run_dir, stack) if run_dir is not None else None
         try:
-            setup = prepare(loaded, base_dir=cwd, note=note)
+            with _interrupt_on_sigterm():
+                setup = prepare(loaded, base_dir=cwd, note=note)
         except BaseException as exc:
             if claimed is not None:
                 _abandon(*claimed, exc)
@@ -308,7 +309,8 @@ def resume_run(
     cwd = Path(str(status.get("cwd") or Path.cwd()))
     with run.lock():
         clean_leftovers(run.path)
-        setup = prepare(loaded, base_dir=cwd, note=note)
+        with _interrupt_on_sigterm():
+            setup = prepare(loaded, base_dir=cwd, note=note)
         job = make_job(setup)
         if has_state(run.state_dir):
             load_state(job, run.state_dir)
@@ -415,3 +417,21 @@ def stop_on_signals(stop: StopFlag) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """Before training, SIGTERM stops like Ctrl-C (KeyboardInterrupt), so a launcher's cancel
+    during a long decode still records the run as cancelled."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
