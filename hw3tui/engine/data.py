@@ -13,8 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hw3tui.engine.seeds import Stream, seed_sequence, torch_generator
+from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.engine.shapes import SHAPES, draw_shapes
 from hw3tui.preset.models import Data
 
@@ -104,9 +103,7 @@ def load_dataset(
     threads = max(1, workers, _cpu_count())
     train = _split(train_items, index, size, cache=cache, threads=threads)
     val = _split(val_items, index, size, cache=cache, threads=threads)
-    where = f"{_shown(data.train, base_dir)}" + (
-        f" + {_shown(data.val, base_dir)}" if data.val is not None else ""
-    )
+    where = f"{data.train}" + (f" + {data.val}" if data.val is not None else "")
     return Dataset(
         classes=classes,
         train=train,
@@ -159,10 +156,6 @@ def _index(data: Data, *, seed: int, base_dir: Path) -> tuple[list[Sample], list
 def _resolve(path: Path, base_dir: Path) -> Path:
     path = path.expanduser()
     return path if path.is_absolute() else base_dir / path
-
-
-def _shown(path: Path | None, base_dir: Path) -> str:
-    return "" if path is None else str(path)
 
 
 def _samples(data: Data, split: str, path: Path) -> list[Sample]:
@@ -324,7 +317,8 @@ def decode_image(path: Path, size: int) -> np.ndarray:
     return np.asarray(fitted, dtype=np.uint8)
 
 
-def _read(path: Path, size: int) -> np.ndarray:
+def read_image(path: Path, size: int) -> np.ndarray:
+    """`decode_image`, with a `DataError` naming the file when it cannot be read."""
     try:
         return decode_image(path, size)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -353,7 +347,7 @@ def _split(
     images = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
 
     def fill(i: int) -> None:
-        images[i] = torch.from_numpy(_read(files[i], size).transpose(2, 0, 1).copy())
+        images[i] = torch.from_numpy(read_image(files[i], size).transpose(2, 0, 1).copy())
 
     # PIL releases the GIL while decoding and resizing, so threads decode in parallel
     with ThreadPoolExecutor(threads) as pool:
@@ -387,141 +381,3 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def class_counts(split: Split, classes: Sequence[str]) -> dict[str, int]:
-    counts = Counter(split.labels.tolist())
-    return {name: counts.get(i, 0) for i, name in enumerate(classes)}
-
-
-# --- batches ---------------------------------------------------------------------------------
-
-
-def epoch_order(count: int, *, seed: int, epoch: int) -> torch.Tensor:
-    """The shuffled order of an epoch: a pure function of (seed, epoch), so a resume replays it."""
-    return torch.randperm(count, generator=torch_generator(seed, Stream.SHUFFLE, epoch))
-
-
-def batch_slices(count: int, batch_size: int, *, drop_single: bool) -> list[tuple[int, int]]:
-    """(start, stop) of each batch; a last batch of one image is dropped when training, since
-    batch norm cannot train on a single image."""
-    slices = [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
-    if drop_single and len(slices) > 1 and slices[-1][1] - slices[-1][0] == 1:
-        slices.pop()
-    return slices
-
-
-class FileImages(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
-    """Streamed images, decoded from their files by loader workers."""
-
-    def __init__(self, files: Sequence[Path], labels: torch.Tensor, size: int) -> None:
-        self.files = list(files)
-        self.labels = labels.tolist()
-        self.size = size
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        pixels = _read(self.files[index], self.size).transpose(2, 0, 1).copy()
-        return torch.from_numpy(pixels), self.labels[index]
-
-
-class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
-    """Batches of indices for the current epoch; `set_epoch` moves it on without a new loader, so
-    persistent workers survive from one epoch to the next."""
-
-    def __init__(self, count: int, batch_size: int, *, seed: int, shuffle: bool) -> None:
-        self.count, self.batch_size, self.seed, self.shuffle = count, batch_size, seed, shuffle
-        self.epoch, self.start = 0, 0
-
-    def set_epoch(self, epoch: int, start: int = 0) -> None:
-        self.epoch, self.start = epoch, start
-
-    def __len__(self) -> int:
-        return len(batch_slices(self.count, self.batch_size, drop_single=self.shuffle))
-
-    def __iter__(self) -> Iterator[list[int]]:
-        order = (
-            epoch_order(self.count, seed=self.seed, epoch=self.epoch)
-            if self.shuffle
-            else torch.arange(self.count)
-        )
-        slices = batch_slices(self.count, self.batch_size, drop_single=self.shuffle)
-        for start, stop in slices[self.start :]:
-            yield order[start:stop].tolist()
-
-
-Batch = tuple[torch.Tensor, torch.Tensor]
-
-
-class Batches:
-    """An epoch's uint8 image batches and labels, already on the training device.
-
-    Cached images are gathered straight from the in-memory tensor (no loader, no workers: on a
-    small CPU, workers only steal cores from the model); streamed ones come through a DataLoader
-    whose workers decode files.
-    """
-
-    def __init__(
-        self,
-        split: Split,
-        *,
-        batch_size: int,
-        seed: int,
-        shuffle: bool,
-        device: torch.device,
-        workers: int,
-    ) -> None:
-        self.split, self.batch_size, self.device = split, batch_size, device
-        self.sampler = EpochBatchSampler(len(split), batch_size, seed=seed, shuffle=shuffle)
-        self.pin = device.type == "cuda"
-        self.images = split.images
-        self.labels = split.labels
-        if self.images is not None and device.type != "cpu" and _fits_on(device, self.images):
-            # resident on the accelerator: batches are gathered there, no copies per step
-            self.images = self.images.to(device)
-            self.labels = self.labels.to(device)
-        self.loader: torch.utils.data.DataLoader[tuple[torch.Tensor, int]] | None = None
-        if self.images is None:
-            assert split.files is not None
-            self.loader = torch.utils.data.DataLoader(
-                FileImages(split.files, split.labels, split.size),
-                batch_sampler=self.sampler,
-                num_workers=workers,
-                pin_memory=self.pin,
-                persistent_workers=workers > 0,
-                prefetch_factor=4 if workers > 0 else None,
-            )
-
-    def __len__(self) -> int:
-        return len(self.sampler)
-
-    def epoch(self, epoch: int, start: int = 0) -> Iterator[Batch]:
-        """The batches of `epoch`, from batch `start` on (a resumed epoch skips the done ones)."""
-        self.sampler.set_epoch(epoch, start)
-        if self.loader is not None:
-            for images, labels in self.loader:
-                yield self._to_device(images, labels)
-            return
-        assert self.images is not None
-        for indices in self.sampler:
-            where = torch.tensor(indices, device=self.images.device)
-            yield self._to_device(self.images[where], self.labels[where])
-
-    def _to_device(self, images: torch.Tensor, labels: torch.Tensor) -> Batch:
-        if images.device == self.device:
-            return images, labels
-        if self.pin and not images.is_pinned():
-            images, labels = images.pin_memory(), labels.pin_memory()
-        return (
-            images.to(self.device, non_blocking=True),
-            labels.to(self.device, non_blocking=True),
-        )
-
-
-def _fits_on(device: torch.device, images: torch.Tensor) -> bool:
-    if device.type != "cuda":
-        return False
-    free, _total = torch.cuda.mem_get_info(device)
-    return images.nbytes <= CACHE_FRACTION * free

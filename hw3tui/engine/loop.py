@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hw3tui.engine.augment import Preprocess
-from hw3tui.engine.data import Batches, Split
+from hw3tui.engine.batches import Batches
+from hw3tui.engine.data import Split
 from hw3tui.engine.events import Event, EventSink, event
 from hw3tui.engine.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed, torch_generator

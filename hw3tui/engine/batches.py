@@ -1,0 +1,146 @@
+"""An epoch's batches: uint8 images and labels on the training device, in a seeded order.
+
+The order of epoch e is a pure function of (seed, e), so a resumed run replays it, and a run
+stopped part way through an epoch can continue from the batch it stopped at. Cached images are
+gathered straight from memory; streamed ones are decoded by DataLoader workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+
+from hw3tui.engine.data import CACHE_FRACTION, Split, read_image
+from hw3tui.engine.seeds import Stream, torch_generator
+
+
+def epoch_order(count: int, *, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled order of an epoch: a pure function of (seed, epoch), so a resume replays it."""
+    return torch.randperm(count, generator=torch_generator(seed, Stream.SHUFFLE, epoch))
+
+
+def batch_slices(count: int, batch_size: int, *, drop_single: bool) -> list[tuple[int, int]]:
+    """(start, stop) of each batch; a last batch of one image is dropped when training, since
+    batch norm cannot train on a single image."""
+    slices = [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+    if drop_single and len(slices) > 1 and slices[-1][1] - slices[-1][0] == 1:
+        slices.pop()
+    return slices
+
+
+class FileImages(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
+    """Streamed images, decoded from their files by loader workers."""
+
+    def __init__(self, files: Sequence[Path], labels: torch.Tensor, size: int) -> None:
+        self.files = list(files)
+        self.labels = labels.tolist()
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        pixels = read_image(self.files[index], self.size).transpose(2, 0, 1).copy()
+        return torch.from_numpy(pixels), self.labels[index]
+
+
+class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """Batches of indices for the current epoch; `set_epoch` moves it on without a new loader, so
+    persistent workers survive from one epoch to the next."""
+
+    def __init__(self, count: int, batch_size: int, *, seed: int, shuffle: bool) -> None:
+        self.count, self.batch_size, self.seed, self.shuffle = count, batch_size, seed, shuffle
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def __len__(self) -> int:
+        return len(batch_slices(self.count, self.batch_size, drop_single=self.shuffle))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = (
+            epoch_order(self.count, seed=self.seed, epoch=self.epoch)
+            if self.shuffle
+            else torch.arange(self.count)
+        )
+        slices = batch_slices(self.count, self.batch_size, drop_single=self.shuffle)
+        for start, stop in slices[self.start :]:
+            yield order[start:stop].tolist()
+
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Batches:
+    """An epoch's uint8 image batches and labels, already on the training device.
+
+    Cached images are gathered straight from the in-memory tensor (no loader, no workers: on a
+    small CPU, workers only steal cores from the model); streamed ones come through a DataLoader
+    whose workers decode files.
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        *,
+        batch_size: int,
+        seed: int,
+        shuffle: bool,
+        device: torch.device,
+        workers: int,
+    ) -> None:
+        self.split, self.batch_size, self.device = split, batch_size, device
+        self.sampler = EpochBatchSampler(len(split), batch_size, seed=seed, shuffle=shuffle)
+        self.pin = device.type == "cuda"
+        self.images = split.images
+        self.labels = split.labels
+        if self.images is not None and device.type != "cpu" and _fits_on(device, self.images):
+            # resident on the accelerator: batches are gathered there, no copies per step
+            self.images = self.images.to(device)
+            self.labels = self.labels.to(device)
+        self.loader: torch.utils.data.DataLoader[tuple[torch.Tensor, int]] | None = None
+        if self.images is None:
+            assert split.files is not None
+            self.loader = torch.utils.data.DataLoader(
+                FileImages(split.files, split.labels, split.size),
+                batch_sampler=self.sampler,
+                num_workers=workers,
+                pin_memory=self.pin,
+                persistent_workers=workers > 0,
+                prefetch_factor=4 if workers > 0 else None,
+            )
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[Batch]:
+        """The batches of `epoch`, from batch `start` on (a resumed epoch skips the done ones)."""
+        self.sampler.set_epoch(epoch, start)
+        if self.loader is not None:
+            for images, labels in self.loader:
+                yield self._to_device(images, labels)
+            return
+        assert self.images is not None
+        for indices in self.sampler:
+            where = torch.tensor(indices, device=self.images.device)
+            yield self._to_device(self.images[where], self.labels[where])
+
+    def _to_device(self, images: torch.Tensor, labels: torch.Tensor) -> Batch:
+        if images.device == self.device:
+            return images, labels
+        if self.pin and not images.is_pinned():
+            images, labels = images.pin_memory(), labels.pin_memory()
+        return (
+            images.to(self.device, non_blocking=True),
+            labels.to(self.device, non_blocking=True),
+        )
+
+
+def _fits_on(device: torch.device, images: torch.Tensor) -> bool:
+    if device.type != "cuda":
+        return False
+    free, _total = torch.cuda.mem_get_info(device)
+    return images.nbytes <= CACHE_FRACTION * free
