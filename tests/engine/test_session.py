@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from engine_helpers import TINY, TinyNet
 
 from hw3tui.engine.checkpoint import load_checkpoint
@@ -49,3 +50,22 @@ def test_a_crash_fails_the_run_with_its_reason(tmp_path: Path) -> None:
     assert saved is not None and saved["state"] == "failed"
     assert saved["reason"].startswith(("IndexError", "RuntimeError"))
     assert run.events()[-1]["type"] == "run_end"
+
+
+class OutOfMemory(TinyNet):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] >= 16:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return super().forward(x)
+
+
+def test_out_of_memory_names_the_batch_size_that_failed(tmp_path: Path) -> None:
+    setup = prepare(load_preset(TINY, ["schedule.batch_size={0: 8, 1: 16}"]), base_dir=tmp_path)
+    setup.module = OutOfMemory()
+    run = RunDir.create(tmp_path / "runs", "tiny")
+    outcome = train(make_job(setup), setup, run, {"state": "running"}, console=None)
+    assert outcome.state == "failed"
+    assert outcome.reason.startswith("out of memory at batch size 16 (epoch 1, step 0)")
+    assert "lower schedule.batch_size" in outcome.reason
+    saved = run.read_status()
+    assert saved is not None and saved["state"] == "failed" and saved["best"]["epoch"] == 0
