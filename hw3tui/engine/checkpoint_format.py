@@ -65,10 +65,13 @@ class CheckpointInfo:
     value: float
     classes: list[str]
     version: str = hw3tui.__version__
+    image_size: int | None = None
+    """Side of the square images the model was trained on (`hw3tui eval`/`predict` of a shared
+    checkpoint need it); None in checkpoints written before it was recorded."""
 
     def to_metadata(self) -> dict[str, str]:
         """The safetensors `__metadata__` (values must be str); classes as JSON text."""
-        return {
+        metadata = {
             "format": "pt",  # what Hugging Face tools expect of a PyTorch safetensors file
             "hw3tui_version": self.version,
             "preset": self.preset,
@@ -78,6 +81,9 @@ class CheckpointInfo:
             "value": repr(float(self.value)),
             "classes": json.dumps(list(self.classes), ensure_ascii=False),
         }
+        if self.image_size is not None:
+            metadata["image_size"] = str(self.image_size)
+        return metadata
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str], source: str) -> CheckpointInfo:
@@ -92,6 +98,8 @@ class CheckpointInfo:
             epoch = int(metadata["epoch"])
             value = float(metadata["value"])
             classes = json.loads(metadata["classes"])
+            # optional: older checkpoints do not record it
+            image_size = int(metadata["image_size"]) if "image_size" in metadata else None
         except ValueError as exc:
             raise CheckpointError(f"{_at(source)}unreadable checkpoint metadata ({exc})") from None
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
@@ -104,6 +112,7 @@ class CheckpointInfo:
             value=value,
             classes=classes,
             version=metadata["hw3tui_version"],
+            image_size=image_size if image_size is not None and image_size > 0 else None,
         )
 
 

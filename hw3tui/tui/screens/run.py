@@ -62,6 +62,7 @@ class RunScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_run", "Cancel run"),
         Binding("d", "compare", "Compare"),
+        Binding("v", "evaluate", "Evaluate"),
         Binding("e", "edit", "Preset"),
         Binding("escape,backspace", "back", "Back"),
     ]
@@ -220,9 +221,29 @@ class RunScreen(Screen[None]):
     # ---- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a live run offers cancel, an ended one evaluate: the footer fits 80 columns either way
         if action == "cancel_run":
-            return True if self.state in ("running", "starting") else None
+            if self.state in ("running", "starting"):
+                return True
+            return None if self.state == "stopping…" else False
+        if action == "evaluate":  # the best checkpoint of an ended run
+            if self.state in ("running", "starting", "stopping…"):
+                return False
+            return True if self._evaluable else None
         return True
+
+    @property
+    def _evaluable(self) -> bool:
+        ended = self.state not in ("running", "starting", "stopping…")
+        return ended and bool(self.history.best or (self.status or {}).get("best"))
+
+    def action_evaluate(self) -> None:
+        if not self._evaluable:
+            self.notify("Evaluate a run once it has ended with a checkpoint.", severity="warning")
+            return
+        from hw3tui.tui.screens.evaluation import EvalScreen
+
+        self.app.push_screen(EvalScreen(self.run))
 
     def action_cancel_run(self) -> None:
         if self.state not in ("running", "starting"):

@@ -1,0 +1,98 @@
+"""`hw3tui runs` and `hw3tui compare`: the runs on disk, and two or more of them side by side.
+
+No torch: both read run directories only (status.json, events.jsonl, preset.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from hw3tui.commands.common import BadInput
+from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run, list_runs
+
+METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
+
+
+def _runs_dir(runs_dir: Path | None) -> Path:
+    if runs_dir is not None and not runs_dir.is_dir():
+        raise BadInput(f"--runs-dir {runs_dir}: no such folder")
+    return runs_dir or DEFAULT_RUNS_DIR
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Folder of runs (default: ./{DEFAULT_RUNS_DIR}).",
+)
+def runs(as_json: bool, runs_dir: Path | None) -> None:
+    """List runs, newest first: state (killed: stopped without a word), best val acc and its
+    epoch, epochs done of planned, duration, start time."""
+    folder = _runs_dir(runs_dir)
+    summaries = list_runs(folder)
+    if as_json:
+        click.echo(json.dumps([s.as_json() for s in summaries], indent=2))
+        return
+    if not summaries:
+        click.echo(f"no runs in {folder}/ yet (hw3tui run PRESET starts one)")
+        return
+    from rich.console import Console
+
+    from hw3tui.results_view import runs_table
+
+    Console(highlight=False).print(runs_table(summaries))
+
+
+@click.command()
+@click.argument("run_paths", metavar="RUN RUN [RUN...]", nargs=-1, required=True)
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default="val_acc",
+    show_default=True,
+    help="The per-epoch metric to draw.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Where to look for runs given by name (default: ./{DEFAULT_RUNS_DIR}).",
+)
+def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Path | None) -> None:
+    """Runs side by side: best metrics, the preset fields that differ, per-epoch curves.
+
+    Each RUN is a run folder or a run's name under ./runs; the first is the one the others'
+    preset changes are shown against.
+    """
+    if len(run_paths) < 2:
+        raise BadInput("compare needs two runs or more (see hw3tui runs)")
+    folder = runs_dir or DEFAULT_RUNS_DIR
+    found: list[RunDir] = []
+    for name in run_paths:
+        run = find_run(name, folder)
+        if run is None:
+            raise BadInput(f"{name}: no such run (a run folder, or a name under {folder}/)")
+        if any(run.path.samefile(other.path) for other in found):
+            raise BadInput(f"{name}: given twice")
+        found.append(run)
+    from hw3tui.compare_many import compare_many
+
+    comparison = compare_many(found)
+    if as_json:
+        click.echo(json.dumps(comparison.as_json(metric), indent=2))
+        return
+    from rich.console import Console
+
+    from hw3tui.results_view import comparison_view
+
+    console = Console(highlight=False)
+    color = console.is_terminal and not console.no_color
+    console.print(
+        comparison_view(comparison, metric=metric, plot_width=min(console.width, 100), color=color)
+    )

@@ -1,0 +1,127 @@
+"""`hw3tui predict`: one row per image of a folder, ready to hand in.
+
+    images = list_images(folder)                      # natural order: 2.jpg before 10.jpg
+    rows = predict_images(trained, images, tta=True)  # eval transforms; flip TTA when asked
+    text = predictions_csv(rows, trained.classes, id_column="Id", label_column="Category")
+
+The images go through the same path as `eval`: decoded as the training data is (shorter side
+resized, centre crop), the engine's evaluation transforms and its `evaluate` loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from hw3tui.engine.data import IMAGE_SUFFIXES, DataError, Split, natural_key
+from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
+from hw3tui.engine.runtime import cpu_count
+
+LabelForm = Literal["index", "name"]
+
+
+class ImagesError(ValueError):
+    """A folder that cannot be predicted on, in one line."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's row: its id (the file stem), the predicted class and the model's confidence
+    (its softmax probability; with flip TTA, the mean over the image and its mirror image)."""
+
+    id: str
+    path: Path
+    index: int
+    confidence: float
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly in `folder`, in natural order of their names. ImagesError when
+    there are none, or when two files would get the same id (`3.jpg` and `3.png`)."""
+    if not folder.exists():
+        raise ImagesError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise ImagesError(f"{folder}: not a folder (predict reads a folder of images)")
+    try:
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        raise ImagesError(f"{folder}: cannot list it: {exc.strerror}") from None
+    images = [
+        p
+        for p in entries
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    ]
+    if not images:
+        folders = sum(1 for p in entries if p.is_dir() and not p.name.startswith("."))
+        hint = f" (it holds {folders} folders: give the folder of images itself)" if folders else ""
+        raise ImagesError(f"{folder}: no images{hint}")
+    images.sort(key=lambda p: (natural_key(p.stem), p.suffix.lower()))
+    seen: dict[str, Path] = {}
+    for image in images:
+        if image.stem in seen:
+            raise ImagesError(
+                f"{folder}: {seen[image.stem].name} and {image.name} would both be Id "
+                f"'{image.stem}'; keep one of them"
+            )
+        seen[image.stem] = image
+    return images
+
+
+def check_readable(images: Sequence[Path]) -> None:
+    """Open every image's header before any is predicted: a DataError names the first bad one,
+    rather than failing minutes into a long folder."""
+
+    def check(path: Path) -> None:
+        try:
+            with Image.open(path) as image:
+                image.size  # noqa: B018 - opening reads the header; that is the check
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+            reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
+            raise DataError(f"cannot read image {path}: {reason}") from None
+
+    # PIL releases the GIL while reading files, so a few threads go faster
+    with ThreadPoolExecutor(max(1, cpu_count())) as pool:
+        list(pool.map(check, images))
+
+
+def predict_images(
+    trained: Trained, images: Sequence[Path], *, tta: bool = False, seen: Seen | None = None
+) -> list[Prediction]:
+    """The checkpoint's class for each image, in the order given."""
+    check_readable(images)
+    size = trained.preset.data.image_size
+    labels = torch.zeros(len(images), dtype=torch.int64)  # unknown: evaluate's loss is unused
+    split = Split(labels, size, files=tuple(images))
+    job = eval_job(trained, split, description=f"{len(images)} images")
+    recording = Recording(job.model, total=len(images), flip=tta, seen=seen)
+    run_through(job, recording)
+    confidence, index = recording.probabilities().max(1)
+    return [
+        Prediction(path.stem, path, int(i), float(c))
+        for path, i, c in zip(images, index.tolist(), confidence.tolist(), strict=True)
+    ]
+
+
+def predictions_csv(
+    rows: Sequence[Prediction],
+    classes: Sequence[str],
+    *,
+    id_column: str = "Id",
+    label_column: str = "Category",
+    labels: LabelForm = "name",
+) -> str:
+    """The CSV to hand in: a header, then one `id,label` row per prediction, in order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([id_column, label_column])
+    for row in rows:
+        writer.writerow([row.id, row.index if labels == "index" else classes[row.index]])
+    return out.getvalue()
