@@ -229,6 +229,7 @@ def start_run(
         try:
             with _interrupt_on_sigterm():
                 setup = prepare(loaded, base_dir=cwd, note=note)
+            job = make_job(setup)
         except BaseException as exc:
             if claimed is not None:
                 _abandon(*claimed, exc)
@@ -252,7 +253,7 @@ def start_run(
             "argv": list(argv if argv is not None else sys.argv),
             "version": hw3tui.__version__,
         }
-        return train(make_job(setup), setup, run, status, console)
+        return train(job, setup, run, status, console)
 
 
 def _claim(run_dir: Path, stack: contextlib.ExitStack) -> tuple[RunDir, bool]:
