@@ -74,6 +74,8 @@ def test_a_run_writes_its_directory_and_prints_a_line_per_epoch() -> None:
     assert start["run"] == run.name and start["epochs"] == 3
     ends = [e for e in events if e["type"] == "epoch_end"]
     assert [e["epoch"] for e in ends] == [0, 1, 2]
+    ticks = [e["time"] for e in events if e["type"] == "progress"]
+    assert all(later - earlier >= 0.45 for earlier, later in zip(ticks, ticks[1:]))  # throttled
 
     status = run.read_status()
     assert status is not None
