@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -75,7 +76,7 @@ def test_a_run_writes_its_directory_and_prints_a_line_per_epoch() -> None:
     ends = [e for e in events if e["type"] == "epoch_end"]
     assert [e["epoch"] for e in ends] == [0, 1, 2]
     ticks = [e["time"] for e in events if e["type"] == "progress"]
-    assert all(later - earlier >= 0.45 for earlier, later in zip(ticks, ticks[1:]))  # throttled
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(ticks))  # throttled
 
     status = run.read_status()
     assert status is not None
