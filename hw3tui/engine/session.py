@@ -306,6 +306,8 @@ def resume_run(
         raise RunDirError(f"{run.path}: still running (pid {status.get('pid')}); cancel it first")
     if status.get("state") == "done":
         raise RunDirError(f"{run.path}: already finished; nothing to resume")
+    if not run.preset_file.is_file():
+        raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
     loaded = load_preset(run.preset_file)
     cwd = Path(str(status.get("cwd") or Path.cwd()))
     with run.lock():

@@ -163,3 +163,12 @@ def test_resume_of_something_that_is_not_a_run() -> None:
     result = CliRunner().invoke(cli, ["resume", "nowhere"])
     assert result.exit_code == 2
     assert "no such run" in result.output
+
+
+def test_resume_of_a_run_that_never_started_says_so() -> None:
+    run = RunDir(Path("runs/stillborn"))
+    run.path.mkdir(parents=True)
+    run.write_status({"state": "failed", "reason": "data.train: no such folder: x"})
+    result = CliRunner().invoke(cli, ["resume", str(run.path)])
+    assert result.exit_code == 2
+    assert "never started training" in result.output
