@@ -145,8 +145,13 @@ def test_schedules_are_recorded_per_epoch() -> None:
         ("imagefolder", "folder", ["data.train=imgs/train", "data.val_split=0.4"]),
         ("filenames", "flat", ["data.train=imgs/train", "data.val=imgs/val"]),
         ("csv", "folder", ["data.train=imgs/train.csv", "data.val=imgs/val.csv"]),
+        (
+            "imagefolder",
+            "folder",
+            ["data.train=imgs/train", "data.val=imgs/val", "data.cache=false", "data.workers=1"],
+        ),
     ],
-    ids=["imagefolder", "imagefolder-split", "filenames", "csv"],
+    ids=["imagefolder", "imagefolder-split", "filenames", "csv", "streamed"],
 )
 def test_each_data_source_trains_end_to_end(source: str, layout: str, settings: list[str]) -> None:
     write_images(Path("imgs/train"), layout)
@@ -168,6 +173,7 @@ def test_each_data_source_trains_end_to_end(source: str, layout: str, settings: 
     expected_val = 6 if "data.val_split=0.4" in settings else 15
     assert start["images"]["val"] == expected_val
     assert start["images"]["train"] == (9 if expected_val == 6 else 15)
+    assert (start["cache_mb"] == 0) is ("data.cache=false" in settings)
     status = run.read_status()
     assert status is not None and status["state"] == "done"
 
