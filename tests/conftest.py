@@ -37,3 +37,46 @@ def subprocess_env() -> dict[str, str]:
 def tiny_preset() -> Path:
     """A preset that trains in seconds on CPU (tests/data/tiny.yaml)."""
     return REPO / "tests" / "data" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Three tiny runs trained once per test module with `hw3tui run`, all started in `root`:
+    `shapes` (tests/data/tiny.yaml), `faster` (lr 0.01, 3 epochs) and `folder` (an imagefolder
+    of cat/dog/fox at the relative path data/train, split by val_split 0.25)."""
+    import types
+
+    import numpy as np
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from hw3tui.cli import cli
+
+    root = tmp_path_factory.mktemp("finished-runs")
+    colours = {"cat": 0, "dog": 1, "fox": 2}
+    for label, channel in colours.items():
+        for i in range(12):
+            pixels = np.full((20, 24, 3), 50, dtype=np.uint8)
+            pixels[..., channel] = 190
+            noise = np.random.default_rng(channel * 100 + i).normal(0, 25, pixels.shape)
+            image = np.clip(pixels + noise, 0, 255).astype(np.uint8)
+            path = root / "data" / "train" / label / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(path)
+    tiny = str(REPO / "tests" / "data" / "tiny.yaml")
+    runs_dir = root / "runs"
+    made: dict[str, Path] = {}
+    recipes = {
+        "shapes": (),
+        "faster": ("schedule.lr=0.01", "schedule.epochs=3"),
+        "folder": ("data.source=imagefolder", "data.train=data/train", "data.val_split=0.25"),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for key, overrides in recipes.items():
+            before = set(runs_dir.iterdir()) if runs_dir.is_dir() else set()
+            sets = [arg for o in overrides for arg in ("--set", o)]
+            result = CliRunner().invoke(cli, ["run", tiny, "--runs-dir", str(runs_dir), *sets])
+            assert result.exit_code == 0, result.output
+            (made[key],) = set(runs_dir.iterdir()) - before
+    return types.SimpleNamespace(root=root, runs_dir=runs_dir, **made)
