@@ -52,7 +52,7 @@ def _bar(value: float | None, width: int = BAR_WIDTH) -> str:
 
 
 def _table() -> Table:
-    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    return Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
 
 
 def _heading(title: str, note: str = "") -> Text:
@@ -136,15 +136,14 @@ def confusion_table(report: EvalReport) -> Table:
 
 def mistakes_text(report: EvalReport) -> Text:
     text = _heading("Most frequent mistakes")
-    text.append("\n")
     mistakes = report.most_confused()
     if not mistakes:
-        text.append("none", style="dim")
+        text.append("\nnone", style="dim")
     for mistake in mistakes:
-        text.append(f"  {mistake.count:>5}  ")
+        text.append(f"\n  {mistake.count:>5}  ")
         text.append(mistake.true)
         text.append(" taken for ", style="dim")
-        text.append(f"{mistake.predicted}\n")
+        text.append(mistake.predicted)
     return text
 
 
@@ -180,10 +179,12 @@ def runs_table(summaries: Sequence[RunSummary]) -> Table:
     from hw3tui.tui.widgets.runs_table import STATE_MARKS, RunRow, RunsTable
 
     table = _table()
+    rows = [RunRow.of(summary) for summary in summaries]
     for column in RunsTable.COLUMNS:
-        table.add_column(column, no_wrap=column != "Run")
-    for summary in summaries:
-        row = RunRow.of(summary)
+        # a run's name is what `hw3tui eval`, `compare` and `resume` take: never cut it
+        width = max((len(row.name) for row in rows), default=0) if column == "Run" else None
+        table.add_column(column, min_width=width, no_wrap=column == "Run")
+    for row in rows:
         style = {"failed": "red", "killed": "red", "cancelled": "yellow"}.get(row.state)
         state = Text(STATE_MARKS.get(row.state, row.state), style=style or "")
         if row.live:
@@ -244,7 +245,10 @@ def comparison_view(
             (f"{letter} {name}", xs, ys)
             for letter, name, (xs, ys) in zip(letters, names, series, strict=True)
         ]
-        parts.append(plot(curves, title=f"{label} per epoch", width=plot_width or 80, color=color))
+        parts += [
+            Text(),
+            plot(curves, title=f"{label} per epoch", width=plot_width or 80, color=color),
+        ]
     else:
         parts.append(Text("no finished epochs to plot", style="dim"))
     return Group(*parts)

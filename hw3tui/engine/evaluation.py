@@ -176,13 +176,16 @@ def eval_job(trained: Trained, split: Split, *, description: str = "") -> Job:
     """The engine's job for the checkpoint's model, with `split` as the images to run through it."""
     preset, info = trained.preset, trained.info
     size = preset.data.image_size
-    runtime = choose_runtime(
-        preset.runtime,
-        backbone=info.backbone,
-        image_size=size,
-        cached=split.cached,
-        workers=preset.data.workers,
-    )
+    try:
+        runtime = choose_runtime(
+            preset.runtime,
+            backbone=info.backbone,
+            image_size=size,
+            cached=split.cached,
+            workers=preset.data.workers,
+        )
+    except DeviceError as exc:  # a run trained on a GPU, evaluated on a laptop
+        raise DeviceError(f"{exc} (--device cpu runs it on the CPU)") from None
     apply_threads(runtime)
     try:
         module = build_model(

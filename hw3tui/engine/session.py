@@ -53,6 +53,7 @@ from hw3tui.engine.state import StateError, has_state, load_state, save_state
 from hw3tui.preset import LoadedPreset, PresetError, load_preset
 from hw3tui.preset.models import Optimizer, Preset
 from hw3tui.preset.yamlio import write_atomic
+from hw3tui.result_header import stamp_result
 from hw3tui.runs import RunDir, RunLocked
 
 Note = Callable[[str], None]
@@ -195,6 +196,8 @@ class RunRecorder:
         else:
             return
         self.run.write_status(self.status)
+        if kind == "run_end":  # the frozen preset carries what the run achieved
+            stamp_result(self.run)
 
     def save_best(self, job: Job, epoch: int, value: float) -> str:
         info = CheckpointInfo(
@@ -204,6 +207,7 @@ class RunRecorder:
             metric=job.monitor,
             value=value,
             classes=list(self.classes),
+            image_size=job.preset.data.image_size,
         )
         path = write_best(job.module.state_dict(), self.run.best_dir, info, chunk_mb=self.chunk_mb)
         return str(path.relative_to(self.run.path))

@@ -21,6 +21,7 @@ from PIL import Image
 
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
+from hw3tui.result_header import strip_result
 from hw3tui.runs import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,8 +60,9 @@ def test_a_run_writes_its_directory_and_prints_a_line_per_epoch() -> None:
     run = only_run()
     assert run.name.startswith("tiny-")
 
-    # the frozen preset is the file as run: comments kept, the override applied
-    frozen = run.preset_file.read_text()
+    # the frozen preset is the file as run: comments kept, the override applied (below the
+    # result header added when the run ended)
+    frozen = strip_result(run.preset_file.read_text())
     assert frozen.startswith("# A preset that trains in seconds")
     assert "epochs: 3" in frozen
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from hw3tui import __version__
 from hw3tui.cli import cli
+from hw3tui.result_header import MARK, result_lines, stamp_result, strip_result
 from hw3tui.runs import RunDir
 
 pytestmark = pytest.mark.slow  # the module's runs are trained end to end
@@ -141,3 +144,43 @@ def test_compare_refuses_bad_runs(finished_runs: Any) -> None:
     assert "two runs or more" in error_line(hw3tui("compare", a))
     assert "nope: no such run" in error_line(hw3tui("compare", a, "nope"))
     assert "given twice" in error_line(hw3tui("compare", a, a))
+
+
+# --- the result in the frozen preset -------------------------------------------------------------
+
+
+def test_a_finished_runs_preset_carries_its_result_and_still_validates(finished_runs: Any) -> None:
+    tiny = (Path(__file__).resolve().parents[1] / "data" / "tiny.yaml").read_text()
+    for run in (finished_runs.shapes, finished_runs.faster, finished_runs.folder):
+        text = RunDir(run).preset_file.read_text()
+        status = status_of(run)
+        best = status["best"]
+        epochs = status["epochs"]
+        assert result_lines(text) == [
+            f"best val acc {best['value']:.4f} at epoch {best['epoch']} "
+            f"({epochs}/{epochs} epochs, done)",
+            f"run {run.name} · hw3tui {__version__} · {_utc(status['ended'])}",
+        ]
+        assert text.startswith(MARK)
+        result = hw3tui("validate", RunDir(run).preset_file)
+        assert result.exit_code == 0, result.output
+    assert strip_result(RunDir(finished_runs.shapes).preset_file.read_text()) == tiny
+
+
+def test_a_resumed_run_replaces_its_result(finished_runs: Any, isolated: Path) -> None:
+    run = RunDir(shutil.copytree(finished_runs.shapes, isolated / "runs" / "tiny-resumed"))
+    status = status_of(run.path)
+    run.write_status({**status, "state": "cancelled", "reason": "SIGINT after epoch 1"})
+    stamp_result(run)
+    assert "(2/2 epochs, cancelled)" in result_lines(run.preset_file.read_text())[0]
+
+    result = hw3tui("resume", run.path)
+    assert result.exit_code == 0, result.output
+    text = run.preset_file.read_text()
+    assert "(2/2 epochs, done)" in result_lines(text)[0]
+    assert text.count(MARK) == 2
+    assert hw3tui("validate", run.preset_file).exit_code == 0
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
