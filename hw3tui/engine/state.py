@@ -26,6 +26,7 @@ import torch
 
 import hw3tui
 from hw3tui.atomic import replace_dir
+from hw3tui.engine.checkpoint import CheckpointError, load_weights
 from hw3tui.engine.loop import Job, TrainState
 
 FORMAT = 1
@@ -64,13 +65,14 @@ def load_state(job: Job, state_dir: Path) -> None:
     """Put `job` back where `save_state` left it; `StateError` when it does not fit."""
     try:
         document = json.loads((state_dir / "state.json").read_text())
-        model = safetensors.torch.load_file(str(state_dir / "model.safetensors"))
-        tensors = safetensors.torch.load_file(str(state_dir / "optimizer.safetensors"))
-        rng = safetensors.torch.load_file(str(state_dir / "rng.safetensors"))
+        # the same header-checked reader as every other safetensors file hw3tui opens
+        model = load_weights(state_dir / "model.safetensors")
+        tensors = load_weights(state_dir / "optimizer.safetensors")
+        rng = load_weights(state_dir / "rng.safetensors")
+    except CheckpointError as exc:
+        raise StateError(f"{state_dir}: damaged saved state: {exc}") from None
     except (OSError, ValueError) as exc:
         raise StateError(f"{state_dir}: cannot read the saved state: {exc}") from None
-    except Exception as exc:  # safetensors raises its own error type for damaged files
-        raise StateError(f"{state_dir}: damaged saved state: {exc}") from None
     if document.get("format") != FORMAT:
         raise StateError(f"{state_dir}: saved by another hw3tui state format")
     if document.get("backbone") != job.preset.backbone.name:
