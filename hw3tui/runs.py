@@ -29,8 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hw3tui.atomic import write_text_atomic
 from hw3tui.engine.events import Event, is_event
-from hw3tui.preset.yamlio import write_atomic
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -94,7 +94,7 @@ class RunDir:
 
     def write_status(self, status: dict[str, Any]) -> None:
         """Replace status.json atomically: a reader never sees half of it."""
-        write_atomic(self.status_file, json.dumps(status, indent=2) + "\n")
+        write_text_atomic(self.status_file, json.dumps(status, indent=2) + "\n")
 
     def read_status(self) -> dict[str, Any] | None:
         try:

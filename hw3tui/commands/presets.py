@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from hw3tui.atomic import write_text_atomic
 from hw3tui.commands.common import BadInput, load_or_exit, set_option
 from hw3tui.preset import PresetError, load_preset
 from hw3tui.preset.diff import diff as preset_diff
 from hw3tui.preset.schema import preset_schema
-from hw3tui.preset.yamlio import write_atomic
 
 
 @click.command()
@@ -57,7 +57,7 @@ def schema(output: Path | None) -> None:
         return
     if not output.parent.is_dir():
         raise BadInput(f"{output}: folder {output.parent} does not exist")
-    write_atomic(output, text)
+    write_text_atomic(output, text)
     click.echo(f"wrote {output}", err=True)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hw3tui.atomic import write_text_atomic
 from hw3tui.preset.explain import Loc, explain
 from hw3tui.preset.models import Preset, Section
 from hw3tui.preset.problems import PresetError, Problem
@@ -24,7 +25,6 @@ from hw3tui.preset.yamlio import (
     parse,
     set_in_text,
     to_plain,
-    write_atomic,
 )
 
 SUFFIXES = (".yaml", ".yml")
@@ -159,7 +159,7 @@ def set_value(text: str, path: Loc, value: Any) -> str:
 
 def save_text(path: Path, text: str) -> None:
     """Write preset text atomically (a crash never leaves half a preset)."""
-    write_atomic(path, text)
+    write_text_atomic(path, text)
 
 
 def minimal_text(preset: Preset) -> str:

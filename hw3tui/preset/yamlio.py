@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -24,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
 
+from hw3tui.atomic import write_text_atomic as write_atomic  # noqa: F401  (old name, still imported)
 from hw3tui.preset.problems import PresetError
 
 MAX_BYTES = 1024 * 1024
@@ -162,24 +160,6 @@ def dump(document: Document) -> str:
     out = io.StringIO()
     yaml.dump(document.data, out)
     return out.getvalue()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a crash leaves either the old file or the new one."""
-    path = Path(path)
-    mode = path.stat().st_mode & 0o777 if path.exists() else None
-    fd, staged = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        if mode is not None:
-            Path(staged).chmod(mode)
-        Path(staged).replace(path)
-    except BaseException:
-        Path(staged).unlink(missing_ok=True)
-        raise
 
 
 def to_plain(node: Any) -> Any:
