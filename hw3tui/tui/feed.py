@@ -6,13 +6,12 @@ UI nothing more than their new lines.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hw3tui.engine.events import Event
-from hw3tui.runs import EventTail, RunDir
+from hw3tui.runs import EventTail, LineTail, RunDir
 
 LOG_LINES_KEPT = 500
 """Log lines kept for the log tail (an old run's megabytes of log are not all read)."""
@@ -21,37 +20,17 @@ _LOG_START_BYTES = 64 * 1024
 """A log tail starts this far from the end of an existing log."""
 
 
-class LineTail:
-    """Reads new complete lines of a text file, starting near its end."""
+class LogTail(LineTail):
+    """New lines of a run's log.txt, starting near the end of a long one."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset: int | None = None
-        self._partial = b""
+        super().__init__(path, start_near_end=_LOG_START_BYTES)
 
     def read(self) -> list[str]:
-        try:
-            with self.path.open("rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if self.offset is None:
-                    self.offset = max(0, size - _LOG_START_BYTES)
-                    skip_first = self.offset > 0  # started mid-line
-                else:
-                    skip_first = False
-                if size < self.offset:
-                    self.offset, self._partial = 0, b""
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        self.offset += len(chunk)
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()
-        if skip_first and lines:
-            lines.pop(0)
         # progress bars of other tools end lines with \r: keep what the line finally shows
         return [
-            line.decode("utf-8", "replace").rsplit("\r", 1)[-1] for line in lines[-LOG_LINES_KEPT:]
+            line.decode("utf-8", "replace").rsplit("\r", 1)[-1]
+            for line in self.read_lines()[-LOG_LINES_KEPT:]
         ]
 
 
@@ -74,7 +53,7 @@ class RunFeed:
     def __init__(self, run: RunDir) -> None:
         self.run = run
         self.events = EventTail(run.events_file)
-        self.log = LineTail(run.log_file)
+        self.log = LogTail(run.log_file)
         self._status: dict[str, Any] | None = None
         self._live: bool | None = None
 
