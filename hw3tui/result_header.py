@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import hw3tui
+from hw3tui.atomic import write_text_atomic
 from hw3tui.history import history_of
-from hw3tui.preset.yamlio import write_atomic
 from hw3tui.runs import RunDir
 
 MARK = "# hw3tui result:"
@@ -99,7 +99,7 @@ def stamp_result(run: RunDir) -> bool:
     if updated == text:
         return True
     with contextlib.suppress(OSError):
-        write_atomic(run.preset_file, updated)
+        write_text_atomic(run.preset_file, updated)
         return True
     return False
 
