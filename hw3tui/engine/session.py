@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 import hw3tui
-from hw3tui.atomic import clean_leftovers
+from hw3tui.atomic import clean_leftovers, write_text_atomic
 from hw3tui.engine.augment import Preprocess, build_augment
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
 from hw3tui.engine.data import DataError, Dataset, load_dataset
@@ -52,7 +52,6 @@ from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.engine.state import StateError, has_state, load_state, save_state
 from hw3tui.preset import LoadedPreset, PresetError, load_preset
 from hw3tui.preset.models import Optimizer, Preset
-from hw3tui.preset.yamlio import write_atomic
 from hw3tui.result_header import stamp_result
 from hw3tui.runs import RunDir, RunLocked
 
@@ -241,7 +240,7 @@ def start_run(
         run = claimed[0] if claimed else RunDir.create(runs_dir, loaded.preset.name)
         if claimed is None:
             stack.enter_context(run.lock())
-        write_atomic(run.preset_file, loaded.text)
+        write_text_atomic(run.preset_file, loaded.text)
         status = {
             "state": "running",
             "pid": os.getpid(),

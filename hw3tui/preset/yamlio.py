@@ -21,7 +21,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
 
-from hw3tui.atomic import write_text_atomic as write_atomic  # noqa: F401  (old name, still imported)
 from hw3tui.preset.problems import PresetError
 
 MAX_BYTES = 1024 * 1024
