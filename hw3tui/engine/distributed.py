@@ -1,0 +1,500 @@
+"""Training with several processes under torchrun: DistributedDataParallel, one process a GPU.
+
+    torchrun --nproc_per_node 2 -m hw3tui run preset.yaml      # or: hw3tui run --gpus 2
+
+Every process ("rank") runs the same engine on the same preset; `World` is all that differs, and
+for a single process (`SINGLE`) every method below does nothing, so the loop has one code path.
+
+- **Batches**: the epoch's order is the engine's own shuffle, a pure function of (seed, epoch),
+  the same on every rank; each global batch of `schedule.batch_size` images is dealt round-robin
+  (rank r takes positions r, r+N, ...). Equivalent to DistributedSampler with `set_epoch`, without
+  its padding, and the union of step k over the ranks is exactly the single-process batch k:
+  same steps per epoch, same lr meaning. A rank's loss is weighted by its share of the batch, so
+  DDP's gradient average is the mean over the whole batch even when it splits unevenly.
+- **Randomness**: augmentation and dropout draw from per-rank seeds (`rank_seed`).
+- **Validation**: each rank evaluates its share of the val set (unpadded: no image twice), with
+  rank 0's batch-norm statistics; loss and correct sums and the image count are all-reduced, so
+  val acc is exact and equal to a single-process `hw3tui eval` of the checkpoint.
+- **Outputs**: rank 0 alone writes events, status and checkpoints (from the plain module: no
+  `module.` prefix); the others (`Following`) wait for it at a barrier after each epoch's save.
+- **Stopping**: a signal reaches ranks at different steps, so after every step the ranks agree
+  (one tiny all-reduce on the CPU) whether to stop; all stop after the same step.
+- **Failures**: a rank that fails leaves its reason in torchrun's store and exits; rank 0 notices
+  the lost peer at its next collective and ends the run as failed naming that rank. Every
+  collective has a timeout (`HW3TUI_DDP_TIMEOUT`, seconds, default 600), so no rank waits forever.
+
+Backends: gloo on the CPU; on CUDA, nccl for tensors on the GPU and gloo for the CPU agreements.
+`HW3TUI_TEST_FAULT=RANK:EPOCH:STEP[:hang]` exists for tests only: that rank raises (or hangs)
+after that training step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from hw3tui.engine.data import available_memory
+from hw3tui.preset.models import Preset
+from hw3tui.preset.models import Runtime as RuntimeSpec
+from hw3tui.preset.schedule import Scheduler
+
+if TYPE_CHECKING:
+    from hw3tui.engine.events import Event
+    from hw3tui.engine.loop import Job
+    from hw3tui.engine.runtime import Runtime
+
+TIMEOUT_ENV = "HW3TUI_DDP_TIMEOUT"
+FAULT_ENV = "HW3TUI_TEST_FAULT"
+DEFAULT_TIMEOUT = 600.0
+"""Seconds a rank waits in a collective (rank 0 saving a large checkpoint, a slow peer's setup)."""
+REPORT_WAIT = 2.0
+"""Seconds rank 0 waits for a lost peer's report of why it stopped."""
+RANK_STREAM = 1000
+"""Part of the per-rank seed, apart from every `seeds.Stream`."""
+_STORE_PREFIX = "hw3tui/"
+
+
+class DistributedError(ValueError):
+    """A multi-process setup that cannot work, or a rank that could not start: bad input."""
+
+
+class StopRequest(Protocol):
+    """The loop's `StopFlag`, as far as the agreement to stop needs it."""
+
+    requested: bool
+    reason: str
+
+    def request(self, reason: str) -> None: ...
+
+
+def under_torchrun() -> bool:
+    """Whether this process is a worker started by torchrun (or another launcher that sets the
+    torch.distributed environment)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or (
+        "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    )
+
+
+def env_rank() -> int:
+    """This process's rank under torchrun (0 otherwise)."""
+    return _env_int("RANK", 0) if under_torchrun() else 0
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The test-only fault hook: rank `rank` raises (or hangs) after step `step` of `epoch`."""
+
+    rank: int
+    epoch: int
+    step: int
+    hang: bool = False
+
+    @classmethod
+    def from_env(cls) -> Fault | None:
+        text = os.environ.get(FAULT_ENV, "").strip()
+        if not text:
+            return None
+        parts = text.split(":")
+        try:
+            rank, epoch, step = (int(p) for p in parts[:3])
+        except ValueError:
+            raise DistributedError(f"{FAULT_ENV}={text}: expected RANK:EPOCH:STEP[:hang]") from None
+        return cls(rank, epoch, step, hang=parts[3:4] == ["hang"])
+
+    def fire(self, rank: int, epoch: int, step: int) -> None:
+        if (rank, epoch, step) != (self.rank, self.epoch, self.step):
+            return
+        if self.hang:
+            while True:  # a rank stuck for good: the others must time out, not wait forever
+                time.sleep(60)
+        raise RuntimeError(f"test fault after epoch {epoch}, step {step} ({FAULT_ENV})")
+
+
+@dataclass(eq=False)
+class World:
+    """This process's place among the ranks of a run, and the collectives the engine needs (one
+    object per process: compared by identity)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    local_size: int = 1
+    """Ranks on this machine (they share its cores and memory)."""
+    timeout: float = DEFAULT_TIMEOUT
+    fault: Fault | None = None
+    broken: bool = False
+    """Set once a rank failed: the process group may be unusable, so it is not torn down."""
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that writes the run directory."""
+        return self.rank == 0
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        """(rank, size): which of each batch's images are this rank's."""
+        return self.rank, self.size
+
+    def rank_seed(self, seed: int) -> int:
+        """The seed of this rank's own random draws (augmentation, dropout): the run's seed on
+        rank 0 (so a single process and rank 0 draw alike), a derived one on the others."""
+        if self.rank == 0:
+            return seed
+        return int(np.random.SeedSequence([seed, RANK_STREAM, self.rank]).generate_state(1)[0])
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def memory_share(self) -> int | None:
+        """RAM this rank may cache images in (every rank on a machine decodes its own copy)."""
+        return None if self.local_size == 1 else available_memory() // self.local_size
+
+    def adapt(self, runtime: Runtime) -> Runtime:
+        """The machine's cores shared among its ranks (more threads than cores only thrash)."""
+        if self.local_size == 1:
+            return runtime
+        return replace(runtime, threads=max(1, runtime.threads // self.local_size))
+
+    def check_batch_sizes(self, preset: Preset) -> None:
+        """Each rank needs images of every batch: the global batch is at least one per rank."""
+        if self.size == 1:
+            return
+        schedule = preset.schedule
+        sizes = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
+        for epoch in range(schedule.epochs):
+            size = int(sizes.at(epoch))
+            if size < self.size:
+                raise DistributedError(
+                    f"schedule.batch_size: {size} at epoch {epoch} is below the {self.size} "
+                    "processes (it is the batch of all processes together, split among them)"
+                )
+
+    def wrap(self, module: nn.Module, device: torch.device) -> nn.Module:
+        """The model that trains: DDP around `module` (which checkpoints keep) when several ranks
+        train; DDP broadcasts rank 0's weights to the others here."""
+        if self.size == 1:
+            return module
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device.index] if device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids)
+
+    @contextlib.contextmanager
+    def agreeing(self) -> Iterator[None]:
+        """Around each rank's setup: afterwards every rank knows whether every other one got
+        through it. A rank that failed re-raises its error; the others raise `DistributedError`
+        naming it (rank 0 with its message), so no rank waits for one that never comes."""
+        if self.size == 1:
+            yield
+            return
+        try:
+            yield
+        except BaseException as exc:
+            self._store_set(f"setup/{self.rank}", _one_line(exc))
+            with contextlib.suppress(Exception):
+                self._failed_ranks(failed=True)
+            raise
+        failed = self._failed_ranks(failed=False)
+        if failed:
+            first = failed[0]
+            message = self._store_get(f"setup/{first}") or "see its output"
+            raise DistributedError(f"rank {first} could not start: {message}")
+
+    def _failed_ranks(self, *, failed: bool) -> list[int]:
+        flags = torch.zeros(self.size, dtype=torch.int32)
+        flags[self.rank] = int(failed)
+        try:
+            self._cpu_all_reduce(flags)
+        except Exception as exc:
+            raise DistributedError(
+                f"another process stopped before training started ({_one_line(exc)})"
+            ) from None
+        return [rank for rank, bad in enumerate(flags.tolist()) if bad]
+
+    # --- the loop's collectives --------------------------------------------------------------
+
+    def stopping(self, stop: StopRequest, *, epoch: int, step: int) -> bool:
+        """After each training step: whether every rank stops now. A signal reaches the ranks at
+        different steps (or only one rank), so they agree (max over ranks) before anyone stops."""
+        if self.size == 1:
+            return stop.requested
+        if self.fault is not None:
+            self.fault.fire(self.rank, epoch, step)
+        code = torch.tensor([_signal_code(stop) if stop.requested else 0], dtype=torch.int32)
+        self._cpu_all_reduce(code, op=_max())
+        agreed = int(code.item())
+        if agreed and not stop.requested:
+            stop.request(_signal_name(agreed))
+        return agreed > 0
+
+    def summed(
+        self, loss_sum: torch.Tensor, correct: torch.Tensor, count: int
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """A loss sum, a count of correct predictions and of images, summed over the ranks."""
+        if self.size == 1:
+            return loss_sum, correct, count
+        import torch.distributed as dist
+
+        device = loss_sum.device
+        packed = torch.stack(
+            [
+                loss_sum.detach().to(torch.float64),
+                correct.to(torch.float64),
+                torch.tensor(float(count), dtype=torch.float64, device=device),
+            ]
+        )
+        dist.all_reduce(packed)
+        return packed[0], packed[1].round().to(torch.int64), int(packed[2].item())
+
+    def sync_buffers(self, module: nn.Module) -> None:
+        """Rank 0's buffers (batch-norm statistics) to every rank: each rank's last steps updated
+        its own, and rank 0's are the ones its checkpoint keeps."""
+        if self.size == 1:
+            return
+        import torch.distributed as dist
+
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)
+
+    def barrier(self) -> None:
+        """Wait for every rank (at most the timeout)."""
+        if self.size == 1:
+            return
+        self._cpu_all_reduce(torch.zeros(1, dtype=torch.int32))
+
+    def _cpu_all_reduce(self, tensor: torch.Tensor, op: Any = None) -> None:
+        import torch.distributed as dist
+
+        dist.all_reduce(tensor, op=op if op is not None else dist.ReduceOp.SUM)
+
+    # --- failures ----------------------------------------------------------------------------
+
+    def failure(self, exc: BaseException, reason: str) -> str:
+        """Why the run failed, naming the rank. A rank other than 0 leaves its own reason for
+        rank 0 (unless it only lost its peers); rank 0 names the first rank that left one."""
+        if self.size == 1:
+            return reason
+        self.broken = True
+        lost = lost_contact(exc)
+        if not self.is_main:
+            if not lost:
+                self._store_set(f"failed/{self.rank}", reason)
+            return f"rank {self.rank}: {reason}"
+        reports = self._reports(wait=REPORT_WAIT if lost else 0.0)
+        if reports:
+            rank = min(reports)
+            return f"rank {rank}: {reports[rank]}"
+        if lost:
+            return f"{_lost_reason(exc, self.timeout)} (rank 0 saw no reason from the others)"
+        return f"rank 0: {reason}"
+
+    def _reports(self, *, wait: float) -> dict[int, str]:
+        deadline = time.monotonic() + wait
+        while True:
+            reports = {}
+            for rank in range(1, self.size):
+                text = self._store_get(f"failed/{rank}", block=False)
+                if text:
+                    reports[rank] = text
+            if reports or time.monotonic() >= deadline:
+                return reports
+            time.sleep(0.05)
+
+    def _store_set(self, key: str, value: str) -> None:
+        store = _store()
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.set(_STORE_PREFIX + key, value)
+
+    def _store_get(self, key: str, *, block: bool = False) -> str | None:
+        store = _store()
+        if store is None:
+            return None
+        try:
+            if not block and not store.check([_STORE_PREFIX + key]):
+                return None
+            return bytes(store.get(_STORE_PREFIX + key)).decode("utf-8", "replace")
+        except Exception:
+            return None
+
+
+SINGLE = World()
+"""One process: every collective is a no-op."""
+
+
+class Following:
+    """The run's outputs on a rank other than 0: nothing to write; it waits for rank 0 at the
+    barrier after each epoch's save (rank 0's `RunRecorder.save_state` ends at the same one)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def emit(self, record: Event) -> None:
+        pass
+
+    def save_best(self, job: Job, epoch: int, value: float) -> str:
+        return ""
+
+    def save_state(self, job: Job) -> None:
+        self.world.barrier()
+
+
+@contextlib.contextmanager
+def joined(spec: RuntimeSpec) -> Iterator[World]:
+    """This process's `World`: `SINGLE`, or under torchrun (several ranks) a joined process group
+    on the right device, left again at the end."""
+    size = _env_int("WORLD_SIZE", 1) if under_torchrun() else 1
+    if size <= 1:
+        yield SINGLE
+        return
+    import torch.distributed as dist
+
+    world = World(
+        rank=_env_int("RANK", 0),
+        size=size,
+        local_rank=_env_int("LOCAL_RANK", 0),
+        local_size=_env_int("LOCAL_WORLD_SIZE", 1),
+        timeout=_timeout(),
+        fault=Fault.from_env(),
+    )
+    cuda = _uses_cuda(spec, world)
+    dist.init_process_group(
+        "cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timedelta(seconds=world.timeout)
+    )
+    try:
+        with _calm_sigterm():
+            yield world
+    finally:
+        if not world.broken:
+            dist.destroy_process_group()
+
+
+def _uses_cuda(spec: RuntimeSpec, world: World) -> bool:
+    """Whether the ranks train on GPUs (one each: cuda:LOCAL_RANK); checks that they can."""
+    if spec.device == "mps":
+        raise DistributedError("runtime.device: mps cannot train with several processes")
+    if spec.device.startswith("cuda:"):
+        raise DistributedError(
+            f"runtime.device: {spec.device} names one GPU, but each of the {world.size} "
+            "processes takes its own (cuda:LOCAL_RANK): use auto or cuda"
+        )
+    if spec.device == "cpu" or not torch.cuda.is_available():
+        return False  # `cuda` without a GPU is reported by the engine's own device check
+    count = torch.cuda.device_count()
+    if world.local_rank >= count:
+        raise DistributedError(
+            f"{world.local_size} processes on this machine need {world.local_size} GPUs "
+            f"(one each); it has {count}"
+        )
+    torch.cuda.set_device(world.local_rank)
+    return True
+
+
+def _timeout() -> float:
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise DistributedError(f"{TIMEOUT_ENV}={text}: expected a number of seconds above 0")
+    return seconds
+
+
+@contextlib.contextmanager
+def _calm_sigterm() -> Iterator[None]:
+    """When one rank fails, torchrun sends SIGTERM to the others at once; by default that kills
+    rank 0 before it can record why the run failed. Outside training (where it stops the loop)
+    it is therefore ignored: the run is ending anyway, and torchrun kills for good after 30 s."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _store() -> Any:
+    """torchrun's key-value store (hosted by its agent, so it outlives any worker), or None."""
+    try:
+        from torch.distributed import distributed_c10d
+
+        # private, but the only handle on the store the process group was built on
+        return distributed_c10d._get_default_store()
+    except Exception:
+        return None
+
+
+def _max() -> Any:
+    import torch.distributed as dist
+
+    return dist.ReduceOp.MAX
+
+
+def _signal_code(stop: StopRequest) -> int:
+    try:
+        return int(signal.Signals[stop.reason])
+    except KeyError:
+        return 1
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return "a stop request"
+
+
+def lost_contact(exc: BaseException) -> bool:
+    """Whether `exc` says another rank went away or stopped answering (not a fault of ours)."""
+    import torch.distributed as dist
+
+    if isinstance(exc, dist.DistError):
+        return True
+    text = str(exc)
+    return any(
+        marker in text
+        for marker in (
+            "Connection closed by peer",
+            "Connection reset by peer",
+            "Broken pipe",
+            "Timed out",
+            "timed out",
+            "NCCL communicator was aborted",
+        )
+    )
+
+
+def _lost_reason(exc: BaseException, timeout: float) -> str:
+    text = str(exc)
+    if "Timed out" in text or "timed out" in text:
+        return (
+            f"another process did not answer within {timeout:g} s ({TIMEOUT_ENV}); it may be stuck"
+        )
+    return "lost contact with another process (it stopped or crashed)"
+
+
+def _one_line(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return first or type(exc).__name__
