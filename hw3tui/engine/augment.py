@@ -6,6 +6,10 @@ explicit generator (seeded by run seed, epoch and step, so a resumed run replays
 them with batched kernels: a mask for flips and grayscale, an index gather for crops, one affine
 grid per image for rotation/translation/scale.
 
+On a GPU the generator lives on the GPU (`step_generator`), so the parameters are drawn where
+the batch is: a CPU-drawn tensor moved to the GPU would be a blocking copy, a host sync per
+transform per step, which stops the CPU from queueing work ahead of the GPU.
+
 Each builder is small and keyword-only, and takes exactly the fields of its preset model
 (`hw3tui.preset.models.Augment`), so `build_augment` is a one-to-one mapping.
 """
@@ -19,21 +23,39 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Augment
 
 BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-"""Float batch (B, 3, H, W) in [0, 1] and a CPU generator -> augmented batch."""
+"""Float batch (B, 3, H, W) in [0, 1] and a generator (on the CPU or the batch's device) ->
+augmented batch."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def step_generator(seed: int, epoch: int, step: int, device: torch.device) -> torch.Generator:
+    """The augmentation generator of one training step, a pure function of (seed, epoch, step).
+
+    On CUDA it is a CUDA generator, so parameters are drawn on the GPU without a host sync (a run
+    resumed on a GPU replays a GPU run's augmentation; CPU and GPU streams differ). Elsewhere it
+    is the CPU generator `torch_generator(seed, Stream.AUGMENT, epoch, step)`.
+    """
+    generator = torch.Generator(device=device if device.type == "cuda" else "cpu")
+    generator.manual_seed(derived_seed(seed, Stream.AUGMENT, epoch, step))
+    return generator
+
+
+def _rand(count: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(count, generator=generator, device=generator.device)
+
+
 def _uniform(count: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(count, generator=generator)
+    return low + (high - low) * _rand(count, generator)
 
 
 def _chosen(count: int, p: float, generator: torch.Generator) -> torch.Tensor:
-    return torch.rand(count, generator=generator) < p
+    return _rand(count, generator) < p
 
 
 def horizontal_flip(*, p: float) -> BatchTransform:
@@ -58,8 +80,10 @@ def random_crop(*, padding: int, padding_mode: str) -> BatchTransform:
         if pad <= 0:
             return batch
         padded = TF.pad(batch, [pad, pad, pad, pad], padding_mode=padding_mode)
-        top = torch.randint(0, 2 * pad + 1, (count,), generator=generator).to(batch.device)
-        left = torch.randint(0, 2 * pad + 1, (count,), generator=generator).to(batch.device)
+        where = generator.device
+        top = torch.randint(0, 2 * pad + 1, (count,), generator=generator, device=where)
+        left = torch.randint(0, 2 * pad + 1, (count,), generator=generator, device=where)
+        top, left = top.to(batch.device), left.to(batch.device)
         rows = top[:, None] + torch.arange(height, device=batch.device)
         cols = left[:, None] + torch.arange(width, device=batch.device)
         images = torch.arange(count, device=batch.device)[:, None, None]

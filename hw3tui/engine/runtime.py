@@ -165,5 +165,10 @@ def cpu_count() -> int:
 
 
 def apply_threads(runtime: Runtime) -> None:
+    """Process-wide settings for `runtime`: torch's thread count on a CPU run; on CUDA, cuDNN's
+    autotuner (every batch of a run has the same image size, so the fastest convolution algorithm
+    is measured once per batch shape and reused for every later step)."""
     if runtime.device.type == "cpu":
         torch.set_num_threads(runtime.threads)
+    if runtime.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True

@@ -1,0 +1,46 @@
+"""benchmarks/train_throughput.py runs end to end and prints a paste-ready Markdown table (on a
+tiny workload: the figures themselves are the README's business, never a test's)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_the_benchmark_prints_a_markdown_row_for_its_workload(
+    subprocess_env: dict[str, str],
+) -> None:
+    command = [
+        sys.executable,
+        str(REPO / "benchmarks" / "train_throughput.py"),
+        *("--model", "resnet18", "--image-size", "32", "--images", "24", "--batch-size", "8"),
+        *("--epochs", "1", "--repeats", "1", "--device", "cpu", "--markdown"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=subprocess_env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    header = [cell.strip() for cell in lines[2].strip("|").split("|")]
+    row = dict(zip(header, (c.strip() for c in lines[4].strip("|").split("|")), strict=True))
+    assert (row["model"], row["px"], row["batch"], row["images × epochs"]) == (
+        "resnet18",
+        "32",
+        "8",
+        "24 × 1",
+    )
+    engine, plain = float(row["engine img/s"]), float(row["plain img/s"])
+    ratio = float(row["engine ÷ plain"].strip("*×"))
+    assert engine > 0 and plain > 0 and ratio == pytest.approx(engine / plain, rel=0.02)
+    assert float(row["resident img/s"]) > 0 and float(row["engine train ÷ resident"]) > 0
+    assert row["engine runtime"] == "cpu fp32 NCHW"  # resnet18 below 96 px: the plain layout
+    # one progress line per variant on stderr, none in the pasteable output
+    assert [v for v in ("engine", "plain", "resident") if f"  {v}" in done.stderr] == [
+        "engine",
+        "plain",
+        "resident",
+    ]
