@@ -1,13 +1,19 @@
 """`hw3tui run` and `hw3tui resume`: train headless, with progress on the terminal or in a log.
 
+With several processes (`--gpus N`, `runtime.gpus: N`, `--nproc N`; or a resumed run that had
+them) the command starts torchrun itself (`hw3tui.engine.torchrun`), and each rank runs this
+same command under it. Under torchrun rank 0 speaks for the run; the other ranks print only a
+traceback of their own.
+
 torch is imported only once a command runs, so `hw3tui --help` stays fast.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -24,6 +30,7 @@ from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
 
 if TYPE_CHECKING:
     from hw3tui.engine.loop import Outcome
+    from hw3tui.preset.models import Runtime
 
 EXIT_CODES = {"done": EXIT_OK, "failed": EXIT_RUN_FAILED, "cancelled": EXIT_CANCELLED}
 
@@ -43,8 +50,28 @@ EXIT_CODES = {"done": EXIT_OK, "failed": EXIT_RUN_FAILED, "cancelled": EXIT_CANC
     default=None,
     help="Exact folder for this run (may exist, e.g. with a log.txt, but hold no other run).",
 )
+@click.option(
+    "--gpus",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Train on N GPUs, one process each, under torchrun (sets runtime.gpus).",
+)
+@click.option(
+    "--nproc",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Train with N processes under torchrun: one GPU each, or N CPU processes (gloo) where "
+    "there is no GPU or runtime.device is cpu. Overrides runtime.gpus; not saved in the preset.",
+)
 def run(
-    preset: str, overrides: tuple[str, ...], runs_dir: Path | None, run_dir: Path | None
+    preset: str,
+    overrides: tuple[str, ...],
+    runs_dir: Path | None,
+    run_dir: Path | None,
+    gpus: int | None,
+    nproc: int | None,
 ) -> None:
     """Train PRESET headless (a preset file, or a built-in name such as quickstart).
 
@@ -54,28 +81,45 @@ def run(
     """
     if runs_dir is not None and run_dir is not None:
         raise BadInput("give --runs-dir or --run-dir, not both")
+    if gpus is not None and nproc is not None:
+        raise BadInput("give --gpus or --nproc, not both")
     loaded = load_or_exit(preset, overrides)
-    from hw3tui.engine import session
+    if gpus is not None:
+        device = loaded.preset.runtime.device
+        if device not in ("auto", "cuda"):
+            raise BadInput(
+                f"--gpus {gpus}: the preset's runtime.device is {device}; GPUs need auto or cuda "
+                f"(--nproc {gpus} trains with {gpus} CPU processes)"
+            )
+        overrides = (*overrides, f"runtime.gpus={gpus}")  # saved in the run's preset.yaml
+        loaded = load_or_exit(preset, overrides)
+    from hw3tui.engine import distributed, session
+
+    processes = nproc or loaded.preset.runtime.gpus
+    if processes > 1 and not distributed.under_torchrun():
+        _launch_run(
+            preset,
+            overrides,
+            loaded.preset.name,
+            loaded.preset.runtime,
+            processes,
+            gpus=nproc is None,
+            runs_dir=runs_dir or DEFAULT_RUNS_DIR,
+            run_dir=run_dir,
+        )
     from hw3tui.progress import Printer
 
     printer = Printer()
-    try:
-        outcome = session.start_run(
+    _ended(
+        lambda: session.start_run(
             loaded,
             runs_dir=runs_dir or DEFAULT_RUNS_DIR,
             run_dir=run_dir,
             console=printer,
             note=printer.note,
-        )
-    except session.BAD_INPUT as exc:
-        printer.close()
-        raise BadInput(str(exc)) from None
-    except KeyboardInterrupt:
-        printer.close()
-        click.echo("cancelled before training started", err=True)
-        sys.exit(EXIT_CANCELLED)
-    printer.close()
-    _finish(outcome)
+        ),
+        printer,
+    )
 
 
 @click.command()
@@ -86,36 +130,113 @@ def run(
     default=None,
     help=f"Where to look for RUN given by name (default: ./{DEFAULT_RUNS_DIR}).",
 )
-def resume(run_path: str, runs_dir: Path | None) -> None:
+@click.option(
+    "--nproc",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Continue with N processes under torchrun (default: as many as the run had).",
+)
+def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     """Continue a cancelled, failed or killed run RUN (its folder, or its name under runs/).
 
     Uses the run's own preset.yaml and the working directory it was started in, appends to its
-    events.jsonl, and continues from the last saved epoch (or step, after a Ctrl-C).
+    events.jsonl, and continues from the last saved epoch (or step, after a Ctrl-C). A run that
+    trained with several processes continues with as many (--nproc to change that).
     """
     found = find_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
     if found is None:
         raise BadInput(f"{run_path}: no such run (a run folder, or a name under runs/)")
-    from hw3tui.engine import session
+    from hw3tui.engine import distributed, session
+
+    status = found.read_status() or {}
+    recorded = status.get("processes")
+    processes = nproc or (recorded if isinstance(recorded, int) and recorded > 1 else 1)
+    if processes > 1 and not distributed.under_torchrun() and found.preset_file.is_file():
+        spec = load_or_exit(str(found.preset_file)).preset.runtime
+        hint = f" (`hw3tui resume {run_path} --nproc 1` continues in one process)"
+        _check_machine(processes, spec, gpus=False, run_dir=None, hint=hint)
+        from hw3tui.engine import torchrun
+
+        args = ["resume", str(found.path)]
+        sys.exit(torchrun.launch(args, processes, run=found, made=False, note=_note))
     from hw3tui.progress import Printer
 
     printer = Printer()
+    _ended(
+        lambda: session.resume_run(RunDir(found.path), console=printer, note=printer.note),
+        printer,
+    )
+
+
+def _ended(start: Any, printer: Any) -> None:
+    """Run `start()` (a session entry point) and exit as its run ended."""
+    from hw3tui.engine import distributed, session
+
+    main = distributed.env_rank() == 0
     try:
-        outcome = session.resume_run(RunDir(found.path), console=printer, note=printer.note)
+        outcome: Outcome = start()
     except session.BAD_INPUT as exc:
         printer.close()
+        if not main:  # rank 0 reports it (every rank meets the same bad input)
+            sys.exit(EXIT_BAD_INPUT)
         raise BadInput(str(exc)) from None
     except KeyboardInterrupt:
         printer.close()
-        click.echo("cancelled before training started", err=True)
+        if main:
+            click.echo("cancelled before training started", err=True)
         sys.exit(EXIT_CANCELLED)
     printer.close()
-    _finish(outcome)
+    _finish(outcome, main=main)
 
 
-def _finish(outcome: Outcome) -> None:
+def _launch_run(
+    preset: str,
+    overrides: Sequence[str],
+    name: str,
+    spec: Runtime,
+    processes: int,
+    *,
+    gpus: bool,
+    runs_dir: Path,
+    run_dir: Path | None,
+) -> NoReturn:
+    """`hw3tui run` in `processes` ranks under torchrun, all in one run folder."""
+    from hw3tui.engine import torchrun
+
+    _check_machine(processes, spec, gpus=gpus, run_dir=run_dir)
+    try:
+        run, made = torchrun.run_folder(runs_dir, run_dir, name)
+    except OSError as exc:
+        raise BadInput(f"cannot create the run folder in {runs_dir}: {exc}") from None
+    sets = [arg for override in overrides for arg in ("--set", override)]
+    args = ["run", preset, *sets, "--run-dir", str(run.path)]
+    sys.exit(torchrun.launch(args, processes, run=run, made=made, note=_note))
+
+
+def _check_machine(
+    processes: int, spec: Runtime, *, gpus: bool, run_dir: Path | None, hint: str = ""
+) -> None:
+    """Bad input (exit 2) unless this machine can run `processes` ranks; a folder a launcher
+    made for the run (the TUI's) records why."""
+    from hw3tui.engine import session, torchrun
+
+    try:
+        torchrun.check_machine(processes, spec, gpus=gpus)
+    except session.BAD_INPUT as exc:
+        if run_dir is not None and run_dir.is_dir() and not RunDir(run_dir).status_file.exists():
+            session.record_end(RunDir(run_dir), "failed", str(exc))
+        raise BadInput(f"{exc}{hint}") from None
+
+
+def _note(text: str) -> None:
+    click.echo(f"hw3tui: {text}")
+
+
+def _finish(outcome: Outcome, *, main: bool = True) -> None:
     if outcome.detail:
         click.echo(outcome.detail.rstrip(), err=True)
-    if outcome.state == "failed":
+    if outcome.state == "failed" and main:
         click.echo(f"error: {outcome.reason}", err=True)
     code = EXIT_CODES.get(outcome.state, EXIT_RUN_FAILED)
     if code != EXIT_OK:

@@ -21,11 +21,13 @@ def epoch_order(count: int, *, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(count, generator=torch_generator(seed, Stream.SHUFFLE, epoch))
 
 
-def batch_slices(count: int, batch_size: int, *, drop_single: bool) -> list[tuple[int, int]]:
-    """(start, stop) of each batch; a last batch of one image is dropped when training, since
-    batch norm cannot train on a single image."""
+def batch_slices(
+    count: int, batch_size: int, *, drop_single: bool, ranks: int = 1
+) -> list[tuple[int, int]]:
+    """(start, stop) of each batch; when training, a last batch that would leave a process (of
+    `ranks` sharing each batch) a single image is dropped, since batch norm cannot train on one."""
     slices = [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
-    if drop_single and len(slices) > 1 and slices[-1][1] - slices[-1][0] == 1:
+    if drop_single and len(slices) > 1 and slices[-1][1] - slices[-1][0] < 2 * ranks:
         slices.pop()
     return slices
 
@@ -48,17 +50,47 @@ class FileImages(torch.utils.data.Dataset[tuple[torch.Tensor, int]]):
 
 class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Batches of indices for the current epoch; `set_epoch` moves it on without a new loader, so
-    persistent workers survive from one epoch to the next."""
+    persistent workers survive from one epoch to the next.
 
-    def __init__(self, count: int, batch_size: int, *, seed: int, shuffle: bool) -> None:
+    With several processes (`shard=(rank, ranks)`) every rank draws the same order and the same
+    batches, and takes every `ranks`-th image of each batch from its rank on (see `distributed`).
+    """
+
+    def __init__(
+        self,
+        count: int,
+        batch_size: int,
+        *,
+        seed: int,
+        shuffle: bool,
+        shard: tuple[int, int] = (0, 1),
+    ) -> None:
         self.count, self.batch_size, self.seed, self.shuffle = count, batch_size, seed, shuffle
+        self.rank, self.ranks = shard
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
         self.epoch, self.start = epoch, start
 
     def __len__(self) -> int:
-        return len(batch_slices(self.count, self.batch_size, drop_single=self.shuffle))
+        return len(self._all_slices())
+
+    def _all_slices(self) -> list[tuple[int, int]]:
+        return batch_slices(self.count, self.batch_size, drop_single=self.shuffle, ranks=self.ranks)
+
+    def part(self, start: int, stop: int) -> slice:
+        """This rank's positions of the batch at [start, stop) of `order()` (none for a last
+        validation batch of fewer images than ranks; a training batch has some for every rank)."""
+        return slice(start + self.rank, stop, self.ranks)
+
+    def share(self, step: int) -> float:
+        """This rank's images in batch `step` as a multiple of an even split: 1.0 unless the batch
+        splits unevenly among the ranks. Weighting each rank's mean loss by it makes the average
+        of the ranks' gradients (what DDP computes) the gradient of the whole batch's mean loss."""
+        if self.ranks == 1:
+            return 1.0
+        start, stop = self._all_slices()[step]
+        return self.ranks * len(range(start + self.rank, stop, self.ranks)) / (stop - start)
 
     def __iter__(self) -> Iterator[list[int]]:
         order = (
@@ -66,9 +98,9 @@ class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
             if self.shuffle
             else torch.arange(self.count)
         )
-        slices = batch_slices(self.count, self.batch_size, drop_single=self.shuffle)
-        for start, stop in slices[self.start :]:
-            yield order[start:stop].tolist()
+        for start, stop in self._all_slices()[self.start :]:
+            if start + self.rank < stop:
+                yield order[self.part(start, stop)].tolist()
 
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -91,9 +123,12 @@ class Batches:
         shuffle: bool,
         device: torch.device,
         workers: int,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.split, self.batch_size, self.device = split, batch_size, device
-        self.sampler = EpochBatchSampler(len(split), batch_size, seed=seed, shuffle=shuffle)
+        self.sampler = EpochBatchSampler(
+            len(split), batch_size, seed=seed, shuffle=shuffle, shard=shard
+        )
         self.pin = device.type == "cuda"
         self.images = split.images
         self.labels = split.labels
@@ -115,6 +150,10 @@ class Batches:
 
     def __len__(self) -> int:
         return len(self.sampler)
+
+    def share(self, step: int) -> float:
+        """This rank's share of batch `step` (`EpochBatchSampler.share`): 1.0 for one process."""
+        return self.sampler.share(step)
 
     def epoch(self, epoch: int, start: int = 0) -> Iterator[Batch]:
         """The batches of `epoch`, from batch `start` on (a resumed epoch skips the done ones)."""

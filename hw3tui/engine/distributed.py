@@ -24,8 +24,8 @@ for a single process (`SINGLE`) every method below does nothing, so the loop has
   collective has a timeout (`HW3TUI_DDP_TIMEOUT`, seconds, default 600), so no rank waits forever.
 
 Backends: gloo on the CPU; on CUDA, nccl for tensors on the GPU and gloo for the CPU agreements.
-`HW3TUI_TEST_FAULT=RANK:EPOCH:STEP[:hang]` exists for tests only: that rank raises (or hangs)
-after that training step.
+`HW3TUI_TEST_FAULT=RANK:EPOCH:STEP[:hang]` exists for tests only: that rank raises (or hangs
+until a signal, then raises) after that training step.
 """
 
 from __future__ import annotations
@@ -119,12 +119,13 @@ class Fault:
             raise DistributedError(f"{FAULT_ENV}={text}: expected RANK:EPOCH:STEP[:hang]") from None
         return cls(rank, epoch, step, hang=parts[3:4] == ["hang"])
 
-    def fire(self, rank: int, epoch: int, step: int) -> None:
+    def fire(self, rank: int, epoch: int, step: int, stop: StopRequest) -> None:
         if (rank, epoch, step) != (self.rank, self.epoch, self.step):
             return
-        if self.hang:
-            while True:  # a rank stuck for good: the others must time out, not wait forever
-                time.sleep(60)
+        # a stuck rank: the others must time out, not wait forever (it wakes at a signal, so
+        # that torchrun's SIGTERM ends it and a test need not wait for the SIGKILL)
+        while self.hang and not stop.requested:
+            time.sleep(0.05)
         raise RuntimeError(f"test fault after epoch {epoch}, step {step} ({FAULT_ENV})")
 
 
@@ -233,10 +234,15 @@ class World:
     def stopping(self, stop: StopRequest, *, epoch: int, step: int) -> bool:
         """After each training step: whether every rank stops now. A signal reaches the ranks at
         different steps (or only one rank), so they agree (max over ranks) before anyone stops."""
+        if self.fault is not None:
+            self.fault.fire(self.rank, epoch, step, stop)
+        return self.agree_to_stop(stop)
+
+    def agree_to_stop(self, stop: StopRequest) -> bool:
+        """Whether any rank was asked to stop (then every rank's `stop` says so, with its reason):
+        every rank asks at the same points, after each step and at the end of each epoch."""
         if self.size == 1:
             return stop.requested
-        if self.fault is not None:
-            self.fault.fire(self.rank, epoch, step)
         code = torch.tensor([_signal_code(stop) if stop.requested else 0], dtype=torch.int32)
         self._cpu_all_reduce(code, op=_max())
         agreed = int(code.item())
@@ -378,12 +384,14 @@ def joined(spec: RuntimeSpec) -> Iterator[World]:
     dist.init_process_group(
         "cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timedelta(seconds=world.timeout)
     )
+    previous = _calm_sigterm()
     try:
-        with _calm_sigterm():
-            yield world
+        yield world
     finally:
         if not world.broken:
             dist.destroy_process_group()
+            # a failed run keeps ignoring torchrun's SIGTERM while it exits with its own code
+            _restore_sigterm(previous)
 
 
 def _uses_cuda(spec: RuntimeSpec, world: World) -> bool:
@@ -420,18 +428,18 @@ def _timeout() -> float:
     return seconds
 
 
-@contextlib.contextmanager
-def _calm_sigterm() -> Iterator[None]:
+def _calm_sigterm() -> Any:
     """When one rank fails, torchrun sends SIGTERM to the others at once; by default that kills
     rank 0 before it can record why the run failed. Outside training (where it stops the loop)
-    it is therefore ignored: the run is ending anyway, and torchrun kills for good after 30 s."""
+    it is therefore ignored: the run is ending anyway, and torchrun kills for good after 30 s.
+    Returns the previous handler (None off the main thread, where handlers cannot be set)."""
     if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
-    try:
-        yield
-    finally:
+        return None
+    return signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -20,6 +20,7 @@ from torch import nn
 from hw3tui.engine.augment import Preprocess
 from hw3tui.engine.batches import Batches
 from hw3tui.engine.data import Split
+from hw3tui.engine.distributed import SINGLE, World
 from hw3tui.engine.events import Event, EventSink, event
 from hw3tui.engine.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed, torch_generator
@@ -161,6 +162,8 @@ class Job:
     train_inputs: Preprocess
     val_inputs: Preprocess
     runtime: Runtime
+    world: World = SINGLE
+    """The ranks training together (`model` is then DDP around `module`)."""
     state: TrainState = field(default_factory=TrainState)
     hyper: Hyper | None = None
     """This epoch's scheduled values, once the epoch started."""
@@ -175,6 +178,12 @@ class Job:
     def monitor(self) -> Monitor:
         return self.preset.checkpoint.monitor
 
+    @property
+    def eval_model(self) -> nn.Module:
+        """What evaluates: `model`, but never a DDP wrapper, whose forward talks to the other
+        ranks (and they evaluate different numbers of batches)."""
+        return self.model if self.world.size == 1 else self.module
+
     def train_batches(self, batch_size: int) -> Batches:
         if self._train_batches is None or self._train_batches.batch_size != batch_size:
             # A new batch size regroups every index of the epoch, so the sampler and the loader
@@ -186,6 +195,7 @@ class Job:
                 shuffle=True,
                 device=self.runtime.device,
                 workers=self.runtime.workers,
+                shard=self.world.shard,
             )
         return self._train_batches
 
@@ -200,6 +210,7 @@ class Job:
                 shuffle=False,
                 device=self.runtime.device,
                 workers=self.runtime.workers,
+                shard=self.world.shard,
             )
         return self._val_batches
 
@@ -226,7 +237,10 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         if train is None:  # cancelled part way: keep the finished steps for resume
             out.save_state(job)
             return Outcome("cancelled", f"{stop.reason} during epoch {epoch} (step {state.step})")
-        val_loss, val_acc = evaluate(job.model, job.val_batches(), job.val_inputs, job.runtime)
+        job.world.sync_buffers(job.module)  # every rank evaluates what rank 0 would save
+        val_loss, val_acc = evaluate(
+            job.eval_model, job.val_batches(), job.val_inputs, job.runtime, world=job.world
+        )
         metrics = {**train, "val_loss": finite(val_loss), "val_acc": val_acc}
         out.emit(event("epoch_end", epoch=epoch, **metrics, **asdict(hyper)))
         state.epoch, state.step, state.partial = epoch + 1, 0, None
@@ -240,7 +254,7 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         out.save_state(job)
         if early is not None and stalled >= early.patience:
             return Outcome("done", f"early stop: no better {job.monitor} for {stalled} epochs")
-        if stop.requested:
+        if job.world.agree_to_stop(stop):  # a signal to any rank, during the epoch's end too
             return Outcome("cancelled", f"{stop.reason} after epoch {epoch}")
     return Outcome("done", f"finished {job.epochs} epochs")
 
@@ -284,12 +298,14 @@ def train_one_epoch(
 ) -> dict[str, Any] | None:
     """One epoch (or the rest of it, after a resume); its metrics, or None when stopped early."""
     state, runtime, model, optimizer = job.state, job.runtime, job.model, job.optimizer
-    epoch, seed, device = state.epoch, job.preset.seed, runtime.device
+    # each rank draws its own augmentation and dropout (rank 0 as a single process would)
+    epoch, seed, device = state.epoch, job.world.rank_seed(job.preset.seed), runtime.device
     if state.step == 0:
         # dropout and the like draw from torch's global generator: reseed it per epoch, so an
         # epoch does not depend on how the previous ones ran (a resumed mid-epoch run restores it)
         torch.manual_seed(derived_seed(seed, Stream.TRAIN_STEP, epoch))
-    done = state.partial or Partial()
+    # an interrupted epoch's saved sums are every rank's together: rank 0 carries them on
+    done = (state.partial if job.world.is_main else None) or Partial()
     loss_sum = torch.tensor(done.loss_sum, dtype=torch.float32, device=device)
     correct = torch.tensor(done.correct, dtype=torch.int64, device=device)
     seen, seconds = done.seen, done.seconds
@@ -305,8 +321,10 @@ def train_one_epoch(
             logits = model(inputs)
             loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
+        share = batches.share(step)  # 1.0 unless the batch splits unevenly among ranks
+        weighted = loss * share if share != 1.0 else loss
         # fp16: the loss is scaled so small gradients survive; bf16 and fp32 pass through
-        job.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+        job.scaler.scale(weighted).backward()  # type: ignore[no-untyped-call]
         job.scaler.step(optimizer)
         job.scaler.update()
         loss = loss.detach().float()
@@ -316,17 +334,19 @@ def train_one_epoch(
         first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
         seen += labels.shape[0]
         state.step = step + 1
-        if stop.requested:
+        if job.world.stopping(stop, epoch=epoch, step=step):  # every rank after the same step
             elapsed = seconds + time.perf_counter() - started
-            state.partial = Partial(loss_sum.item(), int(correct.item()), seen, elapsed)
             _check_finite(first_bad, epoch)
+            loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
+            state.partial = Partial(loss_sum.item(), int(correct.item()), seen, elapsed)
             return None
         if throttle.due() and state.step < steps:
             # sync point: reading the running loss waits for the device (a few times a second)
             mean_loss = (loss_sum / seen).item()
             _check_finite(first_bad, epoch)
             now = time.perf_counter()
-            rate = (seen - window[1]) / max(now - window[0], 1e-9)
+            # this rank's rate times the ranks (they take equal shares of each batch)
+            rate = (seen - window[1]) * job.world.size / max(now - window[0], 1e-9)
             window = (now, seen)
             acc = correct.item() / seen
             emit(
@@ -342,6 +362,7 @@ def train_one_epoch(
             )
     _check_finite(first_bad, epoch)
     seconds += time.perf_counter() - started
+    loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
     train_loss = (loss_sum / max(seen, 1)).item()
     return {
         "train_loss": finite(train_loss),
@@ -362,9 +383,15 @@ def _check_finite(first_bad: torch.Tensor, epoch: int) -> None:
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, batches: Batches, inputs: Preprocess, runtime: Runtime
+    model: nn.Module,
+    batches: Batches,
+    inputs: Preprocess,
+    runtime: Runtime,
+    *,
+    world: World = SINGLE,
 ) -> tuple[float, float]:
-    """Mean loss and accuracy over a whole split, without augmentation."""
+    """Mean loss and accuracy over a whole split, without augmentation (with several ranks, each
+    evaluates its share and the sums are added up: every image counted once)."""
     model.eval()
     device = runtime.device
     loss_sum = torch.zeros((), dtype=torch.float32, device=device)
@@ -376,5 +403,6 @@ def evaluate(
         loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
         correct += (logits.argmax(1) == labels).sum()
         count += labels.shape[0]
+    loss_sum, correct, count = world.summed(loss_sum, correct, count)
     # one sync per evaluation
     return loss_sum.item() / max(count, 1), correct.item() / max(count, 1)

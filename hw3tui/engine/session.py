@@ -37,11 +37,21 @@ from hw3tui.atomic import clean_leftovers, write_text_atomic
 from hw3tui.engine.augment import Preprocess, build_augment
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
 from hw3tui.engine.data import DataError, Dataset, load_dataset
-from hw3tui.engine.events import Event, EventSink, event
+from hw3tui.engine.distributed import (
+    SINGLE,
+    DistributedError,
+    Following,
+    World,
+    joined,
+    lost_contact,
+    under_torchrun,
+)
+from hw3tui.engine.events import Event, EventSink, RunState, event
 from hw3tui.engine.loop import (
     Job,
     NonFiniteLoss,
     Outcome,
+    Outputs,
     Schedules,
     StopFlag,
     fit,
@@ -71,6 +81,7 @@ BAD_INPUT: tuple[type[Exception], ...] = (
     RunDirError,
     RunLocked,
     PresetError,
+    DistributedError,
 )
 """Errors that mean bad input (exit 2): raised before training starts, with a one-line message."""
 
@@ -84,24 +95,37 @@ class Setup:
     runtime: Runtime
     module: nn.Module
     base_dir: Path
+    world: World = SINGLE
+    """The ranks training together (one process: `SINGLE`)."""
 
     @property
     def preset(self) -> Preset:
         return self.loaded.preset
 
 
-def prepare(loaded: LoadedPreset, *, base_dir: Path, note: Note = lambda _: None) -> Setup:
+def prepare(
+    loaded: LoadedPreset,
+    *,
+    base_dir: Path,
+    note: Note = lambda _: None,
+    world: World = SINGLE,
+) -> Setup:
     """Check the device, find and decode the data, build the model; `BAD_INPUT` errors if not."""
     preset = loaded.preset
     choose_device(preset.runtime.device)  # a missing GPU is reported before minutes of decoding
+    world.check_batch_sizes(preset)
     note(_describe_data(preset))
-    dataset = load_dataset(preset.data, seed=preset.seed, base_dir=base_dir)
-    runtime = choose_runtime(
-        preset.runtime,
-        backbone=preset.backbone.name,
-        image_size=preset.data.image_size,
-        cached=dataset.cached,
-        workers=preset.data.workers,
+    dataset = load_dataset(
+        preset.data, seed=preset.seed, base_dir=base_dir, memory=world.memory_share()
+    )
+    runtime = world.adapt(
+        choose_runtime(
+            preset.runtime,
+            backbone=preset.backbone.name,
+            image_size=preset.data.image_size,
+            cached=dataset.cached,
+            workers=preset.data.workers,
+        )
     )
     apply_threads(runtime)
     if preset.backbone.pretrained is True:
@@ -114,7 +138,7 @@ def prepare(loaded: LoadedPreset, *, base_dir: Path, note: Note = lambda _: None
         pretrained=preset.backbone.pretrained,
         base_dir=base_dir,
     )
-    return Setup(loaded, dataset, runtime, module, base_dir)
+    return Setup(loaded, dataset, runtime, module, base_dir, world)
 
 
 def _describe_data(preset: Preset) -> str:
@@ -130,7 +154,8 @@ def make_job(setup: Setup) -> Job:
     preset, runtime = setup.preset, setup.runtime
     layout = torch.channels_last if runtime.channels_last else torch.contiguous_format
     module = setup.module.to(runtime.device).to(memory_format=layout)
-    model: nn.Module = torch.compile(module) if runtime.compile else module  # type: ignore[assignment]
+    trained = setup.world.wrap(module, runtime.device)
+    model: nn.Module = torch.compile(trained) if runtime.compile else trained  # type: ignore[assignment]
     schedules = Schedules(preset)
     first = schedules.at(0)
     steps = build_augment(preset.augment)
@@ -146,6 +171,7 @@ def make_job(setup: Setup) -> Job:
         train_inputs=Preprocess(steps, device=runtime.device, channels_last=runtime.channels_last),
         val_inputs=Preprocess([], device=runtime.device, channels_last=runtime.channels_last),
         runtime=runtime,
+        world=setup.world,
     )
 
 
@@ -213,6 +239,7 @@ class RunRecorder:
 
     def save_state(self, job: Job) -> None:
         save_state(job, self.run.state_dir)
+        job.world.barrier()  # the other ranks (`Following`) wait here for the save
 
 
 def start_run(
@@ -225,18 +252,25 @@ def start_run(
     argv: list[str] | None = None,
     cwd: Path | None = None,
 ) -> Outcome:
-    """Check everything, create (or claim) the run directory, train. `BAD_INPUT` on bad input."""
+    """Check everything, create (or claim) the run directory, train. `BAD_INPUT` on bad input.
+
+    Under torchrun every rank calls this; rank 0 alone touches the run directory."""
     cwd = cwd or Path.cwd()
-    with contextlib.ExitStack() as stack:
-        claimed = _claim(run_dir, stack) if run_dir is not None else None
+    with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
+        claimed: tuple[RunDir, bool] | None = None
         try:
-            with _interrupt_on_sigterm():
-                setup = prepare(loaded, base_dir=cwd, note=note)
+            with world.agreeing():
+                if run_dir is not None and world.is_main:
+                    claimed = _claim(run_dir, stack)
+                with _interrupt_on_sigterm():
+                    setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
             job = make_job(setup)
         except BaseException as exc:
             if claimed is not None:
                 _abandon(*claimed, exc)
             raise
+        if not world.is_main:
+            return _fit(job, Following(world))
         run = claimed[0] if claimed else RunDir.create(runs_dir, loaded.preset.name)
         if claimed is None:
             stack.enter_context(run.lock())
@@ -255,6 +289,7 @@ def start_run(
             "cwd": str(cwd.resolve()),
             "argv": list(argv if argv is not None else sys.argv),
             "version": hw3tui.__version__,
+            **_processes(world),
         }
         return train(job, setup, run, status, console)
 
@@ -284,14 +319,22 @@ def _abandon(run: RunDir, existed: bool, exc: BaseException) -> None:
         return
     cancelled = isinstance(exc, KeyboardInterrupt)
     reason = "interrupted before training started" if cancelled else str(exc)
-    state = "cancelled" if cancelled else "failed"
+    record_end(run, "cancelled" if cancelled else "failed", reason)
+
+
+def record_end(run: RunDir, state: RunState, reason: str) -> None:
+    """End a run whose engine could not end it itself (setup failed; under torchrun, rank 0 was
+    killed first): a `run_end` event and a final status, keeping what status.json knew."""
     now = round(time.time(), 3)
+    status = run.read_status() or {
+        "pid": os.getpid(), "started": now, "best": None, "epochs_done": 0,
+        "version": hw3tui.__version__,
+    }  # fmt: skip
+    status.update(state=state, ended=now, reason=reason)
     with contextlib.suppress(OSError):
-        run.append_event(event("run_end", state=state, best=None, reason=reason))
-        run.write_status(
-            {"state": state, "pid": os.getpid(), "started": now, "ended": now, "best": None,
-             "epochs_done": 0, "reason": reason, "version": hw3tui.__version__}
-        )  # fmt: skip
+        run.append_event(event("run_end", state=state, best=status.get("best"), reason=reason))
+        run.write_status(status)
+        stamp_result(run)
 
 
 def resume_run(
@@ -305,7 +348,7 @@ def resume_run(
     status = run.read_status()
     if status is None:
         raise RunDirError(f"{run.path}: not a run (no status.json)")
-    if run.is_live():
+    if run.is_live() and not under_torchrun():  # under torchrun, rank 0 checks it below
         raise RunDirError(f"{run.path}: still running (pid {status.get('pid')}); cancel it first")
     if status.get("state") == "done":
         raise RunDirError(f"{run.path}: already finished; nothing to resume")
@@ -313,14 +356,26 @@ def resume_run(
         raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
     loaded = load_preset(run.preset_file)
     cwd = Path(str(status.get("cwd") or Path.cwd()))
-    with run.lock():
-        clean_leftovers(run.path)
-        with _interrupt_on_sigterm():
-            setup = prepare(loaded, base_dir=cwd, note=note)
+    with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
+        with world.agreeing():
+            if world.is_main:
+                if world.size > 1 and run.is_live():
+                    raise RunDirError(
+                        f"{run.path}: still running (pid {status.get('pid')}); cancel it first"
+                    )
+                stack.enter_context(run.lock())
+                clean_leftovers(run.path)
+            with _interrupt_on_sigterm():
+                setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
         job = make_job(setup)
         if has_state(run.state_dir):
             load_state(job, run.state_dir)
+        if not world.is_main:
+            return _fit(job, Following(world))
         status.update(pid=os.getpid(), state="running", ended=None, reason=None)
+        status.update(_processes(world))
+        if world.size == 1:
+            status.pop("processes", None)
         status.setdefault("resumed", []).append(round(time.time(), 3))
         status["resumed_argv"] = list(argv if argv is not None else sys.argv)
         return train(job, setup, run, status, console, resumed=True)
@@ -365,23 +420,42 @@ def train(
             runtime=setup.runtime.as_json(),
             pid=os.getpid(),
             version=hw3tui.__version__,
+            **_processes(job.world),
             **(start if resumed else {}),
         )
     )
-    stop = StopFlag()
-    try:
-        with stop_on_signals(stop):
-            outcome = fit(job, recorder, stop)
-    except NonFiniteLoss as exc:
-        outcome = Outcome("failed", str(exc))
-    except KeyboardInterrupt:
-        outcome = Outcome("cancelled", "stopped at once (second interrupt); resume continues "
-                          "from the last saved epoch")  # fmt: skip
-    except Exception as exc:
-        outcome = Outcome("failed", _failure(exc, job), traceback.format_exc())
+    outcome = _fit(job, recorder)
     best = status.get("best")
     recorder.emit(event("run_end", state=outcome.state, best=best, reason=outcome.reason))
     return outcome
+
+
+def _fit(job: Job, outputs: Outputs) -> Outcome:
+    """`fit` until it ends, however it ends (a failure names its rank when several train)."""
+    stop = StopFlag()
+    try:
+        with stop_on_signals(stop):
+            return fit(job, outputs, stop)
+    except NonFiniteLoss as exc:
+        return Outcome("failed", job.world.failure(exc, str(exc)))
+    except KeyboardInterrupt:
+        return Outcome("cancelled", "stopped at once (second interrupt); resume continues "
+                       "from the last saved epoch")  # fmt: skip
+    except Exception as exc:
+        reason = job.world.failure(exc, _failure(exc, job))
+        # a rank that only lost its peers has no traceback worth showing
+        quiet = job.world.size > 1 and lost_contact(exc)
+        return Outcome("failed", reason, "" if quiet else traceback.format_exc())
+
+
+def _said_by(world: World, note: Note) -> Note:
+    """Setup messages come from rank 0 alone (every rank does the same setup)."""
+    return note if world.is_main else lambda _: None
+
+
+def _processes(world: World) -> dict[str, int]:
+    """Recorded in status.json so `hw3tui resume` starts as many processes again."""
+    return {"processes": world.size} if world.size > 1 else {}
 
 
 def _failure(exc: BaseException, job: Job) -> str:

@@ -221,7 +221,9 @@ class Schedule(Section):
     lr: schedule_of(LearningRate, "Lr") = 0.01  # type: ignore[valid-type]
     """Learning rate: a number or a per-epoch schedule (see the README's schedule forms)."""
     batch_size: schedule_of(BatchSize, "BatchSize") = 32  # type: ignore[valid-type]
-    """Images per training step: a number or a per-epoch schedule (rounded to whole images)."""
+    """Images per training step: a number or a per-epoch schedule (rounded to whole images). With
+    several processes (`runtime.gpus`) it is the batch of all of them together, split evenly among
+    them, so a step, an epoch and the lr mean the same with 1 or N processes."""
     weight_decay: schedule_of(WeightDecay, "WeightDecay") = 0.0  # type: ignore[valid-type]
     """L2 penalty: a number or a per-epoch schedule."""
     early_stop: EarlyStop | None = None
@@ -273,6 +275,20 @@ class Runtime(Section):
     """Memory layout of images and weights (`auto`: channels-last where it is faster)."""
     compile: bool = False
     """Compile the model with torch.compile (slow to start; pays off on long GPU runs)."""
+    gpus: Annotated[Whole, Field(ge=1, le=1024)] = 1
+    """GPUs to train on, one process each: above 1, `hw3tui run` starts torchrun itself
+    (DistributedDataParallel; `hw3tui run --nproc N` runs N CPU processes where there is no GPU).
+    Needs `device` auto or cuda."""
+
+    @model_validator(mode="after")
+    def _gpus_on_cuda(self) -> Runtime:
+        if self.gpus > 1 and self.device not in ("auto", "cuda"):
+            raise located(
+                f"{self.gpus} GPUs need device auto or cuda (got {self.device}; each process "
+                "takes its own GPU)",
+                ("gpus",),
+            )
+        return self
 
 
 class Preset(Section):

@@ -1,0 +1,239 @@
+"""The same preset under torchrun: 2 CPU processes (gloo) on tiny data, as CI runs it.
+
+Each run here starts three Python processes (torchrun's launcher and two ranks), so the runs are
+shared where a test only reads one: `ddp_run` is trained once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torchvision
+from click.testing import CliRunner
+
+from hw3tui.cli import cli
+from hw3tui.engine.checkpoint import load_checkpoint
+from hw3tui.runs import RunDir
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = str(REPO / "tests" / "data" / "tiny.yaml")
+HW3TUI = [sys.executable, "-m", "hw3tui"]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "batch_size", "weight_decay")
+LONG = ("--set", "schedule.epochs=200")
+WAIT = 600
+"""Seconds a run may take: seconds on an idle machine, far more on a busy shared one."""
+
+
+def events_of(run: RunDir, kind: str) -> list[dict[str, Any]]:
+    return [e for e in run.events() if e["type"] == kind]
+
+
+def per_epoch(run: RunDir) -> dict[int, list[Any]]:
+    """Each epoch's metrics, the last record of it winning."""
+    return {e["epoch"]: [e[m] for m in METRICS] for e in events_of(run, "epoch_end")}
+
+
+def only_run(runs_dir: Path) -> RunDir:
+    (path,) = runs_dir.iterdir()
+    return RunDir(path)
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunDir, str]:
+    """tests/data/tiny.yaml trained by `torchrun --nproc-per-node 2 -m hw3tui run` (by hand, as
+    a user of torchrun would), and its output."""
+    root = tmp_path_factory.mktemp("ddp")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    done = subprocess.run(
+        [*TORCHRUN, "-m", "hw3tui", "run", TINY, "--runs-dir", "runs"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return only_run(root / "runs"), done.stdout
+
+
+def test_two_processes_make_one_run_whose_val_acc_one_process_reproduces(
+    ddp_run: tuple[RunDir, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, output = ddp_run
+    assert output.count("epoch 1 [2/2]") == 1  # only rank 0 prints
+    status = run.read_status()
+    assert status is not None and status["state"] == "done" and status["processes"] == 2
+    # rank 0 alone wrote the events: one start, one record per epoch
+    assert len(events_of(run, "run_start")) == 1
+    assert [e["epoch"] for e in events_of(run, "epoch_end")] == [0, 1]
+    best = status["best"]
+    recorded = per_epoch(run)[best["epoch"]][METRICS.index("val_acc")]
+    assert best["value"] == recorded
+
+    # one best checkpoint: plain torchvision keys (no DDP `module.` prefix)
+    names = sorted(p.name for p in run.best_dir.iterdir())
+    assert names[0] == "SHA256SUMS"
+    assert names[1:] == [f"resnet18_best.safetensors.{i:03d}" for i in range(len(names) - 1)]
+    state_dict, info = load_checkpoint(run.best_dir)  # checks every chunk against SHA256SUMS
+    assert info.epoch == best["epoch"]
+    model = torchvision.models.get_model("resnet18", num_classes=3)
+    model.load_state_dict(state_dict, strict=True)
+
+    # `hw3tui eval` in this one process, on the run's val set
+    monkeypatch.chdir(run.path.parent.parent)
+    result = CliRunner().invoke(cli, ["eval", str(run.path), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["images"] == 24  # every val image once: no padding, no duplicates
+    assert report["accuracy"] == recorded
+
+
+def test_crash_on_rank_1_fails_the_run_naming_it_and_resume_finishes_it_alike(
+    ddp_run: tuple[RunDir, str], subprocess_env: dict[str, str]
+) -> None:
+    """`hw3tui run --nproc 2` starts torchrun itself; a fault on rank 1 in its second epoch ends
+    the run as failed naming rank 1 (rank 0 does not wait for it); `hw3tui resume` starts two
+    processes again and finishes with exactly the uninterrupted run's metrics."""
+    whole, _ = ddp_run
+    env = {**subprocess_env, "HW3TUI_TEST_FAULT": "1:1:1"}
+    failed = subprocess.run(
+        [*HW3TUI, "run", TINY, "--nproc", "2", "--runs-dir", "runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Traceback" not in failed.stdout
+    assert "error: rank 1: RuntimeError: test fault after epoch 1, step 1" in failed.stderr
+    run = only_run(Path("runs"))
+    status = run.read_status()
+    assert status is not None and status["state"] == "failed"
+    assert status["reason"].startswith("rank 1: ")
+    assert events_of(run, "run_end")[-1]["state"] == "failed"
+    assert [e["epoch"] for e in events_of(run, "epoch_end")] == [0]
+
+    resumed = subprocess.run(
+        [*HW3TUI, "resume", str(run.path)],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "--nproc-per-node 2" in resumed.stdout  # the resume started two processes again
+    status = run.read_status()
+    assert status is not None and status["state"] == "done" and status["processes"] == 2
+    assert per_epoch(run) == per_epoch(whole)
+
+
+def test_a_signal_to_one_rank_cancels_every_rank_after_the_same_step(
+    subprocess_env: dict[str, str],
+) -> None:
+    """SIGINT to rank 1 alone (rank 0 gets none): every rank stops, the state is saved and the
+    run ends cancelled, exit 130; nobody waits for a rank that stopped."""
+    run = RunDir(Path("runs/cancel"))
+    child = subprocess.Popen(
+        [*HW3TUI, "run", TINY, "--nproc", "2", "--run-dir", str(run.path), *LONG],
+        env=subprocess_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + WAIT
+        while not events_of(run, "epoch_end") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(rank_pid(child.pid, 1), signal.SIGINT)
+        assert child.wait(timeout=WAIT) == 130
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    status = run.read_status()
+    assert status is not None and status["state"] == "cancelled"
+    assert status["reason"].startswith("SIGINT ")
+    assert json.loads((run.state_dir / "state.json").read_text())["train"]["epoch"] >= 1
+
+
+def test_a_stuck_rank_times_out_instead_of_hanging_the_run(subprocess_env: dict[str, str]) -> None:
+    env = {**subprocess_env, "HW3TUI_TEST_FAULT": "1:0:1:hang", "HW3TUI_DDP_TIMEOUT": "8"}
+    failed = subprocess.run(
+        [*HW3TUI, "run", TINY, "--nproc", "2", "--runs-dir", "runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    status = only_run(Path("runs")).read_status()
+    assert status is not None and status["state"] == "failed"
+    assert "did not answer within 8 s (HW3TUI_DDP_TIMEOUT)" in status["reason"]
+
+
+def test_gpus_on_a_machine_without_one_is_bad_input_and_leaves_nothing() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    preset = Path("gpu.yaml")
+    preset.write_text(Path(TINY).read_text().replace("device: cpu", "device: auto"))
+    result = CliRunner().invoke(cli, ["run", str(preset), "--gpus", "2"])
+    assert result.exit_code == 2
+    assert "2 GPUs asked for, but this machine has no CUDA GPU" in result.output
+    assert "--nproc 2" in result.output
+    assert not Path("runs").exists()
+
+    cpu = CliRunner().invoke(cli, ["run", TINY, "--gpus", "2"])
+    assert cpu.exit_code == 2
+    assert "--gpus 2: the preset's runtime.device is cpu" in cpu.output
+    both = CliRunner().invoke(cli, ["run", TINY, "--gpus", "2", "--nproc", "2"])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_the_tui_launching_a_multi_gpu_preset_records_why_it_could_not_start(
+    subprocess_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TUI starts `hw3tui run PRESET --run-dir DIR`, which starts torchrun for
+    `runtime.gpus: 2`; without GPUs its run folder says why."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from hw3tui.tui.control import Launcher
+
+    monkeypatch.setenv("PYTHONPATH", subprocess_env["PYTHONPATH"])
+    preset = Path("gpus.yaml")
+    text = Path(TINY).read_text().replace("device: cpu", "device: auto\n  gpus: 2")
+    preset.write_text(text)
+    launcher = Launcher(Path("runs"))
+    run = launcher.launch(preset, "tiny")
+    child = launcher.child(run)
+    assert child is not None and child.wait(timeout=WAIT) == 2
+    status = run.read_status()
+    assert status is not None and status["state"] == "failed"
+    assert "no CUDA GPU" in status["reason"]
+    assert "no CUDA GPU" in run.log_file.read_text()
+
+
+def rank_pid(launcher: int, rank: int) -> int:
+    """The pid of rank `rank` among the launcher's child processes (from their environment)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for task in Path(f"/proc/{launcher}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                try:
+                    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if f"RANK={rank}".encode() in environ:
+                    return int(pid)
+        time.sleep(0.1)
+    raise AssertionError(f"no rank {rank} under pid {launcher}")
