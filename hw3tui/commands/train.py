@@ -11,9 +11,9 @@ torch is imported only once a command runs, so `hw3tui --help` stays fast.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -31,6 +31,7 @@ from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
 if TYPE_CHECKING:
     from hw3tui.engine.loop import Outcome
     from hw3tui.preset.models import Runtime
+    from hw3tui.progress import Printer
 
 EXIT_CODES = {"done": EXIT_OK, "failed": EXIT_RUN_FAILED, "cancelled": EXIT_CANCELLED}
 
@@ -152,14 +153,15 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     status = found.read_status() or {}
     recorded = status.get("processes")
     processes = nproc or (recorded if isinstance(recorded, int) and recorded > 1 else 1)
-    if processes > 1 and not distributed.under_torchrun() and found.preset_file.is_file():
+    # a run that cannot be resumed (finished, live, never started) is told so in this process
+    startable = (
+        status.get("state") != "done" and not found.is_live() and found.preset_file.is_file()
+    )
+    if processes > 1 and startable and not distributed.under_torchrun():
         spec = load_or_exit(str(found.preset_file)).preset.runtime
         hint = f" (`hw3tui resume {run_path} --nproc 1` continues in one process)"
         _check_machine(processes, spec, gpus=False, run_dir=None, hint=hint)
-        from hw3tui.engine import torchrun
-
-        args = ["resume", str(found.path)]
-        sys.exit(torchrun.launch(args, processes, run=found, made=False, note=_note))
+        _exit_launched(["resume", str(found.path)], processes, found, made=False)
     from hw3tui.progress import Printer
 
     printer = Printer()
@@ -169,13 +171,13 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     )
 
 
-def _ended(start: Any, printer: Any) -> None:
+def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
     """Run `start()` (a session entry point) and exit as its run ended."""
     from hw3tui.engine import distributed, session
 
     main = distributed.env_rank() == 0
     try:
-        outcome: Outcome = start()
+        outcome = start()
     except session.BAD_INPUT as exc:
         printer.close()
         if not main:  # rank 0 reports it (every rank meets the same bad input)
@@ -211,7 +213,7 @@ def _launch_run(
         raise BadInput(f"cannot create the run folder in {runs_dir}: {exc}") from None
     sets = [arg for override in overrides for arg in ("--set", override)]
     args = ["run", preset, *sets, "--run-dir", str(run.path)]
-    sys.exit(torchrun.launch(args, processes, run=run, made=made, note=_note))
+    _exit_launched(args, processes, run, made=made)
 
 
 def _check_machine(
@@ -227,6 +229,18 @@ def _check_machine(
         if run_dir is not None and run_dir.is_dir() and not RunDir(run_dir).status_file.exists():
             session.record_end(RunDir(run_dir), "failed", str(exc))
         raise BadInput(f"{exc}{hint}") from None
+
+
+def _exit_launched(args: list[str], processes: int, run: RunDir, *, made: bool) -> NoReturn:
+    """Run `hw3tui <args>` in `processes` ranks under torchrun; exit as the run ended."""
+    from hw3tui.engine import torchrun
+
+    try:
+        code = torchrun.launch(args, processes, run=run, made=made, note=_note)
+    except torchrun.LaunchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_RUN_FAILED)
+    sys.exit(code)
 
 
 def _note(text: str) -> None:

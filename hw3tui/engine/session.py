@@ -359,7 +359,7 @@ def resume_run(
     with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
         with world.agreeing():
             if world.is_main:
-                if world.size > 1 and run.is_live():
+                if run.is_live():
                     raise RunDirError(
                         f"{run.path}: still running (pid {status.get('pid')}); cancel it first"
                     )

@@ -40,6 +40,10 @@ SHUTDOWN_SECONDS = 120
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
+class LaunchError(RuntimeError):
+    """torchrun could not start the processes (not the run failing: that is recorded)."""
+
+
 def check_machine(processes: int, spec: RuntimeSpec, *, gpus: bool) -> None:
     """That this machine can run `processes` ranks: with `gpus` (from --gpus or runtime.gpus)
     one CUDA GPU each; otherwise (--nproc) one GPU each when the run is on CUDA, else CPU
@@ -99,7 +103,13 @@ def launch(
     # torch's own threads are set per rank by the engine; this keeps other libraries in line
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_count() // processes)))
     before = len(run.events())  # a resumed run's earlier events
-    codes = _torchrun(args)
+    try:
+        codes = _torchrun(args)
+    except Exception as exc:  # the rendezvous or the launcher itself, before any rank ran
+        if made:
+            shutil.rmtree(run.path, ignore_errors=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LaunchError(f"torchrun could not start the processes: {first}") from exc
     return _ending(run, codes, made=made, before=before)
 
 
