@@ -139,11 +139,13 @@ def test_crash_on_rank_1_fails_the_run_naming_it_and_resume_finishes_it_alike(
     assert per_epoch(run) == per_epoch(whole)
 
 
-def test_a_signal_to_one_rank_cancels_every_rank_after_the_same_step(
-    subprocess_env: dict[str, str],
+@pytest.mark.parametrize("target", ["launcher", "rank 1"])
+def test_one_sigint_cancels_every_rank_after_the_same_step(
+    target: str, subprocess_env: dict[str, str]
 ) -> None:
-    """SIGINT to rank 1 alone (rank 0 gets none): every rank stops, the state is saved and the
-    run ends cancelled, exit 130; nobody waits for a rank that stopped."""
+    """SIGINT to `hw3tui run` (Ctrl-C, the TUI's cancel), or to rank 1 alone (rank 0 gets none):
+    every rank stops after the same step, the state is saved and the run ends cancelled, exit
+    130; no rank waits for one that stopped."""
     run = RunDir(Path("runs/cancel"))
     child = subprocess.Popen(
         [*HW3TUI, "run", TINY, "--nproc", "2", "--run-dir", str(run.path), *LONG],
@@ -155,10 +157,13 @@ def test_a_signal_to_one_rank_cancels_every_rank_after_the_same_step(
         deadline = time.monotonic() + WAIT
         while not events_of(run, "epoch_end") and time.monotonic() < deadline:
             time.sleep(0.1)
-        os.kill(rank_pid(child.pid, 1), signal.SIGINT)
+        pid = child.pid if target == "launcher" else rank_pids(child.pid)[1]
+        os.kill(pid, signal.SIGINT)
         assert child.wait(timeout=WAIT) == 130
     finally:
-        if child.poll() is None:
+        if child.poll() is None:  # the ranks live in sessions of their own: end them too
+            for rank in rank_pids(child.pid, wait=0).values():
+                os.kill(rank, signal.SIGKILL)
             child.kill()
             child.wait()
     status = run.read_status()
@@ -223,17 +228,21 @@ def test_the_tui_launching_a_multi_gpu_preset_records_why_it_could_not_start(
     assert "no CUDA GPU" in run.log_file.read_text()
 
 
-def rank_pid(launcher: int, rank: int) -> int:
-    """The pid of rank `rank` among the launcher's child processes (from their environment)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for task in Path(f"/proc/{launcher}/task").iterdir():
-            for pid in (task / "children").read_text().split():
+def rank_pids(launcher: int, *, wait: float = 60) -> dict[int, int]:
+    """The pid of each rank among the launcher's child processes (read from their environment),
+    once both ranks are there (or `wait` seconds have passed)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found: dict[int, int] = {}
+        for children in Path(f"/proc/{launcher}/task").glob("*/children"):
+            for pid in children.read_text().split():
                 try:
                     environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
                 except OSError:
                     continue
-                if f"RANK={rank}".encode() in environ:
-                    return int(pid)
+                ranks = [line[5:] for line in environ if line.startswith(b"RANK=")]
+                if ranks:
+                    found[int(ranks[0])] = int(pid)
+        if len(found) == 2 or time.monotonic() >= deadline:
+            return found
         time.sleep(0.1)
-    raise AssertionError(f"no rank {rank} under pid {launcher}")
