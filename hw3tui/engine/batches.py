@@ -92,13 +92,19 @@ class EpochBatchSampler(torch.utils.data.Sampler[list[int]]):
         start, stop = self._all_slices()[step]
         return self.ranks * len(range(start + self.rank, stop, self.ranks)) / (stop - start)
 
+    def order(self) -> torch.Tensor:
+        """Every index of the current epoch, in its order."""
+        if self.shuffle:
+            return epoch_order(self.count, seed=self.seed, epoch=self.epoch)
+        return torch.arange(self.count)
+
+    def slices(self) -> list[tuple[int, int]]:
+        """(start, stop) in `order()` of each batch still to come this epoch."""
+        return self._all_slices()[self.start :]
+
     def __iter__(self) -> Iterator[list[int]]:
-        order = (
-            epoch_order(self.count, seed=self.seed, epoch=self.epoch)
-            if self.shuffle
-            else torch.arange(self.count)
-        )
-        for start, stop in self._all_slices()[self.start :]:
+        order = self.order()
+        for start, stop in self.slices():
             if start + self.rank < stop:
                 yield order[self.part(start, stop)].tolist()
 
@@ -163,8 +169,13 @@ class Batches:
                 yield self._to_device(images, labels)
             return
         assert self.images is not None
-        for indices in self.sampler:
-            where = torch.tensor(indices, device=self.images.device)
+        # one copy of the epoch's order to where the images are; each batch's indices are then a
+        # slice of it (building them from a list every step would be a blocking copy on a GPU)
+        order = self.sampler.order().to(self.images.device)
+        for start, stop in self.sampler.slices():
+            if start + self.sampler.rank >= stop:
+                continue  # a last validation batch with nothing for this rank
+            where = order[self.sampler.part(start, stop)]
             yield self._to_device(self.images[where], self.labels[where])
 
     def _to_device(self, images: torch.Tensor, labels: torch.Tensor) -> Batch:

@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hw3tui.engine.augment import Preprocess
+from hw3tui.engine.augment import Preprocess, step_generator
 from hw3tui.engine.batches import Batches
 from hw3tui.engine.data import Split
 from hw3tui.engine.distributed import SINGLE, World
 from hw3tui.engine.events import Event, EventSink, event
 from hw3tui.engine.runtime import Runtime
-from hw3tui.engine.seeds import Stream, derived_seed, torch_generator
+from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Preset
 from hw3tui.preset.schedule import Scheduler
 
@@ -315,7 +315,7 @@ def train_one_epoch(
     window = (started, seen)
     model.train()
     for step, (images, labels) in enumerate(batches.epoch(epoch, state.step), start=state.step):
-        generator = torch_generator(seed, Stream.AUGMENT, epoch, step) if augment else None
+        generator = step_generator(seed, epoch, step, device) if augment else None
         inputs = job.train_inputs(images, generator)
         with runtime.autocast():
             logits = model(inputs)

@@ -338,4 +338,6 @@ def test_header_check_is_never_looser_than_safetensors(
     theirs = safetensors.torch.load(bytes(data))  # accepted by us: safetensors agrees
     assert mine.keys() == theirs.keys()
     for name, tensor in theirs.items():
-        assert mine[name].dtype == tensor.dtype and torch.equal(mine[name], tensor)
+        # compared as bytes: a fuzzed float may be NaN, which torch.equal calls unequal to itself
+        assert mine[name].dtype == tensor.dtype and mine[name].shape == tensor.shape
+        assert mine[name].numpy().tobytes() == tensor.numpy().tobytes()
