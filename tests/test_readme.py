@@ -42,3 +42,18 @@ def test_preset_reference_is_current() -> None:
 
     readme = (REPO / "README.md").read_text()
     assert reference() in readme, "regenerate: python -m hw3tui.preset.reference"
+
+
+def test_command_line_section_lists_every_command_and_option() -> None:
+    """A command or option added to the CLI but missing from the README's summary fails here."""
+    from click.testing import CliRunner
+
+    from hw3tui.cli import COMMANDS, cli
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    for name in COMMANDS:
+        assert re.search(rf"`?hw3tui {name}\b", section), name
+    for name, flag in [("run", "--gpus"), ("run", "--nproc"), ("predict", "--tta")]:
+        help_text = CliRunner().invoke(cli, [name, "--help"]).output
+        assert flag in help_text and flag in section, (name, flag)
