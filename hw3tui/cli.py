@@ -7,11 +7,13 @@ none of them imports torch at module level, so `--help`, `validate` and `schema`
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import click
 
 from hw3tui import __version__
+from hw3tui.commands.options import folder_option
 
 COMMANDS: dict[str, str] = {
     "tui": "hw3tui.commands.tui:tui",
@@ -60,21 +62,17 @@ class LazyGroup(click.Group):
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option(
+@folder_option(
     "--presets-dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of presets the TUI lists (default: ./presets).",
+    "Folder of presets the TUI lists (default: ./presets).",
 )
-@click.option(
+@folder_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of runs the TUI lists (default: ./runs).",
+    "Folder of runs the TUI lists (default: ./runs).",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="hw3tui")
 @click.pass_context
-def cli(ctx: click.Context, presets_dir: str | None, runs_dir: str | None) -> None:
+def cli(ctx: click.Context, presets_dir: Path | None, runs_dir: Path | None) -> None:
     """Run and tune image-classifier fine-tuning experiments from a terminal.
 
     Without a command, opens the TUI. Exit codes: 0 success, 1 a run failed,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hw3tui.commands.common import BadInput
+from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR
 
 if TYPE_CHECKING:
@@ -27,13 +28,9 @@ TARGET_HELP = (
 )
 
 
-def _runs_dir_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--runs-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help=f"Where to look for a RUN given by name (default: ./{DEFAULT_RUNS_DIR}).",
-    )(function)
+_runs_dir_option = folder_option(
+    "--runs-dir", f"Where to look for a RUN given by name (default: ./{DEFAULT_RUNS_DIR})."
+)
 
 
 def _model_options(function: click.decorators.FC) -> click.decorators.FC:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from hw3tui.commands.common import BadInput
+from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run, list_runs
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
@@ -24,11 +25,9 @@ def _runs_dir(runs_dir: Path | None) -> Path:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
-@click.option(
+@folder_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help=f"Folder of runs (default: ./{DEFAULT_RUNS_DIR}).",
+    f"Folder of runs (default: ./{DEFAULT_RUNS_DIR}).",
 )
 def runs(as_json: bool, runs_dir: Path | None) -> None:
     """List runs, newest first: state (killed: stopped without a word), best val acc and its
@@ -58,11 +57,9 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
     help="The per-epoch metric to draw.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option(
+@folder_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help=f"Where to look for runs given by name (default: ./{DEFAULT_RUNS_DIR}).",
+    f"Where to look for runs given by name (default: ./{DEFAULT_RUNS_DIR}).",
 )
 def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Path | None) -> None:
     """Runs side by side: best metrics, the preset fields that differ, per-epoch curves.

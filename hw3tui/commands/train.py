@@ -26,6 +26,7 @@ from hw3tui.commands.common import (
     load_or_exit,
     set_option,
 )
+from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
 
 if TYPE_CHECKING:
@@ -39,11 +40,9 @@ EXIT_CODES = {"done": EXIT_OK, "failed": EXIT_RUN_FAILED, "cancelled": EXIT_CANC
 @click.command()
 @click.argument("preset")
 @set_option
-@click.option(
+@folder_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help=f"Folder to create the run's folder in (default: ./{DEFAULT_RUNS_DIR}).",
+    f"Folder to create the run's folder in (default: ./{DEFAULT_RUNS_DIR}).",
 )
 @click.option(
     "--run-dir",
@@ -125,11 +124,9 @@ def run(
 
 @click.command()
 @click.argument("run_path", metavar="RUN")
-@click.option(
+@folder_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help=f"Where to look for RUN given by name (default: ./{DEFAULT_RUNS_DIR}).",
+    f"Where to look for RUN given by name (default: ./{DEFAULT_RUNS_DIR}).",
 )
 @click.option(
     "--nproc",

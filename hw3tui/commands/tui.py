@@ -6,33 +6,31 @@ from pathlib import Path
 
 import click
 
+from hw3tui.commands.options import folder_option
+
 
 @click.command()
 @click.argument("presets", nargs=-1, metavar="[PRESET]...")
-@click.option(
+@folder_option(
     "--presets-dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of presets to list (default: ./presets).",
+    "Folder of presets to list (default: ./presets).",
 )
-@click.option(
+@folder_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of runs to list, and where new runs go (default: ./runs).",
+    "Folder of runs to list, and where new runs go (default: ./runs).",
 )
 def tui(
-    presets: tuple[str, ...] = (), presets_dir: str | None = None, runs_dir: str | None = None
+    presets: tuple[str, ...] = (), presets_dir: Path | None = None, runs_dir: Path | None = None
 ) -> None:
     """Open the terminal UI: edit presets, launch runs, watch them live, compare them.
 
     PRESET files are listed along with the presets folder's. Runs started here are separate
     processes: quitting the app or losing the terminal leaves them training.
     """
-    folder = Path(presets_dir) if presets_dir is not None else Path("presets")
+    folder = presets_dir if presets_dir is not None else Path("presets")
     if presets_dir is not None and not folder.is_dir():
         raise _bad_input(f"--presets-dir {presets_dir}: no such folder")
-    runs = Path(runs_dir) if runs_dir is not None else Path("runs")
+    runs = runs_dir if runs_dir is not None else Path("runs")
     opened = []
     for name in presets:
         path = Path(name)

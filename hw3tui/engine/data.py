@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -317,22 +318,26 @@ def decode_image(path: Path, size: int) -> np.ndarray:
     return np.asarray(fitted, dtype=np.uint8)
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn PIL's errors while reading `path` into one `DataError` that names the file."""
+    try:
+        yield
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
+        raise DataError(f"cannot read image {path}: {reason}") from None
+
+
 def read_image(path: Path, size: int) -> np.ndarray:
     """`decode_image`, with a `DataError` naming the file when it cannot be read."""
-    try:
+    with _reading(path):
         return decode_image(path, size)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
-        raise DataError(f"cannot read image {path}: {reason}") from None
 
 
-def _check_header(path: Path) -> None:
-    try:
-        with Image.open(path) as image:
-            image.size  # noqa: B018 - opening reads the header; that is the check
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
-        raise DataError(f"cannot read image {path}: {reason}") from None
+def check_header(path: Path) -> None:
+    """Open `path`'s image header (cheap: no pixels decoded); a `DataError` when it is not one."""
+    with _reading(path), Image.open(path) as image:
+        image.size  # noqa: B018 - opening reads the header; that is the check
 
 
 def _split(
@@ -342,7 +347,7 @@ def _split(
     files = [path for path, _ in samples]
     if not cache:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(_check_header, files))
+            list(pool.map(check_header, files))
         return Split(labels, size, files=tuple(files))
     images = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
 

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from PIL import Image, UnidentifiedImageError
 
-from hw3tui.engine.data import IMAGE_SUFFIXES, DataError, Split, natural_key
+from hw3tui.engine.data import IMAGE_SUFFIXES, Split, check_header, natural_key
 from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
 from hw3tui.engine.runtime import cpu_count
 
@@ -78,18 +77,9 @@ def list_images(folder: Path) -> list[Path]:
 def check_readable(images: Sequence[Path]) -> None:
     """Open every image's header before any is predicted: a DataError names the first bad one,
     rather than failing minutes into a long folder."""
-
-    def check(path: Path) -> None:
-        try:
-            with Image.open(path) as image:
-                image.size  # noqa: B018 - opening reads the header; that is the check
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-            reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
-            raise DataError(f"cannot read image {path}: {reason}") from None
-
     # PIL releases the GIL while reading files, so a few threads go faster
     with ThreadPoolExecutor(max(1, cpu_count())) as pool:
-        list(pool.map(check, images))
+        list(pool.map(check_header, images))
 
 
 def predict_images(

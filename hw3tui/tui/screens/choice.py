@@ -111,3 +111,14 @@ def confirm(question: str, yes: str, no: str, detail: str = "") -> ChoiceScreen:
         [Choice("yes", yes, "y", "warning"), Choice("no", no, "n", "primary")],
         detail,
     )
+
+
+def confirm_cancel(run_name: str) -> ChoiceScreen:
+    """The question before cancelling a live run (asked the same on the home and run screens)."""
+    return confirm(
+        f"Cancel {run_name}?",
+        "Cancel run",
+        "Keep running",
+        "It finishes the current batch, saves its state (hw3tui resume continues it), "
+        "and its state becomes cancelled.",
+    )

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import get_current_worker
 
 from hw3tui.tui.paths import shown_path
-from hw3tui.tui.screens.choice import confirm
+from hw3tui.tui.screens.choice import confirm_cancel
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.runs_table import RunRow, RunsTable
 
@@ -212,16 +212,7 @@ class HomeScreen(Screen[None]):
             if answer == "yes":
                 self.hw3.cancel_run(row.path)
 
-        self.app.push_screen(
-            confirm(
-                f"Cancel {row.name}?",
-                "Cancel run",
-                "Keep running",
-                "It finishes the current batch, saves its state (hw3tui resume continues it), "
-                "and its state becomes cancelled.",
-            ),
-            answered,
-        )
+        self.app.push_screen(confirm_cancel(row.name), answered)
 
     def action_compare(self) -> None:
         if self.in_runs:

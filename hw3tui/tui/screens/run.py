@@ -23,7 +23,7 @@ from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.runs import RunDir
 from hw3tui.tui.feed import FeedUpdate, RunFeed
 from hw3tui.tui.paths import shown_path
-from hw3tui.tui.screens.choice import confirm
+from hw3tui.tui.screens.choice import confirm_cancel
 from hw3tui.tui.widgets.batch_loss import BatchLoss
 from hw3tui.tui.widgets.best_panel import BestPanel
 from hw3tui.tui.widgets.curves import Curves, Series
@@ -255,16 +255,7 @@ class RunScreen(Screen[None]):
                 self.stopping = True
                 self._redraw()
 
-        self.app.push_screen(
-            confirm(
-                f"Cancel {self.run.name}?",
-                "Cancel run",
-                "Keep running",
-                "It finishes the current batch, saves its state (hw3tui resume continues it), "
-                "and its state becomes cancelled.",
-            ),
-            answered,
-        )
+        self.app.push_screen(confirm_cancel(self.run.name), answered)
 
     def action_compare(self) -> None:
         self.hw3.pick_and_compare(self.run.path)

@@ -1,0 +1,19 @@
+"""Options several commands share. Imports only click: `hw3tui --help` and the TUI load this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def folder_option(flag: str, help: str) -> Callable[[F], F]:
+    """A folder option such as `--runs-dir`: a Path, or None when not given (each command has its
+    own default, which `help` names)."""
+    return click.option(
+        flag, type=click.Path(file_okay=False, path_type=Path), default=None, help=help
+    )
