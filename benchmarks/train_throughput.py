@@ -92,8 +92,8 @@ def suite(name: str) -> list[Workload]:
         shapes = [
             ("mobilenet_v2", 64, 960, 192, 2),
             ("resnet50", 64, 384, 96, 2),
-            ("mobilenet_v2", 224, 192, 48, 1),
-            ("resnet50", 224, 96, 24, 1),
+            ("mobilenet_v2", 224, 480, 96, 1),
+            ("resnet50", 224, 192, 48, 1),
         ]
         for model, size, images, val, epochs in shapes:
             opt, lr = recipe_optimizer(model)
