@@ -253,10 +253,15 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         stalled = early is not None and _stalled(state, value, job.monitor, early.min_delta)
         out.save_state(job)
         if early is not None and stalled >= early.patience:
-            return Outcome("done", f"early stop: no better {job.monitor} for {stalled} epochs")
+            why = f"no better {job.monitor} for {_epochs_text(stalled)}"
+            return Outcome("done", f"early stop: {why}")
         if job.world.agree_to_stop(stop):  # a signal to any rank, during the epoch's end too
             return Outcome("cancelled", f"{stop.reason} after epoch {epoch}")
-    return Outcome("done", f"finished {job.epochs} epochs")
+    return Outcome("done", f"finished {_epochs_text(job.epochs)}")
+
+
+def _epochs_text(count: int) -> str:
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def _stalled(state: TrainState, value: float, monitor: Monitor, min_delta: float) -> int:

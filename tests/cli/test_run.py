@@ -106,7 +106,9 @@ def test_a_run_writes_its_directory_and_prints_a_line_per_epoch() -> None:
 
 @pytest.mark.slow
 def test_the_joined_best_checkpoint_loads_strictly_into_plain_torchvision() -> None:
-    assert hw3tui("run", TINY, "--set", "schedule.epochs=1").exit_code == 0
+    result = hw3tui("run", TINY, "--set", "schedule.epochs=1")
+    assert result.exit_code == 0
+    assert "done: finished 1 epoch ·" in result.output
     best = only_run().best_dir
     chunks = sorted(best.glob("resnet18_best.safetensors.[0-9][0-9][0-9]"))
     assert len(chunks) > 1  # tiny.yaml cuts at 8 MiB
