@@ -61,15 +61,19 @@ def join(path: Path, output: Path | None, force: bool) -> None:
         raise BadInput(str(exc)) from None
     what = "up to date" if joined.unchanged else "wrote"
     click.echo(
-        f"{what} {joined.path} ({_size(joined.total_bytes)} from {joined.chunks} chunks, "
+        f"{what} {joined.path} ({_size(joined.total_bytes)} from {_chunks(joined.chunks)}, "
         f"sha256 {joined.sha256[:12]}..., as in {SUMS_FILE})"
     )
+
+
+def _chunks(count: int) -> str:
+    return "1 chunk" if count == 1 else f"{count} chunks"
 
 
 def summary(report: Report) -> str:
     """One line: what was checked, and what the checkpoint is."""
     source = report.source
-    pieces = f"{len(report.files)} chunks" if source.chunked else "1 file"
+    pieces = _chunks(len(report.files)) if source.chunked else "1 file"
     checked = f"sha256 {report.sha256[:12]}..." if report.sha256 else ""
     if not report.checked_sums:
         checked = f"header checked; no {SUMS_FILE} entry to check the bytes against"

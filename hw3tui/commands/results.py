@@ -142,7 +142,7 @@ def evaluate(
         return
     from rich.console import Console
 
-    Console(highlight=False).print(eval_view(report))
+    Console(highlight=False).print(eval_view(report), soft_wrap=True)
     if csv_file is not None:
         click.echo(f"wrote {csv_file}")
 

@@ -71,6 +71,14 @@ def test_verify_ok_one_line(run: Path, where: str) -> None:
     assert system_check(run / "best").returncode == 0
 
 
+def test_verify_of_a_single_chunk(tmp_path: Path) -> None:
+    info = CheckpointInfo("tiny", "resnet18", 0, "val_acc", 0.5, ["a", "b"])
+    write_best({"fc.weight": torch.zeros(2, 8)}, tmp_path / "best", info, chunk_mb=1)
+    result = hw3tui("verify", tmp_path / "best")
+    assert result.exit_code == 0, result.output
+    assert f"{NAME}.*: 1 chunk, " in result.stdout
+
+
 @pytest.mark.parametrize("index", range(CHUNKS))
 def test_flipped_byte_in_any_chunk(run: Path, index: int) -> None:
     path = chunk(run, index)

@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -121,6 +122,8 @@ def test_eval_shows_tables_on_a_terminal_and_finds_a_run_by_name(finished_runs: 
     assert "Per class" in out and "Confusion matrix" in out and "Most frequent mistakes" in out
     for name in ("0 cat", "1 dog", "2 fox"):
         assert name in out
+    # in a log or a pipe, a long path stays on its line rather than being wrapped at 80 columns
+    assert re.search(r"^checkpoint \S+resnet18_best\.safetensors\.\* \(resnet18, epoch", out, re.M)
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
 
 
