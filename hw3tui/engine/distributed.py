@@ -394,15 +394,21 @@ def joined(spec: RuntimeSpec) -> Iterator[World]:
             _restore_sigterm(previous)
 
 
+def check_device_for_ranks(device: str) -> None:
+    """`DistributedError` unless `runtime.device` can be shared by several processes (checked by
+    the launcher before torchrun starts, and by each rank under a torchrun started by hand)."""
+    if device == "mps":
+        raise DistributedError("runtime.device: mps cannot train with several processes")
+    if device.startswith("cuda:"):
+        raise DistributedError(
+            f"runtime.device: {device} names one GPU, but each process takes its own "
+            "(cuda:LOCAL_RANK): use auto or cuda"
+        )
+
+
 def _uses_cuda(spec: RuntimeSpec, world: World) -> bool:
     """Whether the ranks train on GPUs (one each: cuda:LOCAL_RANK); checks that they can."""
-    if spec.device == "mps":
-        raise DistributedError("runtime.device: mps cannot train with several processes")
-    if spec.device.startswith("cuda:"):
-        raise DistributedError(
-            f"runtime.device: {spec.device} names one GPU, but each of the {world.size} "
-            "processes takes its own (cuda:LOCAL_RANK): use auto or cuda"
-        )
+    check_device_for_ranks(spec.device)
     if spec.device == "cpu" or not torch.cuda.is_available():
         return False  # `cuda` without a GPU is reported by the engine's own device check
     count = torch.cuda.device_count()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from hw3tui.engine.distributed import DistributedError
+from hw3tui.engine.distributed import DistributedError, check_device_for_ranks
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.engine.session import record_end
 from hw3tui.preset.models import Runtime as RuntimeSpec
@@ -49,13 +49,7 @@ def check_machine(processes: int, spec: RuntimeSpec, *, gpus: bool) -> None:
     one CUDA GPU each; otherwise (--nproc) one GPU each when the run is on CUDA, else CPU
     processes. `DistributedError` (bad input) names what is missing."""
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if spec.device == "mps":
-        raise DistributedError("runtime.device: mps cannot train with several processes")
-    if spec.device.startswith("cuda:"):
-        raise DistributedError(
-            f"runtime.device: {spec.device} names one GPU; several processes take one each: "
-            "use auto or cuda"
-        )
+    check_device_for_ranks(spec.device)
     if gpus:
         if count == 0:
             raise DistributedError(
