@@ -35,7 +35,6 @@ from hw3tui.engine.chunks import (
     checked,
     read_header,
     scan,
-    stream_files,
     write_stream,
 )
 
@@ -189,30 +188,20 @@ def _load_safetensors(path: Path, max_bytes: int) -> tuple[dict[str, torch.Tenso
     _check_byte_order()
     buffers: list[bytearray] = []
 
-    def attempt(source: Source) -> Report:
-        size = sum(_size(source.folder / name) for name in stream_files(source))
+    def allocate(size: int) -> bytearray:
         if size > max_bytes:
-            raise CheckpointError(
-                f"{source.describe()}: {size} bytes, more than the {max_bytes} allowed"
-            )
+            raise CheckpointError(f"{path}: {size} bytes, more than the {max_bytes} allowed")
         buffers[:] = [bytearray(size)]
-        report = scan(source, into=buffers[0], check_joined=False)
-        if report.ok and report.total_bytes != size:
-            report.problems.append("the checkpoint changed while it was being read")
-        return report
+        return buffers[0]
+
+    def attempt(source: Source) -> Report:
+        return scan(source, into=allocate, check_joined=False)
 
     report = checked(path, attempt)
     if not report.ok or report.header is None:
         problems = "; ".join(report.problems) or "unreadable"
         raise CheckpointError(f"{report.source.describe()}: {problems}")
     return _tensors(buffers[0], report.header), report.header, report.source
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _tensors(buffer: bytearray, header: Header) -> dict[str, torch.Tensor]:

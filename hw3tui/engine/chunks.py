@@ -16,6 +16,7 @@ every missing, extra, truncated or corrupt chunk), `join`, `read_header`.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -312,14 +313,30 @@ def _chunk_files(folder: Path, name: str) -> list[str]:
 
 def read_sums(folder: Path) -> tuple[dict[str, str] | None, list[str]]:
     """SHA256SUMS as {file name: digest} (None when there is none), and the problems found in it."""
-    path = folder / SUMS_FILE
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_SUMS_BYTES + 1)
+        fd = os.open(folder / SUMS_FILE, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return None, []
     except OSError as exc:
         return {}, [f"{SUMS_FILE}: unreadable ({exc.strerror})"]
+    try:
+        return parse_sums(_read_sums_fd(fd))
+    finally:
+        os.close(fd)
+
+
+def _read_sums_fd(fd: int) -> bytes | OSError:
+    try:
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(MAX_SUMS_BYTES + 1)
+    except OSError as exc:
+        return exc
+
+
+def parse_sums(data: bytes | OSError) -> tuple[dict[str, str], list[str]]:
+    """SHA256SUMS's bytes as {file name: digest}, and the problems found in them."""
+    if isinstance(data, OSError):
+        return {}, [f"{SUMS_FILE}: unreadable ({data.strerror})"]
     if len(data) > MAX_SUMS_BYTES:
         return {}, [f"{SUMS_FILE}: larger than {MAX_SUMS_BYTES // MiB} MiB, not a checksum list"]
     sums: dict[str, str] = {}
@@ -339,6 +356,93 @@ def read_sums(folder: Path) -> tuple[dict[str, str] | None, list[str]]:
         else:
             sums[name] = match["digest"].lower()
     return sums, problems
+
+
+# --- one version of a checkpoint --------------------------------------------------------------
+
+
+class Changed(Exception):
+    """best/ was replaced (a live run wrote a new best) before its files could all be opened."""
+
+
+class Version:
+    """One version of a checkpoint's files, opened together.
+
+    A live run replaces best/ whole (see `hw3tui.atomic.replace_dir`) but never changes a file
+    in place. So the folder is opened once, listed through that handle, and SHA256SUMS and every
+    chunk are opened relative to it before a byte is read: whatever is swapped in afterwards,
+    the reads see the one version that was opened. Only a swap that removes the old files while
+    they are being opened can interfere; that raises `Changed` (retried by `checked`), never a
+    report of corruption.
+    """
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.fds: dict[str, int] = {}
+        self.failed: dict[str, str] = {}
+        """Files listed in the folder that could not be opened: name -> why."""
+        self._dir = os.open(source.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self.entries = sorted(os.listdir(self._dir))  # noqa: PTH208 (by handle, not path)
+            self.sums: dict[str, str] | None = None
+            self.sum_problems: list[str] = []
+            if SUMS_FILE in self.entries:
+                fd = self._open(SUMS_FILE)
+                if fd is not None:
+                    self.sums, self.sum_problems = parse_sums(_read_sums_fd(fd))
+            self.files, self.plan_problems = _plan(source, self.sums, self.entries)
+            for name in self.files:
+                if name in self.entries:
+                    self._open(name)
+            if self._vanished() and self._replaced():
+                raise Changed(source.describe())
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, name: str) -> int | None:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._dir)
+        except OSError as exc:
+            self.failed[name] = (
+                "missing" if exc.errno == errno.ENOENT else (f"unreadable ({exc.strerror})")
+            )
+            return None
+        self.fds[name] = fd
+        return fd
+
+    def _vanished(self) -> bool:
+        """Whether a file this version needs is gone: listed but not there, or not listed."""
+        return (
+            any(why == "missing" for why in self.failed.values())
+            or any(name not in self.entries for name in self.files)
+            or (self.source.chunked and SUMS_FILE not in self.entries)
+        )
+
+    def _replaced(self) -> bool:
+        """Whether the folder's path now leads elsewhere than the folder opened (or nowhere)."""
+        opened = os.fstat(self._dir)
+        try:
+            now = self.source.folder.stat()
+        except OSError:
+            return True
+        return opened.st_nlink == 0 or (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
+
+    def size(self) -> int:
+        """The bytes of the stream, as the opened files hold them."""
+        return sum(os.fstat(self.fds[name]).st_size for name in self.files if name in self.fds)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+        os.close(self._dir)
+
+    def __enter__(self) -> Version:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # --- reading and checking ---------------------------------------------------------------------
@@ -367,35 +471,49 @@ class Report:
 def scan(
     source: Source,
     *,
-    into: bytearray | None = None,
+    into: Callable[[int], bytearray] | None = None,
     out: BinaryIO | None = None,
     check_joined: bool = True,
 ) -> Report:
-    """Read a checkpoint once: hash every file, compare with SHA256SUMS, check the header.
+    """Read one version of a checkpoint once (see `Version`): hash every file, compare with
+    SHA256SUMS, check the header. `Changed` when best/ was replaced before its files were open.
 
-    `into`: a buffer of exactly the stream's length to read the bytes into (for loading);
-    `out`: a file to copy the stream to (for joining). `check_joined`: also compare a joined file
-    lying next to the chunks with its SHA256SUMS entry."""
+    `into`: given the stream's length, returns a buffer of that length to read the bytes into
+    (for loading); `out`: a file to copy the stream to (for joining). `check_joined`: also compare
+    a joined file lying next to the chunks with its SHA256SUMS entry."""
+    with Version(source) as version:
+        return _scan(version, into, out, check_joined)
+
+
+def _scan(
+    version: Version,
+    into: Callable[[int], bytearray] | None,
+    out: BinaryIO | None,
+    check_joined: bool,
+) -> Report:
+    source, sums, files = version.source, version.sums, version.files
     report = Report(source)
-    sums, sum_problems = read_sums(source.folder)
-    report.problems += sum_problems
-    files, plan_problems = _plan(source, sums)
-    report.problems += plan_problems
+    report.problems += version.sum_problems + version.plan_problems
     report.files = files
-    stream = _Stream(into, out)
+    stream = _Stream(into(version.size()) if into is not None else None, out)
     digests: dict[str, str] = {}
     sizes: dict[str, int] = {}
     whole = True
     try:
         for name in files:
-            result = _read_into_stream(source.folder / name, stream)
+            fd = version.fds.get(name)
+            result = (
+                _read_into_stream(fd, stream)
+                if fd is not None
+                else version.failed.get(name, "missing")
+            )
             if isinstance(result, str):
                 report.problems.append(f"{name}: {result}")
                 whole = False
                 continue
             digests[name], sizes[name] = result
         report.total_bytes = stream.position
-        if stream.overflow:
+        if stream.overflow:  # an opened file grew: someone writes into best/ by hand
             report.problems.append("the checkpoint changed while it was being read")
             whole = False
         if whole:
@@ -436,18 +554,15 @@ def _by_file(problem: str) -> tuple[int, str]:
     return (0, "") if where.startswith(SUMS_FILE) else (1, where)
 
 
-def stream_files(source: Source) -> list[str]:
-    """The files a checkpoint's stream is read from, in order."""
-    return _plan(source, read_sums(source.folder)[0])[0]
-
-
-def _plan(source: Source, sums: dict[str, str] | None) -> tuple[list[str], list[str]]:
+def _plan(
+    source: Source, sums: dict[str, str] | None, entries: list[str]
+) -> tuple[list[str], list[str]]:
     """The files to read, in order, and problems: extra files that `cat NAME.*` would pick up,
-    gaps in the chunk numbers."""
+    gaps in the chunk numbers. `entries`: the folder's listing."""
     if not source.chunked:
         return [source.name], []
     problems: list[str] = []
-    present = _chunk_files(source.folder, source.name)
+    present = sorted(e for e in entries if e.startswith(source.name + "."))
     if sums is not None:
         listed = [n for n in sums if _is_chunk_of(n, source.name)]
     else:
@@ -538,18 +653,13 @@ class _Stream:
             self._hash.stop()
 
 
-def _read_into_stream(path: Path, stream: _Stream) -> tuple[str, int] | str:
-    """Read one file into the stream: (its sha256, its size), or what is wrong with it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return "missing"
-    except OSError as exc:
-        return f"unreadable ({exc.strerror})"
+def _read_into_stream(fd: int, stream: _Stream) -> tuple[str, int] | str:
+    """Read one opened file into the stream: (its sha256, its size), or what is wrong with it."""
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return "not a regular file"
+        os.lseek(fd, 0, os.SEEK_SET)
         digest = hashlib.sha256()
         size = 0
         while True:
@@ -566,8 +676,6 @@ def _read_into_stream(path: Path, stream: _Stream) -> tuple[str, int] | str:
         return digest.hexdigest(), size
     except OSError as exc:
         return f"unreadable ({exc.strerror})"
-    finally:
-        os.close(fd)
 
 
 def _compare_chunks(
@@ -639,26 +747,23 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
+CHANGED_TRIES = 5
+"""How often a read starts again when best/ was replaced while its files were being opened.
+Opening takes microseconds and a run replaces best/ at most once an epoch, so a second try is
+already rare; several only happen against a writer that swaps without pause."""
+
+
 def checked(path: Path, attempt: Callable[[Source], Report]) -> Report:
-    """Locate PATH and run `attempt` on it; again (up to 3 times) when it failed while the
-    checkpoint was being replaced under it (a live run writing a new best)."""
-    report: Report | None = None
-    for _ in range(3):
-        source = locate(path)
-        before = _identity(source.folder)
-        report = attempt(source)
-        if report.ok or _identity(source.folder) == before:
-            return report
-    assert report is not None
-    return report
-
-
-def _identity(folder: Path) -> tuple[int, int, int] | None:
-    try:
-        info = folder.stat()
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino, info.st_mtime_ns
+    """Locate PATH and run `attempt` on it; again when best/ was replaced (a live run writing a
+    new best) before its files were open. CheckpointError if it kept changing."""
+    for _ in range(CHANGED_TRIES):
+        try:
+            return attempt(locate(path))
+        except Changed:
+            continue
+    raise CheckpointError(
+        f"{path}: the checkpoint changed while it was being read, {CHANGED_TRIES} times; try again"
+    )
 
 
 def verify(path: Path) -> Report:
@@ -667,34 +772,38 @@ def verify(path: Path) -> Report:
 
 
 def read_header(path: Path) -> tuple[Source, Header]:
-    """Locate a checkpoint and check its header, reading only its first bytes."""
-    source = locate(path)
-    files = (
-        sorted(
-            (n for n in _chunk_files(source.folder, source.name) if _is_chunk_of(n, source.name)),
-            key=lambda n: int(n.rsplit(".", 1)[1]),
-        )
-        if source.chunked
-        else [source.name]
+    """Locate a checkpoint and check its header, reading only its first bytes (of one version,
+    like `scan`)."""
+    for _ in range(CHANGED_TRIES):
+        source = locate(path)
+        try:
+            with Version(source) as version:
+                return source, _read_header(version)
+        except Changed:
+            continue
+    raise CheckpointError(
+        f"{path}: the checkpoint changed while it was being read, {CHANGED_TRIES} times; try again"
     )
+
+
+def _read_header(version: Version) -> Header:
+    source = version.source
     head = bytearray()
     wanted = 8
-    sizes = 0
-    for name in files:
+    for name, fd in ((n, version.fds[n]) for n in version.files if n in version.fds):
         try:
-            with (source.folder / name).open("rb") as handle:
-                sizes += os.fstat(handle.fileno()).st_size
-                while len(head) < wanted:
-                    data = handle.read(wanted - len(head))
-                    if not data:
-                        break
-                    head += data
-                    if wanted == 8 and len(head) >= 8:
-                        wanted = 8 + header_length(head, source.describe())
+            os.lseek(fd, 0, os.SEEK_SET)
+            while len(head) < wanted:
+                data = os.read(fd, wanted - len(head))
+                if not data:
+                    break
+                head += data
+                if wanted == 8 and len(head) >= 8:
+                    wanted = 8 + header_length(head, source.describe())
         except OSError as exc:
             raise CheckpointError(f"{source.folder / name}: unreadable ({exc.strerror})") from None
-    file_bytes = sizes if sizes > 0 else None
-    return source, parse_header(head, source.describe(), file_bytes=file_bytes)
+    sizes = version.size()
+    return parse_header(head, source.describe(), file_bytes=sizes if sizes > 0 else None)
 
 
 # --- joining ----------------------------------------------------------------------------------
@@ -736,7 +845,12 @@ def join(path: Path, output: Path | None = None, *, force: bool = False) -> Join
             return Joined(target, report.total_bytes, expected, len(report.files), unchanged=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open_atomic(target) as out:
-        report = scan(source, out=out, check_joined=False)
+        try:
+            report = scan(source, out=out, check_joined=False)
+        except Changed:
+            raise CheckpointError(
+                f"{source.describe()}: the checkpoint changed while it was being read; try again"
+            ) from None
         if not report.ok:
             raise CheckpointError("\n".join([*report.problems, f"{source.describe()}: not joined"]))
         if exists and not force:

@@ -6,7 +6,9 @@ import json
 import math
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import safetensors.torch
@@ -15,6 +17,7 @@ import torchvision
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hw3tui.engine import chunks
 from hw3tui.engine.checkpoint import (
     CheckpointError,
     CheckpointInfo,
@@ -26,6 +29,7 @@ from hw3tui.engine.checkpoint import (
     write_best,
 )
 from hw3tui.engine.checkpoint_format import MAX_HEADER_BYTES
+from hw3tui.engine.chunks import verify
 
 INFO = CheckpointInfo(
     preset="tiny", backbone="mobilenet_v3_small", epoch=7, metric="val_acc", value=0.875,
@@ -253,20 +257,12 @@ class Payload:
 
 
 def test_reading_while_a_run_writes_new_bests(tmp_path: Path) -> None:
-    """`hw3tui eval` or the TUI reading best/ while the engine swaps in a new one: every read
-    sees one whole checkpoint (a read that straddles a swap is retried)."""
+    """`hw3tui eval` or the TUI reading best/ while the engine swaps in new ones without pause:
+    every read sees one whole checkpoint, never a mix of two and never "corrupt"."""
     import threading
 
     best = tmp_path / "run" / "best"
-    shapes = [(256, 128, 3, 3), (1000, 64)] * 3
-
-    def state(epoch: int) -> dict[str, torch.Tensor]:
-        return {f"w{i}": torch.full(s, float(epoch)) for i, s in enumerate(shapes)}
-
-    def write(epoch: int) -> None:
-        info = CheckpointInfo("tiny", INFO.backbone, epoch, "val_acc", 0.5, INFO.classes)
-        write_best(state(epoch), best, info, chunk_mb=0.25)
-
+    write = _epochs_writer(best)
     write(0)
     stop = threading.Event()
 
@@ -288,6 +284,69 @@ def test_reading_while_a_run_writes_new_bests(tmp_path: Path) -> None:
         stop.set()
         thread.join()
     assert len(seen) > 1  # the writer did swap during the reads
+
+
+def _epochs_writer(best: Path) -> Callable[[int], None]:
+    shapes = [(256, 128, 3, 3), (1000, 64)] * 3
+
+    def write(epoch: int) -> None:
+        state = {f"w{i}": torch.full(s, float(epoch)) for i, s in enumerate(shapes)}
+        info = CheckpointInfo("tiny", INFO.backbone, epoch, "val_acc", 0.5, INFO.classes)
+        write_best(state, best, info, chunk_mb=0.25)
+
+    return write
+
+
+def test_a_swap_between_two_chunks_cannot_mix_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new best swapped in after the first chunk was read: the rest still comes from the
+    version whose files were opened (before the fix, the read went on in the new folder)."""
+    best = tmp_path / "run" / "best"
+    write = _epochs_writer(best)
+    write(0)
+    read_one = chunks._read_into_stream
+    swaps = iter([1])
+
+    def read_then_swap(*args: Any) -> Any:
+        result = read_one(*args)
+        if (epoch := next(swaps, None)) is not None:
+            write(epoch)
+        return result
+
+    monkeypatch.setattr(chunks, "_read_into_stream", read_then_swap)
+    loaded, info = load_checkpoint(best.parent)
+    assert info.epoch == 0
+    assert all(bool((t == 0).all()) for t in loaded.values())
+    assert read_info(best).epoch == 1  # the swap did happen
+
+
+def test_a_folder_replaced_while_opening_is_read_again_not_called_corrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    best = tmp_path / "run" / "best"
+    write = _epochs_writer(best)
+    write(0)
+    open_one = chunks.Version._open
+    epochs = iter(range(1, 100))
+
+    def swap_then_open(self: chunks.Version, name: str) -> int | None:
+        if name != chunks.SUMS_FILE and replacing:
+            write(next(epochs))  # the old files are gone before this one is opened
+        return open_one(self, name)
+
+    monkeypatch.setattr(chunks.Version, "_open", swap_then_open)
+    replacing = True
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(best)
+    assert "changed while it was being read" in str(caught.value)
+    assert "corrupt" not in str(caught.value)
+    assert "missing" not in str(caught.value)
+
+    replacing = False
+    loaded, info = load_checkpoint(best)
+    assert all(bool((t == info.epoch).all()) for t in loaded.values())
+    assert verify(best).ok
 
 
 def test_failed_reads_leave_no_threads_behind(run: Path) -> None:
