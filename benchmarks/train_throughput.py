@@ -139,9 +139,9 @@ def write_dataset(root: Path, workload: Workload) -> Path:
 
 def run_engine(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
     """hw3tui's `start_run`, as `hw3tui run` calls it, on a preset for this workload."""
-    from hw3tui.engine.events import Event
     from hw3tui.engine.session import start_run
     from hw3tui.preset import load_preset
+    from hw3tui.runs.events import Event
 
     preset = work / "bench.yaml"
     preset.write_text(engine_preset(workload, data), encoding="utf-8")
@@ -236,8 +236,8 @@ def run_resident(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
     import torch.nn.functional as F
     import torchvision
 
+    from hw3tui.engine.job import make_optimizer
     from hw3tui.engine.runtime import apply_threads, choose_runtime
-    from hw3tui.engine.session import make_optimizer
     from hw3tui.preset.models import Optimizer
     from hw3tui.preset.models import Runtime as RuntimeSpec
 

@@ -14,9 +14,11 @@ staged as `.NAME.staging-XXXX`, its files and itself fsynced, then swapped into 
 The target stays a real directory (no symlink flip): students copy `best/` with `cp -r`, zip and
 git, which all treat symlinks differently.
 
-A writer holds an flock on each directory it is working on, so `clean_leftovers` run by another
-process (a reader, the TUI) never removes a live writer's staging directory; the lock dies with the
-writer, which is when its leftovers become garbage. No torch here.
+A writer holds a shared flock on the parent folder while it writes (and an exclusive one on what
+it stages), and `clean_leftovers` cleans only when it can lock the parent exclusively: so a reader
+(the TUI, `hw3tui eval`) never removes a live writer's staging directory or partial file, not even
+in the instant between its creation and its lock. The locks die with the writer, which is when its
+leftovers become garbage. No torch here.
 """
 
 from __future__ import annotations
@@ -56,21 +58,22 @@ def open_atomic(path: Path) -> Iterator[BinaryIO]:
     path = Path(path)
     staged = _sibling(path, "partial")
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        _try_flock(fd)
-        with os.fdopen(fd, "wb", closefd=False) as out:
-            yield out
-            out.flush()
-            os.fsync(fd)
-        staged.rename(path)
-        fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            staged.unlink()
-        raise
-    finally:
-        os.close(fd)
+    with _writing_in(path.parent):
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        try:
+            _try_flock(fd)
+            with os.fdopen(fd, "wb", closefd=False) as out:
+                yield out
+                out.flush()
+                os.fsync(fd)
+            staged.rename(path)
+            fsync_dir(path.parent)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                staged.unlink()
+            raise
+        finally:
+            os.close(fd)
 
 
 def write_bytes_atomic(path: Path, data: bytes | bytearray | memoryview) -> None:
@@ -114,22 +117,23 @@ def replace_dir(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target.parent)
     staging = _sibling(target, "staging")
-    staging.mkdir(0o755)
-    with _held(staging):
-        try:
-            yield staging
-            _fsync_tree(staging)
-            fsync_dir(target.parent)
-        except BaseException:
+    with _writing_in(target.parent):
+        staging.mkdir(0o755)
+        with _held(staging):
+            try:
+                yield staging
+                _fsync_tree(staging)
+                fsync_dir(target.parent)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    _remove(staging)
+                raise
+            old = _swap_into_place(staging, target)
+        if old is not None:
+            # The swap is done and durable: from here on a failure only leaves garbage, which
+            # the next write (or reader) removes.
             with contextlib.suppress(OSError):
-                _remove(staging)
-            raise
-        old = _swap_into_place(staging, target)
-    if old is not None:
-        # The swap is done and durable: from here on a failure only leaves garbage, which the
-        # next write (or reader) removes.
-        with contextlib.suppress(OSError):
-            _remove(old)
+                _remove(old)
 
 
 def clean_leftovers(parent: Path, name: str | None = None) -> None:
@@ -137,8 +141,14 @@ def clean_leftovers(parent: Path, name: str | None = None) -> None:
     back a target that a killed fallback swap had moved aside. Leftovers of a live writer (still
     locked) are left alone; errors are ignored (this is housekeeping, never worth failing for).
     `name`: only the leftovers of that target."""
+    with _no_writer_in(Path(parent)) as quiet:
+        if quiet:
+            _clean(Path(parent), name)
+
+
+def _clean(parent: Path, name: str | None) -> None:
     try:
-        entries = sorted(Path(parent).iterdir())
+        entries = sorted(parent.iterdir())
     except OSError:
         return
     for entry in entries:
@@ -233,6 +243,36 @@ def _try_flock(fd: int) -> bool:
     except OSError:
         return True
     return True
+
+
+@contextlib.contextmanager
+def _writing_in(parent: Path) -> Iterator[None]:
+    """Hold a shared flock on `parent` while staging in it: cleaners stay out meanwhile."""
+    try:
+        fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _no_writer_in(parent: Path) -> Iterator[bool]:
+    """Yields whether no writer is staging in `parent` (held exclusively while cleaning)."""
+    try:
+        fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        yield False
+        return
+    try:
+        yield _try_flock(fd)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """`hw3tui verify PATH` and `hw3tui join PATH`: check and rebuild a chunked checkpoint.
 
-No torch: both work on bytes (hw3tui.engine.chunks), so they answer at once.
+No torch: both work on bytes (hw3tui.checkpoints.verify), so they answer at once.
 """
 
 from __future__ import annotations
@@ -9,28 +9,43 @@ from pathlib import Path
 
 import click
 
+from hw3tui.checkpoints.format import SUMS_FILE, CheckpointError, CheckpointInfo, Header, MiB
+from hw3tui.checkpoints.join import join as join_chunks
+from hw3tui.checkpoints.verify import Report
+from hw3tui.checkpoints.verify import verify as verify_chunks
 from hw3tui.commands.common import BadInput
-from hw3tui.engine.checkpoint_format import CheckpointError, CheckpointInfo, Header, MiB
-from hw3tui.engine.chunks import SUMS_FILE, Report
-from hw3tui.engine.chunks import join as join_chunks
-from hw3tui.engine.chunks import verify as verify_chunks
+from hw3tui.commands.options import runs_dir_option
+from hw3tui.runs import DEFAULT_RUNS_DIR, find_run
 
 PATH_HELP = (
-    "PATH: a run directory (or a run's name under ./runs), its best/ directory, a chunk prefix, "
-    "or a .safetensors file."
+    "PATH: a run directory (or a run's name under --runs-dir), its best/ directory, a chunk "
+    "prefix, or a .safetensors file."
 )
+
+
+def _resolved(path: Path, runs_dir: Path | None) -> Path:
+    """A run's name (as `hw3tui runs` lists it) becomes its folder; anything else stays a path."""
+    runs_dir = runs_dir or DEFAULT_RUNS_DIR
+    run = find_run(path, runs_dir)
+    if run is not None:
+        return run.path
+    by_name = runs_dir / path
+    if not path.exists() and not path.is_absolute() and by_name.is_dir():
+        return by_name  # a run folder that holds only its best/ (copied from a classmate)
+    return path
 
 
 @click.command(epilog=PATH_HELP)
 @click.argument("path", type=click.Path(path_type=Path))
-def verify(path: Path) -> None:
+@runs_dir_option()
+def verify(path: Path, runs_dir: Path | None) -> None:
     """Check a checkpoint: every chunk against SHA256SUMS, and its header.
 
     Names every missing, extra, truncated or corrupt chunk and exits 2; exits 0 with a one-line
     summary when the checkpoint is whole.
     """
     try:
-        report = verify_chunks(path)
+        report = verify_chunks(_resolved(path, runs_dir))
     except CheckpointError as exc:
         raise BadInput(str(exc)) from None
     if not report.ok:
@@ -49,14 +64,15 @@ def verify(path: Path) -> None:
     help="File (or folder) to write; default: the joined name next to the chunks.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output file that differs.")
-def join(path: Path, output: Path | None, force: bool) -> None:
+@runs_dir_option()
+def join(path: Path, output: Path | None, force: bool, runs_dir: Path | None) -> None:
     """Rebuild the single .safetensors file from its chunks.
 
     Writes nothing unless every chunk verifies; the output appears whole or not at all. The result
     is byte-identical to `cat NAME.safetensors.* > NAME.safetensors`.
     """
     try:
-        joined = join_chunks(path, output, force=force)
+        joined = join_chunks(_resolved(path, runs_dir), output, force=force)
     except CheckpointError as exc:
         raise BadInput(str(exc)) from None
     what = "up to date" if joined.unchanged else "wrote"

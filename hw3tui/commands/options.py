@@ -17,3 +17,8 @@ def folder_option(flag: str, help: str) -> Callable[[F], F]:
     return click.option(
         flag, type=click.Path(file_okay=False, path_type=Path), default=None, help=help
     )
+
+
+def runs_dir_option(what: str = "a RUN given by name") -> Callable[[F], F]:
+    """`--runs-dir`, the same on every command that takes a run by name."""
+    return folder_option("--runs-dir", f"Where to look for {what} (default: ./runs).")

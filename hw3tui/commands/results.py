@@ -125,8 +125,8 @@ def evaluate(
         if as_json and str(csv_file) == "-":
             raise BadInput("--csv - and --json both write to stdout; give --csv a file")
     trained = _trained(target, runs_dir, image_size, device)
+    from hw3tui.console.results_view import eval_view, progress_bar
     from hw3tui.engine import evaluation
-    from hw3tui.results_view import eval_view, progress_bar
 
     try:
         with progress_bar("evaluating") as seen:
@@ -208,8 +208,8 @@ def predict(
     except prediction.ImagesError as exc:
         raise BadInput(str(exc)) from None
     trained = _trained(target, runs_dir, image_size, device)
+    from hw3tui.console.results_view import progress_bar
     from hw3tui.engine.evaluation import BAD_INPUT
-    from hw3tui.results_view import progress_bar
 
     try:
         with progress_bar("predicting") as seen:

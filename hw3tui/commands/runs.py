@@ -42,7 +42,7 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
         return
     from rich.console import Console
 
-    from hw3tui.results_view import runs_table
+    from hw3tui.console.results_view import runs_table
 
     Console(highlight=False).print(runs_table(summaries))
 
@@ -78,7 +78,7 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
         if any(run.path.samefile(other.path) for other in found):
             raise BadInput(f"{name}: given twice")
         found.append(run)
-    from hw3tui.compare_many import compare_many
+    from hw3tui.results.compare_many import compare_many
 
     comparison = compare_many(found)
     if as_json:
@@ -86,7 +86,7 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
         return
     from rich.console import Console
 
-    from hw3tui.results_view import comparison_view
+    from hw3tui.console.results_view import comparison_view
 
     console = Console(highlight=False)
     color = console.is_terminal and not console.no_color

@@ -30,9 +30,9 @@ from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
 
 if TYPE_CHECKING:
+    from hw3tui.console.progress import Printer
     from hw3tui.engine.loop import Outcome
     from hw3tui.preset.models import Runtime
-    from hw3tui.progress import Printer
 
 EXIT_CODES = {"done": EXIT_OK, "failed": EXIT_RUN_FAILED, "cancelled": EXIT_CANCELLED}
 
@@ -107,7 +107,7 @@ def run(
             runs_dir=runs_dir or DEFAULT_RUNS_DIR,
             run_dir=run_dir,
         )
-    from hw3tui.progress import Printer
+    from hw3tui.console.progress import Printer
 
     printer = Printer()
     _ended(
@@ -159,7 +159,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
         hint = f" (`hw3tui resume {run_path} --nproc 1` continues in one process)"
         _check_machine(processes, spec, gpus=False, run_dir=None, hint=hint)
         _exit_launched(["resume", str(found.path)], processes, found, made=False)
-    from hw3tui.progress import Printer
+    from hw3tui.console.progress import Printer
 
     printer = Printer()
     _ended(
@@ -218,13 +218,13 @@ def _check_machine(
 ) -> None:
     """Bad input (exit 2) unless this machine can run `processes` ranks; a folder a launcher
     made for the run (the TUI's) records why."""
-    from hw3tui.engine import session, torchrun
+    from hw3tui.engine import recorder, session, torchrun
 
     try:
         torchrun.check_machine(processes, spec, gpus=gpus)
     except session.BAD_INPUT as exc:
         if run_dir is not None and run_dir.is_dir() and not RunDir(run_dir).status_file.exists():
-            session.record_end(RunDir(run_dir), "failed", str(exc))
+            recorder.record_end(RunDir(run_dir), "failed", str(exc))
         raise BadInput(f"{exc}{hint}") from None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from hw3tui.atomic import replace_dir
-from hw3tui.engine.checkpoint_format import (
+from hw3tui.checkpoints.format import (
     DTYPE_SIZES,
     CheckpointError,
     CheckpointInfo,
@@ -29,14 +29,9 @@ from hw3tui.engine.checkpoint_format import (
     MiB,
     build_header,
 )
-from hw3tui.engine.chunks import (
-    Report,
-    Source,
-    checked,
-    read_header,
-    scan,
-    write_stream,
-)
+from hw3tui.checkpoints.locate import Source
+from hw3tui.checkpoints.verify import Report, checked, read_header, scan
+from hw3tui.checkpoints.writer import write_stream
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -50,9 +50,9 @@ from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.preset.schedule import Scheduler
 
 if TYPE_CHECKING:
-    from hw3tui.engine.events import Event
     from hw3tui.engine.loop import Job
     from hw3tui.engine.runtime import Runtime
+    from hw3tui.runs.events import Event
 
 TIMEOUT_ENV = "HW3TUI_DDP_TIMEOUT"
 FAULT_ENV = "HW3TUI_TEST_FAULT"

@@ -25,23 +25,24 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
+from hw3tui.checkpoints.locate import locate
 from hw3tui.engine.checkpoint import (
     CheckpointError,
     CheckpointInfo,
     check_against_model,
     load_checkpoint,
 )
-from hw3tui.engine.chunks import locate
-from hw3tui.engine.data import DataError, Dataset, Split, load_dataset
+from hw3tui.engine.data import Dataset, Split, load_dataset
+from hw3tui.engine.job import Setup, make_job
 from hw3tui.engine.loop import Job, evaluate
 from hw3tui.engine.models import WeightsError, build_model
 from hw3tui.engine.runtime import DeviceError, apply_threads, choose_runtime
-from hw3tui.engine.session import Setup, make_job
-from hw3tui.eval_report import EvalReport
-from hw3tui.history import history_of
+from hw3tui.engine.sources import DataError
 from hw3tui.preset import LoadedPreset, PresetError, load_preset
 from hw3tui.preset.models import Preset
+from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir, find_run
+from hw3tui.runs.history import history_of
 
 DataSource = Literal["imagefolder", "filenames", "csv", "shapes"]
 Seen = Callable[[int, int], None]

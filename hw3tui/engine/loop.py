@@ -21,11 +21,11 @@ from hw3tui.engine.augment import Preprocess, step_generator
 from hw3tui.engine.batches import Batches
 from hw3tui.engine.data import Split
 from hw3tui.engine.distributed import SINGLE, World
-from hw3tui.engine.events import Event, EventSink, event
 from hw3tui.engine.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Preset
 from hw3tui.preset.schedule import Scheduler
+from hw3tui.runs.events import Event, EventSink, event
 
 PROGRESS_SECONDS = 0.5
 """At most two progress events a second: each one costs a host sync, and watchers need no more."""

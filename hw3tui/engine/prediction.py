@@ -20,9 +20,10 @@ from typing import Literal
 
 import torch
 
-from hw3tui.engine.data import IMAGE_SUFFIXES, Split, check_header, natural_key
+from hw3tui.engine.data import Split, check_header
 from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
 from hw3tui.engine.runtime import cpu_count
+from hw3tui.engine.sources import IMAGE_SUFFIXES, natural_key
 
 LabelForm = Literal["index", "name"]
 

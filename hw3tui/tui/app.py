@@ -24,11 +24,11 @@ from hw3tui.tui.screens.home import HomeScreen
 if TYPE_CHECKING:
     from typing import ClassVar
 
+    from hw3tui.console.run_rows import RunRow
     from hw3tui.runs import RunDir
     from hw3tui.tui.catalog import PresetEntry
     from hw3tui.tui.control import Launcher
     from hw3tui.tui.document import PresetDocument
-    from hw3tui.tui.widgets.runs_table import RunRow
 
 REAP_SECONDS = 2.0
 
@@ -83,8 +83,8 @@ class Hw3tuiApp(App[None]):
 
     def run_rows(self) -> list[RunRow]:
         """Every run on disk, newest first, after runs whose engine is still starting."""
+        from hw3tui.console.run_rows import RunRow
         from hw3tui.runs import list_runs
-        from hw3tui.tui.widgets.runs_table import RunRow
 
         starting = [RunRow.starting(run.path) for run in self.launcher.starting()]
         return [*starting, *(RunRow.of(s) for s in list_runs(self.runs_dir))]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hw3tui.engine.events import Event
 from hw3tui.runs import EventTail, LineTail, RunDir
+from hw3tui.runs.events import Event
 
 LOG_LINES_KEPT = 500
 """Log lines kept for the log tail (an old run's megabytes of log are not all read)."""

@@ -251,6 +251,20 @@ def test_verify_a_run_by_its_name(run: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert result.stdout.startswith(f"OK runs/{run.name}/best/{NAME}.*: 5 chunks")
 
 
+def test_verify_and_join_find_a_run_by_name_under_runs_dir(run: Path) -> None:
+    """`--runs-dir` is honoured like every other command's (it used to look in ./runs only)."""
+    runs_dir = run.parent
+    assert runs_dir.resolve() != (Path.cwd() / "runs").resolve()
+    result = hw3tui("verify", run.name, "--runs-dir", runs_dir)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"OK {run}/best/{NAME}.*: 5 chunks")
+    result = hw3tui("join", run.name, "--runs-dir", runs_dir)
+    assert result.exit_code == 0, result.output
+    assert (run / "best" / NAME).is_file()
+    result = hw3tui("verify", run.name)  # not under ./runs
+    assert result.exit_code == 2
+
+
 def test_empty_sums_file(run: Path) -> None:
     (run / "best" / "SHA256SUMS").write_text("")
     result = hw3tui("verify", run)

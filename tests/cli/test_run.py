@@ -21,8 +21,8 @@ from PIL import Image
 
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
-from hw3tui.result_header import strip_result
 from hw3tui.runs import RunDir
+from hw3tui.runs.header import strip_result
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "data" / "tiny.yaml")

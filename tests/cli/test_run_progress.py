@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from hw3tui.engine.events import Event, event
-from hw3tui.progress import Printer, duration
+from hw3tui.console.progress import Printer, duration
+from hw3tui.runs.events import Event, event
 
 
 def a_run() -> list[Event]:

@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from hw3tui import __version__
 from hw3tui.cli import cli
-from hw3tui.result_header import MARK, result_lines, stamp_result, strip_result
 from hw3tui.runs import RunDir
+from hw3tui.runs.header import MARK, result_lines, stamp_result, strip_result
 
 pytestmark = pytest.mark.slow  # the module's runs are trained end to end
 

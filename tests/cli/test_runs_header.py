@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from hw3tui.preset import validate_text
-from hw3tui.result_header import (
+from hw3tui.runs import RunDir
+from hw3tui.runs.header import (
     MARK,
     describe,
     result_lines,
@@ -14,7 +15,6 @@ from hw3tui.result_header import (
     strip_result,
     with_result,
 )
-from hw3tui.runs import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = (REPO / "tests" / "data" / "tiny.yaml").read_text()

@@ -36,7 +36,7 @@ def job_from(
     overrides: Sequence[str] = (), base_dir: Path | None = None, module: nn.Module | None = None
 ) -> Job:
     """A training job for tests/data/tiny.yaml with `--set` overrides (and another model)."""
-    from hw3tui.engine.session import make_job, prepare
+    from hw3tui.engine.job import make_job, prepare
 
     setup = prepare(load_preset(TINY, list(overrides)), base_dir=base_dir or Path.cwd())
     if module is not None:

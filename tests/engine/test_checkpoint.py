@@ -17,7 +17,9 @@ import torchvision
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hw3tui.engine import chunks
+from hw3tui.checkpoints import verify as chunks
+from hw3tui.checkpoints.format import MAX_HEADER_BYTES, SUMS_FILE
+from hw3tui.checkpoints.verify import verify
 from hw3tui.engine.checkpoint import (
     CheckpointError,
     CheckpointInfo,
@@ -28,8 +30,6 @@ from hw3tui.engine.checkpoint import (
     read_info,
     write_best,
 )
-from hw3tui.engine.checkpoint_format import MAX_HEADER_BYTES
-from hw3tui.engine.chunks import verify
 
 INFO = CheckpointInfo(
     preset="tiny", backbone="mobilenet_v3_small", epoch=7, metric="val_acc", value=0.875,
@@ -331,7 +331,7 @@ def test_a_folder_replaced_while_opening_is_read_again_not_called_corrupt(
     epochs = iter(range(1, 100))
 
     def swap_then_open(self: chunks.Version, name: str) -> int | None:
-        if name != chunks.SUMS_FILE and replacing:
+        if name != SUMS_FILE and replacing:
             write(next(epochs))  # the old files are gone before this one is opened
         return open_one(self, name)
 

@@ -91,8 +91,8 @@ def _zygote(swap: str, root: Path, iterations: int) -> dict[str, Any]:
 
     torch.set_num_threads(1)  # no OpenMP pool in the parent: forked children stay safe
     from hw3tui import atomic
+    from hw3tui.checkpoints.verify import verify
     from hw3tui.engine.checkpoint import CheckpointInfo, load_checkpoint, write_best
-    from hw3tui.engine.chunks import verify
 
     if swap == "rename-aside":
         atomic._exchange = None

@@ -24,7 +24,7 @@ from hw3tui.engine.evaluation import (
 )
 from hw3tui.engine.loop import evaluate
 from hw3tui.engine.prediction import ImagesError, list_images, predict_images, predictions_csv
-from hw3tui.eval_report import EvalReport
+from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir
 
 CLASSES = ["cat", "dog", "fox"]

@@ -19,12 +19,12 @@ from hw3tui.engine import data as data_module
 from hw3tui.engine.augment import step_generator
 from hw3tui.engine.batches import _fits_on
 from hw3tui.engine.data import Split, load_dataset
-from hw3tui.engine.events import Event
 from hw3tui.engine.loop import StopFlag, train_one_epoch
 from hw3tui.engine.seeds import Stream, torch_generator
 from hw3tui.engine.session import start_run
 from hw3tui.preset import load_preset
 from hw3tui.preset.models import Data
+from hw3tui.runs.events import Event
 
 REPO = Path(__file__).resolve().parents[2]
 COLOURS = {"red": (200, 60, 60), "green": (60, 200, 60), "blue": (60, 60, 200)}

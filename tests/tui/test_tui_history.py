@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from tui_fakes import STARTED, epoch_events, tiny_text, write_run
 
-from hw3tui.compare import compare_runs
-from hw3tui.history import RunHistory, history_of, schedule_ahead
 from hw3tui.humanize import format_duration
 from hw3tui.preset import validate_text
+from hw3tui.results.compare import compare_runs
+from hw3tui.runs.history import RunHistory, history_of, schedule_ahead
 
 
 def test_history_of_a_finished_run() -> None:

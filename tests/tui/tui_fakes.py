@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from hw3tui.engine.events import Event
 from hw3tui.runs import RunDir
+from hw3tui.runs.events import Event
 
 TINY = Path(__file__).resolve().parent.parent / "data" / "tiny.yaml"
 STARTED = 1_767_225_600.0

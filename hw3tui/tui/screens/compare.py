@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from hw3tui.compare import Comparison, compare_runs
 from hw3tui.preset.yamlio import flow
+from hw3tui.results.compare import Comparison, compare_runs
 from hw3tui.runs import RunDir
 from hw3tui.tui.widgets.curves import Curves, Series
 

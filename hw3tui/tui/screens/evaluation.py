@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import LoadingIndicator, Static
 from textual.worker import get_current_worker
 
-from hw3tui.eval_report import EvalReport
+from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir, hw3tui_command
 
 
@@ -107,7 +107,7 @@ class EvalScreen(ModalScreen[None]):
             title.update(f"{self.run.name}: not evaluated")
             result.update(f"[red]{_escape(message.problem)}[/]")
             return
-        from hw3tui.results_view import eval_view
+        from hw3tui.console.results_view import eval_view
 
         title.update(f"{self.run.name}: its best checkpoint on its val set")
         result.update(eval_view(message.report))

@@ -17,10 +17,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import get_current_worker
 
+from hw3tui.console.run_rows import RunRow
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm_cancel
 from hw3tui.tui.widgets.presets_table import PresetsTable
-from hw3tui.tui.widgets.runs_table import RunRow, RunsTable
+from hw3tui.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
     from hw3tui.tui.app import Hw3tuiApp

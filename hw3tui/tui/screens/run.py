@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
-from hw3tui.history import RunHistory
 from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.runs import RunDir
+from hw3tui.runs.history import RunHistory
 from hw3tui.tui.feed import FeedUpdate, RunFeed
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm_cancel

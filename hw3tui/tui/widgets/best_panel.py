@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.markup import escape
 from textual.widgets import Static
 
-from hw3tui.history import RunHistory
+from hw3tui.runs.history import RunHistory
 from hw3tui.tui.paths import shown_path
 
 

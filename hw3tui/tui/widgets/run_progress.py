@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar
 
-from hw3tui.history import RunHistory
 from hw3tui.humanize import format_duration
+from hw3tui.runs.history import RunHistory
 
 
 class RunProgress(Widget):

@@ -6,9 +6,9 @@ from typing import Any
 
 from textual.widgets import Static
 
-from hw3tui.history import RunHistory, schedule_ahead
 from hw3tui.preset import Preset
 from hw3tui.preset.schedule import value_at
+from hw3tui.runs.history import RunHistory, schedule_ahead
 
 QUANTITIES = (("lr", "lr"), ("batch_size", "batch"), ("weight_decay", "w. decay"))
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import hw3tui
 from hw3tui.atomic import write_text_atomic
-from hw3tui.history import history_of
 from hw3tui.runs import RunDir
+from hw3tui.runs.history import history_of
 
 MARK = "# hw3tui result:"
 

@@ -18,6 +18,8 @@ from typing import Any
 import hw3tui
 
 MiB = 1024 * 1024
+SUMS_FILE = "SHA256SUMS"
+"""The manifest's name; it does not match the chunks' glob `NAME.*`."""
 MAX_HEADER_BYTES = 16 * MiB
 """A resnet50's header is 29 KB; 16 MiB is room for ~200,000 tensors."""
 

@@ -18,344 +18,32 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import math
 import os
-import queue
-import re
 import stat
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Generic, TypeVar
+from typing import BinaryIO
 
-from hw3tui.atomic import open_atomic, settled
-from hw3tui.engine.checkpoint_format import (
+from hw3tui.checkpoints.format import (
+    SUMS_FILE,
     CheckpointError,
     Header,
     MiB,
     header_length,
     parse_header,
 )
-from hw3tui.runs import DEFAULT_RUNS_DIR
+from hw3tui.checkpoints.locate import Source, is_chunk_of, locate, parse_sums, read_sums_fd
+from hw3tui.checkpoints.writer import ThreadedSha256
 
-SUMS_FILE = "SHA256SUMS"
-"""The manifest's name; it does not match the chunks' glob `NAME.*`."""
-MAX_SUMS_BYTES = MiB
 READ_BLOCK = 4 * MiB
-_SUM_LINE = re.compile(r"^(?P<digest>[0-9a-fA-F]{64}) [ *](?P<name>.+)$")
-_CHUNK_SUFFIX = re.compile(r"^(?P<name>.+)\.(?P<index>[0-9]+)$")
-
-
-def chunk_names(name: str, count: int) -> list[str]:
-    """NAME.000, NAME.001, ...: zero-padded to one width so that `NAME.*` sorts numerically."""
-    width = max(3, len(str(count - 1)))
-    return [f"{name}.{index:0{width}d}" for index in range(count)]
 
 
 # --- writing ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Written:
-    """What `write_stream` wrote."""
-
-    joined: Path
-    """The path `cat` rebuilds (not written itself)."""
-    chunks: list[Path]
-    total_bytes: int
-    sha256: str
-
-
-def write_stream(
-    pieces: Iterable[bytes | bytearray | memoryview],
-    folder: Path,
-    name: str,
-    *,
-    chunk_bytes: int,
-    total_bytes: int,
-) -> Written:
-    """Write the concatenation of `pieces` (exactly `total_bytes` long) as chunks of `chunk_bytes`
-    into `folder`, and SHA256SUMS.
-
-    Each piece is written straight from its buffer (no copy). Hashing costs more CPU than
-    writing, so it runs beside it: one thread hashes the chunks, one the whole stream (hashlib
-    releases the GIL), and a third fsyncs each finished chunk while the next one is written.
-    """
-    if chunk_bytes < 1:
-        raise ValueError("chunk_bytes must be at least 1")
-    names = chunk_names(name, max(1, math.ceil(total_bytes / chunk_bytes)))
-    whole = _ThreadedSha256()
-    chunk_hashes = _ChunkHashes()
-    syncer: _Background[int] = _Background(_fsync_and_close, "fsync")
-    fd: int | None = None
-    filled = written = opened = 0
-    try:
-        for piece in pieces:
-            view = memoryview(piece).cast("B")
-            whole.update(view)
-            while view.nbytes:
-                if fd is None:
-                    if opened == len(names):
-                        raise ValueError(f"the stream is longer than the {total_bytes} bytes given")
-                    path = folder / names[opened]
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-                    opened, filled = opened + 1, 0
-                part = view[: chunk_bytes - filled]
-                chunk_hashes.put(part)
-                _write_all(fd, part)
-                filled += part.nbytes
-                written += part.nbytes
-                view = view[part.nbytes :]
-                if filled == chunk_bytes:
-                    chunk_hashes.put(None)
-                    syncer.put(fd)
-                    fd = None
-        if fd is not None:
-            chunk_hashes.put(None)
-            syncer.put(fd)
-            fd = None
-        if written != total_bytes:
-            raise ValueError(f"the stream has {written} bytes, not the {total_bytes} given")
-        digest = whole.hexdigest()
-        digests = chunk_hashes.digests()
-        syncer.finish()
-    finally:
-        if fd is not None:
-            os.close(fd)
-        for worker in (whole, chunk_hashes, syncer):
-            worker.stop()
-    lines = [f"{d}  {n}\n" for d, n in zip(digests, names, strict=True)]
-    lines.append(f"{digest}  {name}\n")
-    (folder / SUMS_FILE).write_text("".join(lines), encoding="utf-8")
-    return Written(folder / name, [folder / n for n in names], total_bytes, digest)
-
-
-def _write_all(fd: int, data: memoryview) -> None:
-    while data.nbytes:
-        done = os.write(fd, data)
-        data = data[done:]
-
-
-def _fsync_and_close(fd: int) -> None:
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-T = TypeVar("T")
-_STOP = object()
-
-
-class _Background(Generic[T]):
-    """A thread that applies `handle` to each item put, in order; the first error is raised by
-    `finish` (every item is still handled, so no descriptor is left open)."""
-
-    def __init__(self, handle: Callable[[T], None], name: str) -> None:
-        self._handle = handle
-        self._error: BaseException | None = None
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not _STOP:
-            try:
-                self._handle(item)  # type: ignore[arg-type]
-            except BaseException as exc:
-                self._error = self._error or exc
-
-    def put(self, item: T) -> None:
-        self._queue.put(item)
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
-
-    def finish(self) -> None:
-        self.stop()
-        if self._error is not None:
-            raise self._error
-
-
-class _ThreadedSha256(_Background[memoryview]):
-    """SHA-256 of a stream, computed in a second thread."""
-
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-        super().__init__(self._hash.update, "sha256")
-
-    def update(self, data: memoryview) -> None:
-        self.put(data)
-
-    def hexdigest(self) -> str:
-        self.finish()
-        return self._hash.hexdigest()
-
-
-class _ChunkHashes(_Background["memoryview | None"]):
-    """SHA-256 of each chunk, in a thread: put a chunk's bytes, then None to end the chunk."""
-
-    def __init__(self) -> None:
-        self._done: list[str] = []
-        self._current = hashlib.sha256()
-        super().__init__(self._take, "sha256-chunks")
-
-    def _take(self, data: memoryview | None) -> None:
-        if data is None:
-            self._done.append(self._current.hexdigest())
-            self._current = hashlib.sha256()
-        else:
-            self._current.update(data)
-
-    def digests(self) -> list[str]:
-        self.finish()
-        return self._done
-
-
 # --- finding a checkpoint ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a checkpoint's bytes are: a chunk set `folder/name.NNN`, or one file `folder/name`."""
-
-    folder: Path
-    name: str
-    chunked: bool
-
-    @property
-    def joined(self) -> Path:
-        return self.folder / self.name
-
-    def describe(self) -> str:
-        return str(self.joined) + (".*" if self.chunked else "")
-
-
-def locate(path: Path) -> Source:
-    """What PATH means: a run directory (its best/; or a run's name under ./runs), a best/
-    directory, a chunk prefix (or one chunk), or a single safetensors file. CheckpointError
-    when it names none of these."""
-    path = Path(path)
-    by_name = DEFAULT_RUNS_DIR / path
-    if not os.path.lexists(path) and not path.is_absolute() and by_name.is_dir():
-        path = by_name  # a run's name, as `hw3tui runs` lists it
-    if not os.path.lexists(path):
-        path = settled(path)  # a best/ that a killed swap left aside
-    if path.is_dir():
-        names = _checkpoint_names(path)
-        if not names:
-            best = settled(path / "best")
-            if best.is_dir():
-                path, names = best, _checkpoint_names(best)
-        if not names and (path / "status.json").is_file():
-            raise CheckpointError(f"{path}: this run has no best checkpoint (yet)")
-        if not names:
-            raise CheckpointError(
-                f"{path}: no checkpoint here (expected NAME.safetensors.000, ... and {SUMS_FILE}, "
-                "or a run directory)"
-            )
-        if len(names) > 1:
-            listed = ", ".join(sorted(names))
-            raise CheckpointError(f"{path}: several checkpoints here ({listed}); name one")
-        ((name, chunked),) = names.items()
-        return Source(path, name, chunked)
-    folder = path.parent
-    chunk = _CHUNK_SUFFIX.match(path.name)
-    if path.is_file() and chunk is not None:
-        return Source(folder, chunk["name"], chunked=True)
-    if path.is_file():
-        return Source(folder, path.name, chunked=False)
-    if os.path.lexists(path):
-        raise CheckpointError(f"{path}: not a regular file or directory")
-    if _chunk_files(folder, path.name) or path.name in _checkpoint_names(folder):
-        return Source(folder, path.name, chunked=True)
-    raise CheckpointError(f"{path}: no such file, directory or chunk prefix")
-
-
-def _checkpoint_names(folder: Path) -> dict[str, bool]:
-    """Checkpoints in a folder: joined name -> whether it is chunked."""
-    sums, _ = read_sums(folder)
-    names: dict[str, bool] = {}
-    if sums is not None:
-        for entry in sums:
-            chunk = _CHUNK_SUFFIX.match(entry)
-            if chunk is not None:
-                names[chunk["name"]] = True
-            else:
-                names.setdefault(entry, False)
-        if names:
-            return names
-    try:
-        entries = [p.name for p in folder.iterdir() if p.is_file()]
-    except OSError:
-        return {}
-    for entry in entries:
-        chunk = _CHUNK_SUFFIX.match(entry)
-        if chunk is not None and chunk["name"].endswith(".safetensors"):
-            names[chunk["name"]] = True
-    for entry in entries:
-        if entry.endswith(".safetensors"):
-            names.setdefault(entry, False)
-    return names
-
-
-def _chunk_files(folder: Path, name: str) -> list[str]:
-    """Files that `cat NAME.*` would join, in the shell's (lexical) order."""
-    try:
-        return sorted(p.name for p in folder.iterdir() if p.name.startswith(name + "."))
-    except OSError:
-        return []
-
-
-def read_sums(folder: Path) -> tuple[dict[str, str] | None, list[str]]:
-    """SHA256SUMS as {file name: digest} (None when there is none), and the problems found in it."""
-    try:
-        fd = os.open(folder / SUMS_FILE, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None, []
-    except OSError as exc:
-        return {}, [f"{SUMS_FILE}: unreadable ({exc.strerror})"]
-    try:
-        return parse_sums(_read_sums_fd(fd))
-    finally:
-        os.close(fd)
-
-
-def _read_sums_fd(fd: int) -> bytes | OSError:
-    try:
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(MAX_SUMS_BYTES + 1)
-    except OSError as exc:
-        return exc
-
-
-def parse_sums(data: bytes | OSError) -> tuple[dict[str, str], list[str]]:
-    """SHA256SUMS's bytes as {file name: digest}, and the problems found in them."""
-    if isinstance(data, OSError):
-        return {}, [f"{SUMS_FILE}: unreadable ({data.strerror})"]
-    if len(data) > MAX_SUMS_BYTES:
-        return {}, [f"{SUMS_FILE}: larger than {MAX_SUMS_BYTES // MiB} MiB, not a checksum list"]
-    sums: dict[str, str] = {}
-    problems: list[str] = []
-    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        match = _SUM_LINE.match(line)
-        if match is None:
-            problems.append(f"{SUMS_FILE} line {number}: not '<sha256>  <file>'")
-            continue
-        name = match["name"]
-        if "/" in name or "\\" in name or name in (".", ".."):
-            problems.append(f"{SUMS_FILE} line {number}: names a file outside its folder")
-        elif name in sums:
-            problems.append(f"{SUMS_FILE} line {number}: lists {name} twice")
-        else:
-            sums[name] = match["digest"].lower()
-    return sums, problems
 
 
 # --- one version of a checkpoint --------------------------------------------------------------
@@ -389,7 +77,7 @@ class Version:
             if SUMS_FILE in self.entries:
                 fd = self._open(SUMS_FILE)
                 if fd is not None:
-                    self.sums, self.sum_problems = parse_sums(_read_sums_fd(fd))
+                    self.sums, self.sum_problems = parse_sums(read_sums_fd(fd))
             self.files, self.plan_problems = _plan(source, self.sums, self.entries)
             for name in self.files:
                 if name in self.entries:
@@ -539,7 +227,7 @@ def _scan(
                 report.problems.append(str(exc))
     if check_joined and source.chunked and sums is not None and source.name in sums:
         joined = source.joined
-        if joined.is_file() and _file_sha256(joined) != sums[source.name]:
+        if joined.is_file() and file_sha256(joined) != sums[source.name]:
             report.problems.append(
                 f"{source.name}: the joined file does not match {SUMS_FILE} (an old or damaged "
                 "join: delete it, or run `hw3tui join --force`)"
@@ -564,9 +252,9 @@ def _plan(
     problems: list[str] = []
     present = sorted(e for e in entries if e.startswith(source.name + "."))
     if sums is not None:
-        listed = [n for n in sums if _is_chunk_of(n, source.name)]
+        listed = [n for n in sums if is_chunk_of(n, source.name)]
     else:
-        listed = [n for n in present if _is_chunk_of(n, source.name)]
+        listed = [n for n in present if is_chunk_of(n, source.name)]
     listed.sort(key=lambda n: int(n.rsplit(".", 1)[1]))
     numbers = [int(n.rsplit(".", 1)[1]) for n in listed]
     if sums is None and numbers:
@@ -591,11 +279,6 @@ def _plan(
     return listed, problems
 
 
-def _is_chunk_of(entry: str, name: str) -> bool:
-    chunk = _CHUNK_SUFFIX.match(entry)
-    return chunk is not None and chunk["name"] == name
-
-
 class _Stream:
     """The bytes of a checkpoint as they are read: hashed, kept at the front (for the header),
     copied into a buffer or a file."""
@@ -610,8 +293,8 @@ class _Stream:
         self._head_wanted = 8
         # Bytes read into `into` stay put, so a second thread can hash them; a scratch buffer is
         # reused at once, so it is hashed in this thread.
-        self._hash: _ThreadedSha256 | hashlib._Hash = (
-            _ThreadedSha256() if into is not None else hashlib.sha256()
+        self._hash: ThreadedSha256 | hashlib._Hash = (
+            ThreadedSha256() if into is not None else hashlib.sha256()
         )
         self._scratch = memoryview(bytearray(READ_BLOCK)) if into is None else None
 
@@ -649,7 +332,7 @@ class _Stream:
         return self._hash.hexdigest()
 
     def close(self) -> None:
-        if isinstance(self._hash, _ThreadedSha256):
+        if isinstance(self._hash, ThreadedSha256):
             self._hash.stop()
 
 
@@ -736,7 +419,7 @@ def _expected_sizes(
     return expected
 
 
-def _file_sha256(path: Path) -> str | None:
+def file_sha256(path: Path) -> str | None:
     try:
         with path.open("rb") as handle:
             digest = hashlib.sha256()
@@ -807,55 +490,3 @@ def _read_header(version: Version) -> Header:
 
 
 # --- joining ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Joined:
-    """What `join` did."""
-
-    path: Path
-    total_bytes: int
-    sha256: str
-    chunks: int
-    unchanged: bool
-    """The output already held exactly these bytes; nothing was written."""
-
-
-def join(path: Path, output: Path | None = None, *, force: bool = False) -> Joined:
-    """Rebuild the single file from a chunk set, writing it atomically only if every chunk
-    verifies; CheckpointError (listing every problem, one per line) otherwise."""
-    source = locate(path)
-    if not source.chunked:
-        raise CheckpointError(f"{source.joined}: already a single file; nothing to join")
-    target = source.joined if output is None else Path(output)
-    if target.is_dir():
-        target = target / source.name
-    if target.resolve().parent == source.folder.resolve() and (
-        target.name == SUMS_FILE or target.name.startswith(source.name + ".")
-    ):
-        raise CheckpointError(
-            f"{target}: would be taken for a chunk by `cat {source.name}.*`; choose another name"
-        )
-    sums, _ = read_sums(source.folder)
-    expected = sums.get(source.name) if sums else None
-    exists = target.exists()
-    if exists and expected is not None and _file_sha256(target) == expected:
-        report = verify(path)
-        if report.ok:
-            return Joined(target, report.total_bytes, expected, len(report.files), unchanged=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open_atomic(target) as out:
-        try:
-            report = scan(source, out=out, check_joined=False)
-        except Changed:
-            raise CheckpointError(
-                f"{source.describe()}: the checkpoint changed while it was being read; try again"
-            ) from None
-        if not report.ok:
-            raise CheckpointError("\n".join([*report.problems, f"{source.describe()}: not joined"]))
-        if exists and not force:
-            raise CheckpointError(
-                f"{target}: exists and differs from the chunks; --force replaces it"
-            )
-    assert report.sha256 is not None
-    return Joined(target, report.total_bytes, report.sha256, len(report.files), unchanged=False)

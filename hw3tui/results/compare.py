@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hw3tui.history import RunHistory, history_of
 from hw3tui.humanize import format_duration, format_started
 from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.preset.diff import Change, diff
 from hw3tui.runs import RunDir, RunSummary, summarize
+from hw3tui.runs.history import RunHistory, history_of
 
 
 @dataclass

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hw3tui.atomic import write_text_atomic
-from hw3tui.engine.events import Event, is_event
+from hw3tui.runs.events import Event, is_event
 
 DEFAULT_RUNS_DIR = Path("runs")
 

@@ -23,9 +23,11 @@ from rich.text import Text
 from hw3tui.preset.yamlio import flow
 
 if TYPE_CHECKING:
-    from hw3tui.compare_many import RunsComparison
-    from hw3tui.eval_report import EvalReport
-    from hw3tui.runs import RunSummary
+    from hw3tui.console.run_rows import COLUMNS
+    from hw3tui.results.compare_many import RunsComparison
+    from hw3tui.results.eval_report import EvalReport
+from hw3tui.console.run_rows import COLUMNS, STATE_MARKS, RunRow
+from hw3tui.runs import RunSummary
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 10
@@ -176,11 +178,9 @@ def eval_view(report: EvalReport) -> Group:
 
 def runs_table(summaries: Sequence[RunSummary]) -> Table:
     """The TUI home screen's run list, as a table: the same rows, the same columns."""
-    from hw3tui.tui.widgets.runs_table import STATE_MARKS, RunRow, RunsTable
-
     table = _table()
     rows = [RunRow.of(summary) for summary in summaries]
-    for column in RunsTable.COLUMNS:
+    for column in COLUMNS:
         # a run's name is what `hw3tui eval`, `compare` and `resume` take: never cut it
         width = max((len(row.name) for row in rows), default=0) if column == "Run" else None
         table.add_column(column, min_width=width, no_wrap=column == "Run")

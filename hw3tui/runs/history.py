@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hw3tui.engine.events import Event
 from hw3tui.preset.schedule import CosineForm, LinearForm, PlateauForm, preview
+from hw3tui.runs.events import Event
 
 BATCH_LOSSES_KEPT = 400
 """Batch losses of the current epoch kept for the live line (older ones scroll off)."""

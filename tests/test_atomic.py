@@ -6,6 +6,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,3 +172,34 @@ def test_settled_touches_only_its_own_leftovers(root: Path) -> None:
     mine.mkdir()
     assert settled(root / "best") == root / "best"  # nothing to restore: best never existed
     assert sorted(p.name for p in root.iterdir()) == [".state.staging-0123456789ab"]
+
+
+def test_a_reader_cleaning_never_removes_what_a_writer_just_created(
+    root: Path, swap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instant between a staging folder's (or a partial file's) creation and its lock: a
+    reader's clean-up there used to delete it under the writer (FileNotFoundError in the run)."""
+    mkdir, open_fd = Path.mkdir, os.open
+
+    def clean_right_after(created: Path) -> None:
+        if atomic.LEFTOVER.match(created.name):
+            clean_leftovers(created.parent)  # what the TUI or `hw3tui eval` may do at any time
+
+    def mkdir_then_clean(self: Path, *args: Any, **kwargs: Any) -> None:
+        mkdir(self, *args, **kwargs)
+        clean_right_after(self)
+
+    def open_then_clean(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        fd = open_fd(path, flags, *args, **kwargs)
+        if flags & os.O_CREAT:
+            clean_right_after(Path(path))
+        return fd
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_clean)
+    monkeypatch.setattr(os, "open", open_then_clean)
+    for round_ in range(3):
+        with replace_dir(root / "best") as staging:
+            (staging / "a").write_text(str(round_))
+        write_bytes_atomic(root / "status.json", b"{}")
+    assert (root / "best" / "a").read_text() == "2"
+    assert sorted(p.name for p in root.iterdir()) == ["best", "status.json"]

@@ -1,4 +1,4 @@
-"""Two or more runs side by side (`hw3tui compare RUN RUN ...`), built on `hw3tui.compare`.
+"""Two or more runs side by side (`hw3tui compare RUN RUN ...`), built on `hw3tui.results.compare`.
 
 The TUI's compare screen shows two runs through `compare.Comparison`; here the first run is
 compared with each of the others by that same `Comparison`, so the figures (best val acc, last
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hw3tui.compare import Comparison, RunSide, load_side
 from hw3tui.preset.diff import diff
 from hw3tui.preset.io import effective
+from hw3tui.results.compare import Comparison, RunSide, load_side
 from hw3tui.runs import RunDir
 
 MISSING = "–"

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hw3tui.engine.events import Event
+from hw3tui.runs.events import Event
 
 
 def _num(value: Any, digits: int = 4) -> str:

@@ -1,0 +1,1 @@
+"""Headless output: the log-friendly progress printer and rich tables for results."""

@@ -1,0 +1,73 @@
+"""What a list of runs shows of each run, as text: the same rows and columns in `hw3tui runs` and
+on the TUI's home screen (no Textual here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hw3tui.humanize import format_duration, format_started
+from hw3tui.runs import RunSummary
+
+COLUMNS = ("Run", "State", "Best val acc", "Epochs", "Time", "Started")
+
+STATE_MARKS = {
+    "running": "● running",
+    "starting": "● starting",
+    "done": "✓ done",
+    "failed": "✗ failed",
+    "cancelled": "■ cancelled",
+    "killed": "✗ killed",
+}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """What the table shows of one run (a summary, or a run whose engine is still starting)."""
+
+    path: Path
+    name: str
+    state: str
+    live: bool
+    best: str
+    epochs: str
+    started: str
+    duration: str
+
+    @property
+    def key(self) -> str:
+        return str(self.path.resolve())
+
+    @classmethod
+    def of(cls, summary: RunSummary) -> RunRow:
+        planned = summary.epochs
+        epochs = f"{summary.epochs_done}/{planned}" if planned else str(summary.epochs_done)
+        return cls(
+            path=summary.path,
+            name=summary.name,
+            state=summary.state,
+            live=summary.live,
+            best=best_text(summary.best),
+            epochs=epochs,
+            started=format_started(summary.started),
+            duration=format_duration(summary.duration),
+        )
+
+    @classmethod
+    def starting(cls, path: Path) -> RunRow:
+        return cls(path, path.name, "starting", True, "–", "–", "–", "–")
+
+
+def best_text(best: dict[str, object] | None) -> str:
+    """`0.917 (ep 3)`; the metric is named when it is not val acc."""
+    if not best or not isinstance(best.get("value"), int | float):
+        return "–"
+    value = float(best["value"])  # type: ignore[arg-type]
+    metric = str(best.get("metric") or "val_acc")
+    label = "" if metric == "val_acc" else metric.replace("_", " ") + " "
+    return f"{label}{value:.3f} (ep {best.get('epoch', '?')})"
+
+
+def cells(row: RunRow) -> tuple[str, ...]:
+    state = STATE_MARKS.get(row.state, row.state)
+    return (row.name, state, row.best, row.epochs, row.duration, row.started)

@@ -1,0 +1,132 @@
+"""A run's job built from a checked preset: the device, the data, the model; then the model on its
+device with its optimizer, schedules and input pipelines. Nothing here touches the run directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hw3tui.engine.augment import Preprocess, build_augment
+from hw3tui.engine.data import Dataset, load_dataset
+from hw3tui.engine.distributed import (
+    SINGLE,
+    World,
+)
+from hw3tui.engine.loop import (
+    Job,
+    Schedules,
+)
+from hw3tui.engine.models import build_model
+from hw3tui.engine.runtime import Runtime, apply_threads, choose_device, choose_runtime
+from hw3tui.engine.seeds import Stream, derived_seed
+from hw3tui.preset import LoadedPreset
+from hw3tui.preset.models import Optimizer, Preset
+
+Note = Callable[[str], None]
+"""Where setup messages go ("decoding 9866 images ..."), before the run's events exist."""
+
+
+@dataclass
+class Setup:
+    """Checked inputs of a run: nothing here has touched the run directory."""
+
+    loaded: LoadedPreset
+    dataset: Dataset
+    runtime: Runtime
+    module: nn.Module
+    base_dir: Path
+    world: World = SINGLE
+    """The ranks training together (one process: `SINGLE`)."""
+
+    @property
+    def preset(self) -> Preset:
+        return self.loaded.preset
+
+
+def prepare(
+    loaded: LoadedPreset,
+    *,
+    base_dir: Path,
+    note: Note = lambda _: None,
+    world: World = SINGLE,
+) -> Setup:
+    """Check the device, find and decode the data, build the model; `BAD_INPUT` errors if not."""
+    preset = loaded.preset
+    choose_device(preset.runtime.device)  # a missing GPU is reported before minutes of decoding
+    world.check_batch_sizes(preset)
+    note(_describe_data(preset))
+    dataset = load_dataset(
+        preset.data, seed=preset.seed, base_dir=base_dir, memory=world.memory_share()
+    )
+    runtime = world.adapt(
+        choose_runtime(
+            preset.runtime,
+            backbone=preset.backbone.name,
+            image_size=preset.data.image_size,
+            cached=dataset.cached,
+            workers=preset.data.workers,
+        )
+    )
+    apply_threads(runtime)
+    if preset.backbone.pretrained is True:
+        note(f"loading torchvision's ImageNet weights for {preset.backbone.name}")
+    torch.manual_seed(derived_seed(preset.seed, Stream.INIT))
+    module = build_model(
+        preset.backbone.name,
+        num_classes=len(dataset.classes),
+        image_size=preset.data.image_size,
+        pretrained=preset.backbone.pretrained,
+        base_dir=base_dir,
+    )
+    return Setup(loaded, dataset, runtime, module, base_dir, world)
+
+
+def _describe_data(preset: Preset) -> str:
+    data = preset.data
+    if data.source == "shapes":
+        count = data.shapes.classes * (data.shapes.train_per_class + data.shapes.val_per_class)
+        return f"drawing {count} shapes images at {data.image_size} px"
+    return f"reading {data.source} images from {data.train} at {data.image_size} px"
+
+
+def make_job(setup: Setup) -> Job:
+    """The model on its device, the optimizer, schedules and input pipelines."""
+    preset, runtime = setup.preset, setup.runtime
+    layout = torch.channels_last if runtime.channels_last else torch.contiguous_format
+    module = setup.module.to(runtime.device).to(memory_format=layout)
+    trained = setup.world.wrap(module, runtime.device)
+    model: nn.Module = torch.compile(trained) if runtime.compile else trained  # type: ignore[assignment]
+    schedules = Schedules(preset)
+    first = schedules.at(0)
+    steps = build_augment(preset.augment)
+    return Job(
+        preset=preset,
+        model=model,
+        module=module,
+        optimizer=make_optimizer(preset.optimizer, module, lr=first.lr, wd=first.weight_decay),
+        scaler=torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16"),
+        schedules=schedules,
+        train=setup.dataset.train,
+        val=setup.dataset.val,
+        train_inputs=Preprocess(steps, device=runtime.device, channels_last=runtime.channels_last),
+        val_inputs=Preprocess([], device=runtime.device, channels_last=runtime.channels_last),
+        runtime=runtime,
+        world=setup.world,
+    )
+
+
+def make_optimizer(
+    spec: Optimizer, module: nn.Module, *, lr: float, wd: float
+) -> torch.optim.Optimizer:
+    params = [p for p in module.parameters() if p.requires_grad]
+    if spec.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, weight_decay=wd, momentum=spec.momentum, nesterov=spec.nesterov
+        )
+    if spec.name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, betas=spec.betas)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=wd, betas=spec.betas)

@@ -1,0 +1,122 @@
+"""The run folder's one writer during a run: events, status, best checkpoint, resumable state.
+
+`RunRecorder` implements the loop's `Outputs`; under torchrun, the other ranks get an `Outputs`
+that does nothing. `claim` and `abandon` own a `--run-dir` given before training starts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hw3tui
+from hw3tui.engine.checkpoint import CheckpointInfo, write_best
+from hw3tui.engine.loop import (
+    Job,
+)
+from hw3tui.engine.state import save_state
+from hw3tui.runs import RunDir, RunLocked
+from hw3tui.runs.events import Event, EventSink, RunState, event
+from hw3tui.runs.header import stamp_result
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be used for this (another run's, a live one, a finished one)."""
+
+
+@dataclass
+class RunRecorder:
+    """The run's side effects: events (to events.jsonl and the console), status.json, the best
+    checkpoint and the resumable state. Implements the loop's `Outputs`."""
+
+    run: RunDir
+    status: dict[str, Any]
+    console: EventSink | None = None
+    chunk_mb: float = 45.0
+    classes: list[str] = field(default_factory=list)
+
+    def emit(self, record: Event) -> None:
+        self.run.append_event(record)
+        self._update_status(record)
+        if self.console is not None:
+            self.console(record)
+
+    def _update_status(self, record: Event) -> None:
+        kind = record["type"]
+        if kind == "run_start":
+            self.status.update(state="running", ended=None, reason=None)
+        elif kind == "epoch_end":
+            self.status["epochs_done"] = record["epoch"] + 1
+        elif kind == "checkpoint":
+            self.status["best"] = {k: record[k] for k in ("epoch", "metric", "value", "path")}
+        elif kind == "run_end":
+            self.status.update(state=record["state"], ended=record["time"], reason=record["reason"])
+        else:
+            return
+        self.run.write_status(self.status)
+        if kind == "run_end":  # the frozen preset carries what the run achieved
+            stamp_result(self.run)
+
+    def save_best(self, job: Job, epoch: int, value: float) -> str:
+        info = CheckpointInfo(
+            preset=job.preset.name,
+            backbone=job.preset.backbone.name,
+            epoch=epoch,
+            metric=job.monitor,
+            value=value,
+            classes=list(self.classes),
+            image_size=job.preset.data.image_size,
+        )
+        path = write_best(job.module.state_dict(), self.run.best_dir, info, chunk_mb=self.chunk_mb)
+        return str(path.relative_to(self.run.path))
+
+    def save_state(self, job: Job) -> None:
+        save_state(job, self.run.state_dir)
+        job.world.barrier()  # the other ranks (`Following`) wait here for the save
+
+
+def claim(run_dir: Path, stack: contextlib.ExitStack) -> tuple[RunDir, bool]:
+    """A `--run-dir` to start a run in: new, or empty but for a launcher's log.txt."""
+    run = RunDir(run_dir)
+    existed = run_dir.exists()
+    if existed and not run_dir.is_dir():
+        raise RunDirError(f"--run-dir {run_dir}: not a folder")
+    if run.status_file.exists() or (run.events_file.exists() and run.events_file.stat().st_size):
+        raise RunDirError(
+            f"--run-dir {run_dir}: already holds a run; `hw3tui resume {run_dir}` continues it"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        stack.enter_context(run.lock())
+    except RunLocked:
+        raise RunDirError(f"--run-dir {run_dir}: in use by a running engine") from None
+    return run, existed
+
+
+def abandon(run: RunDir, existed: bool, exc: BaseException) -> None:
+    """Setup failed in a `--run-dir`: remove it if we made it, else mark it failed with why."""
+    if not existed:
+        shutil.rmtree(run.path, ignore_errors=True)
+        return
+    cancelled = isinstance(exc, KeyboardInterrupt)
+    reason = "interrupted before training started" if cancelled else str(exc)
+    record_end(run, "cancelled" if cancelled else "failed", reason)
+
+
+def record_end(run: RunDir, state: RunState, reason: str) -> None:
+    """End a run whose engine could not end it itself (setup failed; under torchrun, rank 0 was
+    killed first): a `run_end` event and a final status, keeping what status.json knew."""
+    now = round(time.time(), 3)
+    status = run.read_status() or {
+        "pid": os.getpid(), "started": now, "best": None, "epochs_done": 0,
+        "version": hw3tui.__version__,
+    }  # fmt: skip
+    status.update(state=state, ended=now, reason=reason)
+    with contextlib.suppress(OSError):
+        run.append_event(event("run_end", state=state, best=status.get("best"), reason=reason))
+        run.write_status(status)
+        stamp_result(run)

@@ -1,0 +1,1 @@
+"""What runs achieved: evaluation reports and comparisons of runs (torch-free)."""
