@@ -4,7 +4,8 @@ Every source (`imagefolder`, `filenames`, `csv`, `shapes`) becomes the same thin
 labelled samples per split, checked before any training starts (a missing folder, an unreadable
 image, an empty class or different classes in train and val are a `DataError`, one line). When the
 images fit comfortably in memory they are decoded once into a uint8 tensor (N, 3, S, S) at the
-model's image size; otherwise they are decoded from their files every epoch by loader workers.
+model's image size (and kept on disk for the next run on the same files: `decoded_cache`);
+otherwise they are decoded from their files every epoch by loader workers.
 Either way the training loop receives uint8 batches and augments them as tensors on its device.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from hw3tui.engine import decoded_cache
 from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.engine.shapes import SHAPES, draw_shapes
 from hw3tui.engine.sources import DataError, Sample, class_names, index_samples
@@ -126,9 +128,6 @@ def _shapes(data: Data, *, seed: int) -> Dataset:
     )
 
 
-# --- finding samples -------------------------------------------------------------------------
-
-
 # --- decoding --------------------------------------------------------------------------------
 
 
@@ -173,6 +172,10 @@ def _split(
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(check_header, files))
         return Split(labels, size, files=tuple(files))
+    name = decoded_cache.key(files, size)
+    cached = decoded_cache.load(name, len(files), size) if name is not None else None
+    if cached is not None:
+        return Split(labels, size, images=cached)
     images = torch.empty((len(files), 3, size, size), dtype=torch.uint8)
 
     def fill(i: int) -> None:
@@ -181,6 +184,8 @@ def _split(
     # PIL releases the GIL while decoding and resizing, so threads decode in parallel
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(fill, range(len(files))))
+    if name is not None:
+        decoded_cache.store(name, images)
     return Split(labels, size, images=images)
 
 
