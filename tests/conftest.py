@@ -73,6 +73,7 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> object:
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
+        patch.setenv("XDG_CACHE_HOME", str(root / "cache"))  # module scope: before `isolated`
         for key, overrides in recipes.items():
             before = set(runs_dir.iterdir()) if runs_dir.is_dir() else set()
             sets = [arg for o in overrides for arg in ("--set", o)]
