@@ -78,9 +78,9 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
         if any(run.path.samefile(other.path) for other in found):
             raise BadInput(f"{name}: given twice")
         found.append(run)
-    from hw3tui.results.compare_many import compare_many
+    from hw3tui.results.comparison import compare_runs
 
-    comparison = compare_many(found)
+    comparison = compare_runs(found)
     if as_json:
         click.echo(json.dumps(comparison.as_json(metric), indent=2))
         return

@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from hw3tui.runs.events import Event
+from hw3tui.runs.history import RunHistory
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -38,20 +39,20 @@ def duration(seconds: float) -> str:
 
 
 class Printer:
-    """An `EventSink` that prints a run's progress; call `close()` when the run ends."""
+    """An `EventSink` that prints a run's progress; call `close()` when the run ends.
+
+    Each event is folded into a `RunHistory` first and the lines are drawn from that fold (the
+    epochs, the hyperparameters of the epoch in progress, the best checkpoint, the ETA), so the
+    printer, the TUI and `hw3tui runs` tell the same story; an event the fold skips prints nothing.
+    """
 
     def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
         self.stream = stream or sys.stdout
         self.live_display = self.stream.isatty() if live is None else live
-        self.epochs = 0
-        self.epoch = 0
+        self.history = RunHistory()
         self.run_dir = ""
         self.pending: str | None = None
         self.started = time.monotonic()
-        self.epoch_started = time.monotonic()
-        self.epoch_walls: list[float] = []
-        self.hyper = ""
-        self.last_val = ""
         self._live: Live | None = None
         self._bar: Progress | None = None
         self._task: Any = None
@@ -81,6 +82,10 @@ class Printer:
         kind = record.get("type")
         if kind != "checkpoint" and kind != "progress":
             self._flush()
+        seen = self.history.events_seen
+        self.history.apply(record)
+        if self.history.events_seen == seen:
+            return  # unknown or malformed: the fold skipped it
         handler = getattr(self, f"_on_{kind}", None)
         if handler is not None:
             handler(record)
@@ -91,7 +96,7 @@ class Printer:
             self.pending = None
 
     def _on_run_start(self, r: Event) -> None:
-        self.epochs = int(r.get("epochs", 0))
+        """The run's description comes from its own event (the fold keeps none of it)."""
         self.run_dir = str(r.get("run_dir", r.get("run", "")))
         self.started = time.monotonic()
         runtime = r.get("runtime") or {}
@@ -119,49 +124,47 @@ class Printer:
             self.line(f"  resuming at epoch {r['resumed_from_epoch']}{part}")
 
     def _on_epoch_start(self, r: Event) -> None:
-        self.epoch_started = time.monotonic()
-        self.epoch = int(r.get("epoch", 0))
-        self.hyper = f"lr {_g(r.get('lr'))} bs {r.get('batch_size')} wd {_g(r.get('weight_decay'))}"
         if self.live_display:
-            self._start_bar(r)
+            self._start_bar()
 
     def _on_progress(self, r: Event) -> None:
-        if self._bar is None or self._task is None:
+        progress = self.history.progress
+        if self._bar is None or self._task is None or progress is None:
             return
-        steps, step = int(r.get("steps", 0)), int(r.get("step", 0))
-        rate = r.get("images_per_s") or 0
+        steps, step = int(progress.get("steps", 0)), int(progress.get("step", 0))
+        rate = self.history.images_per_s or 0
         self._bar.update(
             self._task,
             total=steps,
             completed=step,
-            stats=f"loss {_num(r.get('loss'))} acc {_num(r.get('acc'), 3)}",
+            stats=f"loss {_num(progress.get('loss'))} acc {_num(progress.get('acc'), 3)}",
             speed=f"{rate:.0f} img/s",
-            eta=f"ETA {self._eta(step / steps if steps else 0.0)}",
+            eta=f"ETA {self._eta()}",
         )
 
     def _on_epoch_end(self, r: Event) -> None:
-        self.epoch_walls.append(time.monotonic() - self.epoch_started)
         self._stop_bar()
-        epoch = int(r["epoch"])
-        self.last_val = f"val acc {_num(r.get('val_acc'), 3)}"
+        result = self.history.epochs[-1]
         self.pending = (
-            f"epoch {epoch} [{epoch + 1}/{self.epochs}]  "
-            f"train loss {_num(r.get('train_loss'))} acc {_num(r.get('train_acc'), 3)}  "
-            f"val loss {_num(r.get('val_loss'))} acc {_num(r.get('val_acc'), 3)}  "
-            f"{self.hyper}  {r.get('seconds', 0):.1f} s {r.get('images_per_s', 0):.0f} img/s"
+            f"{self._epoch_label(result.epoch)}  "
+            f"train loss {_num(result.train_loss)} acc {_num(result.train_acc, 3)}  "
+            f"val loss {_num(result.val_loss)} acc {_num(result.val_acc, 3)}  "
+            f"{self._hyper()}  {result.seconds or 0:.1f} s {result.images_per_s or 0:.0f} img/s"
         )
 
     def _on_checkpoint(self, r: Event) -> None:
         if self.pending is not None:
             self.pending += "  * best"
-        else:
-            self.line(f"  best {r.get('metric')} {_num(r.get('value'), 4)}: {r.get('path')}")
+            return
+        best = self.history.best or {}
+        self.line(f"  best {best.get('metric')} {_num(best.get('value'), 4)}: {best.get('path')}")
 
     def _on_run_end(self, r: Event) -> None:
         self._stop_bar()
-        best = r.get("best") or {}
+        best = self.history.best or {}
         elapsed = duration(time.monotonic() - self.started)
-        state, reason = r.get("state"), r.get("reason") or ""
+        state = self.history.state
+        reason = (self.history.end or {}).get("reason") or ""
         summary = (
             f"best {best.get('metric')} {_num(best.get('value'))} at epoch {best.get('epoch')}"
             if best
@@ -173,9 +176,31 @@ class Printer:
         if state != "done":
             self.line(f"  continue with: hw3tui resume {self.run_dir}")
 
+    # --- what the fold knows, as the printer words it ---------------------------------------
+
+    def _epoch_label(self, epoch: int) -> str:
+        planned = self.history.epochs_planned
+        return f"epoch {epoch} [{epoch + 1}/{'?' if planned is None else planned}]"
+
+    def _hyper(self) -> str:
+        """The epoch in progress's lr, batch size and weight decay, as its `epoch_start` gave
+        them (a batch size prints as the engine wrote it: `16`, not `16.0`)."""
+        current = self.history.current or {}
+        return (
+            f"lr {_g(current.get('lr'))} bs {current.get('batch_size')} "
+            f"wd {_g(current.get('weight_decay'))}"
+        )
+
+    def _eta(self) -> str:
+        left = self.history.eta_seconds()
+        return "…" if left is None else duration(left)
+
     # --- the live bar (terminals only) ----------------------------------------------------
 
-    def _start_bar(self, r: Event) -> None:
+    def _start_bar(self) -> None:
+        epoch = self.history.current_epoch
+        if epoch is None:
+            return
         if self._live is None:
             self._bar = Progress(
                 TextColumn("{task.description}"),
@@ -191,33 +216,20 @@ class Printer:
             self._live = Live(self._bar, console=self._bar.console, refresh_per_second=4)
             self._live.start()
         assert self._bar is not None
-        epoch = int(r["epoch"])
+        finished = self.history.epochs
         self._task = self._bar.add_task(
-            f"epoch {epoch} [{epoch + 1}/{self.epochs}]",
-            total=r.get("steps"),
-            stats=self.last_val,
+            self._epoch_label(epoch),
+            total=(self.history.current or {}).get("steps"),
+            stats=f"val acc {_num(finished[-1].val_acc, 3)}" if finished else "",
             speed="",
-            hyper=self.hyper,
-            eta=f"ETA {self._eta(0.0)}",
+            hyper=self._hyper(),
+            eta=f"ETA {self._eta()}",
         )
 
     def _stop_bar(self) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.remove_task(self._task)
             self._task = None
-
-    def _eta(self, fraction_done: float) -> str:
-        """Time left in the run: finished epochs' average wall time times what is left."""
-        current = time.monotonic() - self.epoch_started
-        if self.epoch_walls:
-            per_epoch = sum(self.epoch_walls) / len(self.epoch_walls)
-        elif fraction_done > 0.05:
-            per_epoch = current / fraction_done
-        else:
-            return "…"
-        left_in_epoch = max(0.0, per_epoch - current)
-        later = max(0, self.epochs - self.epoch - 1)
-        return duration(left_in_epoch + later * per_epoch)
 
 
 def _pretrained(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 Rich renderables (no torch): `hw3tui eval`, `runs` and `compare` print them, and the TUI's eval
 screen shows the same eval tables. Nothing here computes a figure: the numbers come from
-`EvalReport`, `RunSummary` (through the TUI run list's own `RunRow`) and `RunsComparison`.
+`EvalReport`, `RunSummary` (through the TUI run list's own `RunRow`) and `Comparison`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hw3tui.preset.yamlio import flow
 
 if TYPE_CHECKING:
     from hw3tui.console.run_rows import COLUMNS
-    from hw3tui.results.compare_many import RunsComparison
+    from hw3tui.results.comparison import Comparison
     from hw3tui.results.eval_report import EvalReport
 from hw3tui.console.run_rows import COLUMNS, STATE_MARKS, RunRow
 from hw3tui.runs import RunSummary
@@ -213,7 +213,7 @@ def sparkline(values: Sequence[float], low: float | None = None, high: float | N
 
 
 def comparison_view(
-    comparison: RunsComparison,
+    comparison: Comparison,
     *,
     metric: str = "val_acc",
     plot_width: int | None = None,
@@ -254,7 +254,7 @@ def comparison_view(
     return Group(*parts)
 
 
-def _changes_view(comparison: RunsComparison, letters: Sequence[str]) -> RenderableType:
+def _changes_view(comparison: Comparison, letters: Sequence[str]) -> RenderableType:
     problems = comparison.preset_problems()
     if problems:
         text = _heading("Preset changes")

@@ -25,6 +25,7 @@ from hw3tui.preset.yamlio import (
     parse,
     set_in_text,
     to_plain,
+    top_position,
 )
 
 SUFFIXES = (".yaml", ".yml")
@@ -107,12 +108,13 @@ def _check(
             if isinstance(document, list)
             else f"a single value ({flow(to_plain(document))})"
         )
+        line, column = top_position(text)
         return None, [
             Problem(
                 source,
                 f"a preset is a mapping of sections (name, data, backbone, ...), not {kind}",
-                line=1,
-                column=1,
+                line=line,
+                column=column,
             )
         ]
     try:

@@ -81,6 +81,13 @@ def parse(text: str, source: str) -> Document:
     return Document(data=data, **_guess_indents(text))
 
 
+def top_position(text: str) -> tuple[int, int]:
+    """The 1-based line and column where parsed text's top-level value starts: past the
+    comments, blank lines, directives and `---` above it."""
+    mark = YAML(typ="rt").compose(text).start_mark
+    return mark.line + 1, mark.column + 1
+
+
 def _guess_indents(text: str) -> dict[str, int]:
     """The file's own indentation, so a fallback re-dump looks like the original."""
     mapping, offset = 2, 0

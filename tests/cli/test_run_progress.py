@@ -100,3 +100,18 @@ def test_durations_read_like_a_person_wrote_them() -> None:
     assert duration(42.4) == "42 s"
     assert duration(185) == "3 min 05 s"
     assert duration(3725) == "1 h 02 min"
+
+
+def test_an_event_the_history_skips_prints_nothing() -> None:
+    out = io.StringIO()
+    printer = Printer(out, live=False)
+    records = a_run()
+    records.insert(5, event("epoch_end", train_loss=1.0))  # no epoch: a hand-edited line
+    records.insert(1, {"type": "note", "text": "unknown to this version"})
+    for record in records:
+        printer(record)
+    printer.close()
+    lines = out.getvalue().splitlines()
+    epochs = [line[:13] for line in lines if line.startswith("epoch ")]
+    assert epochs == ["epoch 0 [1/2]", "epoch 1 [2/2]"]
+    assert lines[-2].startswith("done: finished 2 epochs · best val_acc 0.7000 at epoch 1")

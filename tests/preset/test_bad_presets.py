@@ -112,6 +112,13 @@ CASES: list[tuple[str, str | bytes, str]] = [
     ("top-level list", "- name: x\n", "bad.yaml:1:1: a preset is a mapping of sections"),
     ("top-level scalar", "hello\n", "bad.yaml:1:1: a preset is a mapping of sections"),
     (
+        "top-level list after comments",
+        "# my preset\n# (a list by mistake)\n\n- name: x\n",
+        "bad.yaml:4:1: a preset is a mapping of sections (name, data, backbone, ...), not a list",
+    ),
+    ("indented flow list after ---", "# mine\n---\n  [a, b]\n", "bad.yaml:3:3: a preset is a"),
+    ("top-level scalar after comments", "# mine\n\nhello\n", "bad.yaml:3:1: a preset is a"),
+    (
         "two documents",
         "name: a\n---\nname: b\n",
         "bad.yaml:2:1: a preset is a single YAML document",

@@ -9,7 +9,7 @@ from tui_fakes import STARTED, epoch_events, tiny_text, write_run
 
 from hw3tui.humanize import format_duration
 from hw3tui.preset import validate_text
-from hw3tui.results.compare import compare_runs
+from hw3tui.results.comparison import compare_runs
 from hw3tui.runs.history import RunHistory, history_of, schedule_ahead
 
 
@@ -108,15 +108,15 @@ def test_compare_two_runs(isolated: Path) -> None:
         acc_gain=0.2,
         preset_text=tiny_text("b").replace("epochs: 2", "epochs: 3").replace("adamw", "sgd"),
     )
-    comparison = compare_runs(a, b)
-    assert [(c.field, c.before, c.after) for c in comparison.changes] == [
-        ("name", "tiny", "b"),
-        ("optimizer.name", "adamw", "sgd"),
-        ("schedule.epochs", 4, 3),
+    comparison = compare_runs([a, b])
+    assert [(c.field, c.values) for c in comparison.changes()] == [
+        ("name", ["tiny", "b"]),
+        ("optimizer.name", ["adamw", "sgd"]),
+        ("schedule.epochs", [4, 3]),
     ]
-    rows = {label: (left, right) for label, left, right in comparison.metric_rows()}
-    assert rows["best val acc"] == ("0.700 (epoch 3)", "0.800 (epoch 2)")
-    assert rows["epochs"] == ("4/4", "3/3")
-    assert rows["state"] == ("done", "done")
-    assert comparison.winner("val_acc") == "b"
-    assert comparison.epoch_rows()[-1] == (3, "0.700", "–")
+    rows = dict(comparison.metric_rows())
+    assert rows["best val acc"] == ["0.700 (epoch 3)", "0.800 (epoch 2)"]
+    assert rows["epochs"] == ["4/4", "3/3"]
+    assert rows["state"] == ["done", "done"]
+    assert comparison.winner("val_acc") == 1
+    assert comparison.epoch_rows()[-1] == (3, [pytest.approx(0.7), None])

@@ -22,6 +22,7 @@ from hw3tui.tui.screens.choice import ChoiceScreen
 from hw3tui.tui.screens.run import RunScreen
 from hw3tui.tui.widgets.best_panel import BestPanel
 from hw3tui.tui.widgets.curves import Curves
+from hw3tui.tui.widgets.log_tail import LogTail
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.run_header import RunHeader
 from hw3tui.tui.widgets.runs_table import RunsTable
@@ -66,6 +67,14 @@ def events(run_dir: RunDir, kind: str) -> list[dict[str, object]]:
     return [e for e in run_dir.events() if e["type"] == kind]
 
 
+def best_val_acc_line(run_dir: RunDir) -> str:
+    """`val acc  0.6667 at epoch 1`: the best of the epochs written so far (the first on a tie)."""
+    done = [(float(e["val_acc"]), e["epoch"]) for e in events(run_dir, "epoch_end")]  # type: ignore[arg-type]
+    best = max(acc for acc, _ in done)
+    epoch = next(epoch for acc, epoch in done if acc == best)
+    return f"val acc  {best:.4f} at epoch {epoch}"
+
+
 def test_launch_shows_epoch_val_acc_and_reopening_lists_the_result(
     presets_dir: Path, apps: list[Hw3tuiApp]
 ) -> None:
@@ -76,15 +85,31 @@ def test_launch_shows_epoch_val_acc_and_reopening_lists_the_result(
             screen = await launch(pilot, app, "tiny")
             run_dir = screen.run
             assert run_dir.path.parent.name == "runs" and run_dir.log_file.exists()
-            await wait_for(pilot, lambda: screen.history.epochs_done >= 1, TRAINING, "an epoch_end")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: events(run_dir, "epoch_end"), TRAINING, "an epoch_end")
             first = events(run_dir, "epoch_end")[0]
             val_acc = float(first["val_acc"])  # type: ignore[arg-type]
             acc = screen.query_one("#acc", Curves)
-            assert acc.series[1].label == "val" and acc.series[1].ys[0] == val_acc
-            assert "val acc  " in text_of(screen.query_one(BestPanel))
-            assert f"{val_acc:.4f}" in text_of(screen.query_one(BestPanel)) or (
-                screen.history.epochs_done > 1  # a later epoch may hold the best already
+            await wait_for(
+                pilot,
+                lambda: [s.ys[:1] for s in acc.series if s.label == "val"] == [[val_acc]],
+                what=f"epoch 0's val acc {val_acc} on the accuracy curve",
+            )
+            # the child's own line for epoch 0, tailed from log.txt
+            line = f"val loss {float(first['val_loss']):.4f} acc {val_acc:.3f}"  # type: ignore[arg-type]
+            log = screen.query_one(LogTail)
+            await wait_for(
+                pilot,
+                lambda: any(ln.startswith("epoch 0 [1/2]") and line in ln for ln in log.lines),
+                TRAINING,
+                f"'{line}' in the log pane",
+            )
+            # the Best panel catches up with the epochs on disk (a later one may beat epoch 0)
+            best = screen.query_one(BestPanel)
+            await wait_for(
+                pilot,
+                lambda: best_val_acc_line(run_dir) in text_of(best),
+                TRAINING,
+                "the best val acc in the Best panel",
             )
             await wait_for(
                 pilot,

@@ -1,4 +1,7 @@
-"""Two runs side by side: best metrics, both runs' curves on one plot, and their preset diff."""
+"""Two runs side by side: best metrics, both runs' curves on one plot, and their preset diff.
+
+The figures come from `hw3tui.results.comparison`, as `hw3tui compare` prints them.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from hw3tui.preset.yamlio import flow
-from hw3tui.results.compare import Comparison, compare_runs
+from hw3tui.results.comparison import Comparison, compare_runs
 from hw3tui.runs import RunDir
 from hw3tui.tui.widgets.curves import Curves, Series
 
@@ -74,18 +77,17 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True)
     def _load(self) -> None:
-        self.post_message(self.Loaded(compare_runs(self.a, self.b)))
+        self.post_message(self.Loaded(compare_runs([self.a, self.b])))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.comparison = comparison = message.comparison
         table = self.query_one("#metrics", DataTable)
         winner = comparison.winner("val_acc")
-        for label, left, right in comparison.metric_rows():
+        for label, cells in comparison.metric_rows():
             if label == "best val acc" and winner is not None:
-                left = f"{left} ★" if winner == "a" else left
-                right = f"{right} ★" if winner == "b" else right
-            table.add_row(label, left, right)
+                cells = [f"{c} ★" if i == winner else c for i, c in enumerate(cells)]
+            table.add_row(label, *cells)
         self._plot()
         self.query_one("#changes", Static).update(_changes_text(comparison))
 
@@ -95,7 +97,7 @@ class CompareScreen(Screen[None]):
             return
         kind = self.metric
         series = []
-        for tag, side in (("A", comparison.a), ("B", comparison.b)):
+        for tag, side in zip("AB", comparison.sides, strict=True):
             for split in ("val", "train"):
                 xs, ys = side.history.series(f"{split}_{kind}")
                 series.append(Series(f"{tag} {split}", xs, ys))
@@ -116,21 +118,23 @@ def _changes_text(comparison: Comparison) -> Text:
     text.append("Preset changes (A → B)\n", style="bold")
     problems = [
         f"{tag}: preset.yaml {side.preset_problem}"
-        for tag, side in (("A", comparison.a), ("B", comparison.b))
+        for tag, side in zip("AB", comparison.sides, strict=True)
         if side.preset_problem
     ]
     for problem in problems:
         text.append(problem + "\n", style="red")
     if problems:
         return text
-    if not comparison.changes:
+    changes = comparison.changes()
+    if not changes:
         text.append("the same preset (every field equal)", style="dim")
         return text
-    width = max(len(c.field) for c in comparison.changes)
-    for change in comparison.changes:
+    width = max(len(c.field) for c in changes)
+    for change in changes:
+        before, after = change.values
         text.append(f"{change.field:<{width}}  ")
-        text.append(flow(change.before), style="red")
+        text.append(flow(before), style="red")
         text.append(" → ")
-        text.append(flow(change.after), style="green")
+        text.append(flow(after), style="green")
         text.append("\n")
     return text

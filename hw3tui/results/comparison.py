@@ -1,0 +1,215 @@
+"""Runs side by side: what changed in their presets, how they trained, which did better.
+
+One comparison of any number of runs, the first being the one the others are measured against:
+`hw3tui compare RUN RUN ...` prints it, the TUI's compare screen shows two runs through it.
+Pure reading (no torch, no UI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hw3tui.humanize import format_duration, format_started
+from hw3tui.preset import Preset, PresetError, load_preset
+from hw3tui.preset.io import effective
+from hw3tui.runs import RunDir, RunSummary, summarize
+from hw3tui.runs.history import RunHistory, history_of
+
+MISSING = "–"
+
+
+@dataclass
+class RunSide:
+    """One run as compare sees it."""
+
+    run: RunDir
+    summary: RunSummary | None
+    history: RunHistory
+    preset: Preset | None
+    preset_problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def state(self) -> str:
+        return self.summary.state if self.summary is not None else self.history.state
+
+    @property
+    def checkpoint(self) -> dict[str, Any] | None:
+        """The best checkpoint: from the events, else from status.json."""
+        return self.history.best or (self.summary.best if self.summary else None)
+
+
+def load_side(run: RunDir) -> RunSide:
+    """Read one run's status, events and frozen preset."""
+    preset: Preset | None = None
+    problem: str | None = None
+    try:
+        preset = load_preset(run.preset_file).preset
+    except PresetError as exc:
+        problem = str(exc).splitlines()[0]
+    return RunSide(run, summarize(run), history_of(run.events()), preset, problem)
+
+
+@dataclass(frozen=True)
+class FieldValues:
+    """One preset field that differs between the runs, and its value in each."""
+
+    field: str
+    values: list[Any]
+    """Plain values (None where a run's preset could not be read)."""
+
+
+@dataclass
+class Comparison:
+    """Runs in the order given: their figures side by side, their preset changes against the
+    first run, their histories."""
+
+    sides: list[RunSide]
+
+    @property
+    def names(self) -> list[str]:
+        return [side.name for side in self.sides]
+
+    def metric_rows(self) -> list[tuple[str, list[str]]]:
+        """(label, one cell per run): the figures a student compares first."""
+        rows = [("state", [side.state for side in self.sides])]
+        return rows + [(label, [fill(side) for side in self.sides]) for label, fill in _ROWS]
+
+    def changes(self) -> list[FieldValues]:
+        """Every preset field where a run differs from the first, in preset order (defaults
+        filled in, so only real changes show; runs whose preset is unreadable don't count)."""
+        readable = [effective(s.preset) if s.preset is not None else None for s in self.sides]
+        first, others = readable[0], [values for values in readable[1:] if values is not None]
+        if first is None:
+            return []
+        return [
+            FieldValues(name, [values.get(name) if values else None for values in readable])
+            for name in first
+            if any(values[name] != first[name] for values in others)
+        ]
+
+    def preset_problems(self) -> list[tuple[str, str]]:
+        """(run, problem) for each run whose preset.yaml could not be read."""
+        return [(s.name, s.preset_problem) for s in self.sides if s.preset_problem]
+
+    def best(self, metric: str = "val_acc") -> list[tuple[float, int] | None]:
+        """Each run's best value of `metric` over its finished epochs, and that epoch."""
+        return [side.history.best_of(metric) for side in self.sides]
+
+    def winner(self, metric: str = "val_acc") -> int | None:
+        """The index of the run with the best best `metric` (None: a tie, or too few runs)."""
+        scored = [(b[0], i) for i, b in enumerate(self.best(metric)) if b is not None]
+        if len(scored) < 2:
+            return None
+        higher = metric.endswith("acc")
+        top = max(v for v, _ in scored) if higher else min(v for v, _ in scored)
+        leaders = [i for v, i in scored if v == top]
+        return leaders[0] if len(leaders) == 1 else None
+
+    def series(self, metric: str = "val_acc") -> list[tuple[list[int], list[float]]]:
+        return [side.history.series(metric) for side in self.sides]
+
+    def epoch_rows(self, metric: str = "val_acc") -> list[tuple[int, list[float | None]]]:
+        """(epoch, one value per run, None where a run has no such epoch)."""
+        by_run = [dict(zip(xs, ys, strict=True)) for xs, ys in self.series(metric)]
+        epochs = sorted({e for values in by_run for e in values})
+        return [(e, [values.get(e) for values in by_run]) for e in epochs]
+
+    def as_json(self, metric: str = "val_acc") -> dict[str, Any]:
+        """What `hw3tui compare --json` prints."""
+        best = self.best(metric)
+        return {
+            "runs": [
+                {
+                    "name": side.name,
+                    "path": str(side.run.path),
+                    "state": side.state,
+                    f"best_{metric}": None if b is None else {"value": b[0], "epoch": b[1]},
+                    "checkpoint": side.checkpoint,
+                    "preset_problem": side.preset_problem,
+                }
+                for side, b in zip(self.sides, best, strict=True)
+            ],
+            "metrics": dict(self.metric_rows()),
+            "preset_changes": [{"field": c.field, "values": c.values} for c in self.changes()],
+            "winner": None if (w := self.winner(metric)) is None else self.sides[w].name,
+            "curves": {
+                side.name: {"epochs": xs, metric: ys}
+                for side, (xs, ys) in zip(self.sides, self.series(metric), strict=True)
+            },
+        }
+
+
+def compare_runs(runs: Sequence[RunDir]) -> Comparison:
+    """Read each run once (its status, events and frozen preset)."""
+    if len(runs) < 2:
+        raise ValueError("compare needs two runs or more")
+    return Comparison([load_side(run) for run in runs])
+
+
+Fill = Callable[[RunSide], str]
+"""Turns one run into one cell of `metric_rows`."""
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return MISSING if value is None else f"{value:.{digits}f}"
+
+
+def _best(metric: str) -> Fill:
+    def fill(side: RunSide) -> str:
+        best = side.history.best_of(metric)
+        return MISSING if best is None else f"{best[0]:.3f} (epoch {best[1]})"
+
+    return fill
+
+
+def _last(metric: str) -> Fill:
+    def fill(side: RunSide) -> str:
+        _, values = side.history.series(metric)
+        return _num(values[-1]) if values else MISSING
+
+    return fill
+
+
+def _epochs(side: RunSide) -> str:
+    done = side.history.epochs_done
+    planned = side.summary.epochs if side.summary and side.summary.epochs else None
+    planned = planned or side.history.epochs_planned
+    if planned is None and side.preset is not None:
+        planned = side.preset.schedule.epochs
+    return f"{done}/{planned}" if planned else str(done)
+
+
+def _speed(side: RunSide) -> str:
+    speeds = [r.images_per_s for r in side.history.epochs if r.images_per_s]
+    return f"{sum(speeds) / len(speeds):.0f}" if speeds else MISSING
+
+
+def _duration(side: RunSide) -> str:
+    return format_duration(side.summary.duration if side.summary else None)
+
+
+def _started(side: RunSide) -> str:
+    return format_started(side.summary.started if side.summary else None, year=True)
+
+
+def _checkpoint(side: RunSide) -> str:
+    return str((side.checkpoint or {}).get("path") or MISSING)
+
+
+_ROWS: list[tuple[str, Fill]] = [
+    ("best val acc", _best("val_acc")),
+    ("best val loss", _best("val_loss")),
+    ("last train acc", _last("train_acc")),
+    ("last train loss", _last("train_loss")),
+    ("epochs", _epochs),
+    ("images/s", _speed),
+    ("duration", _duration),
+    ("started", _started),
+    ("checkpoint", _checkpoint),
+]
