@@ -19,9 +19,10 @@ from click.testing import CliRunner
 from engine_helpers import TINY, TinyNet
 
 import hw3tui.engine.checkpoint
+import hw3tui.engine.session
 import hw3tui.engine.state
 import hw3tui.runs.folder
-from hw3tui.atomic import LEFTOVER, open_atomic
+from hw3tui.atomic import LEFTOVER, DiskFull, open_atomic
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
 from hw3tui.engine.job import Setup, make_job, prepare
@@ -213,3 +214,17 @@ def test_when_even_the_end_does_not_fit_the_run_is_left_killed_and_resumes(
     assert again.state == "done"
     assert (run.read_status() or {}).get("state") == "done"
     assert event_lines(run)[-1]["type"] == "run_end"
+
+
+def test_a_disk_full_before_training_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def write_text_atomic(path: Path, text: str) -> None:
+        raise DiskFull(path, full())
+
+    monkeypatch.setattr(hw3tui.engine.session, "write_text_atomic", write_text_atomic)
+    result = CliRunner().invoke(cli, ["run", str(TINY), "--runs-dir", str(tmp_path / "runs")])
+
+    assert result.exit_code == 1, result.output
+    (run,) = (tmp_path / "runs").iterdir()
+    assert result.stderr.splitlines() == [f"error: disk full while writing {run / 'preset.yaml'}"]
