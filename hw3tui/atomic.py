@@ -18,7 +18,11 @@ A writer holds a shared flock on the parent folder while it writes (and an exclu
 it stages), and `clean_leftovers` cleans only when it can lock the parent exclusively: so a reader
 (the TUI, `hw3tui eval`) never removes a live writer's staging directory or partial file, not even
 in the instant between its creation and its lock. The locks die with the writer, which is when its
-leftovers become garbage. No torch here.
+leftovers become garbage.
+
+A write that fails because the disk (or the user's quota) is full raises `DiskFull` naming the
+file or folder it was writing, after removing what it staged: the previous content stays. No torch
+here.
 """
 
 from __future__ import annotations
@@ -41,6 +45,33 @@ LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|old|partial)-[0-9a-f]{
 
 _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV}
 
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+class DiskFull(OSError):
+    """A write failed for want of space (ENOSPC) or quota (EDQUOT): "disk full while writing
+    PATH". An `OSError`, so code that already copes with failed writes still does."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror, str(path))
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return f"disk full while writing {self.path}"
+
+
+@contextlib.contextmanager
+def naming_full_disk(path: Path) -> Iterator[None]:
+    """Raise an ENOSPC or EDQUOT error from inside as `DiskFull(path)`; others pass unchanged."""
+    try:
+        yield
+    except DiskFull:
+        raise
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        raise DiskFull(path, exc) from exc
+
 
 def _sibling(target: Path, kind: str) -> Path:
     return target.parent / f".{target.name}.{kind}-{secrets.token_hex(6)}"
@@ -58,7 +89,7 @@ def open_atomic(path: Path) -> Iterator[BinaryIO]:
     path = Path(path)
     staged = _sibling(path, "partial")
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    with _writing_in(path.parent):
+    with naming_full_disk(path), _writing_in(path.parent):
         fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         try:
             _try_flock(fd)
@@ -117,18 +148,20 @@ def replace_dir(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target.parent)
     staging = _sibling(target, "staging")
-    with _writing_in(target.parent):
+    with naming_full_disk(target), _writing_in(target.parent):
         staging.mkdir(0o755)
         with _held(staging):
             try:
                 yield staging
                 _fsync_tree(staging)
                 fsync_dir(target.parent)
+                old = _swap_into_place(staging, target)
             except BaseException:
+                # `staging` is never the only copy of what `target` holds now: before the swap
+                # it has the new content, after an exchange the old
                 with contextlib.suppress(OSError):
                     _remove(staging)
                 raise
-            old = _swap_into_place(staging, target)
         if old is not None:
             # The swap is done and durable: from here on a failure only leaves garbage, which
             # the next write (or reader) removes.

@@ -170,11 +170,17 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
 
 def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
     """Run `start()` (a session entry point) and exit as its run ended."""
+    from hw3tui.atomic import DiskFull
     from hw3tui.engine import distributed, session
 
     main = distributed.env_rank() == 0
     try:
         outcome = start()
+    except DiskFull as exc:  # before training: the run folder could not even be set up
+        printer.close()
+        if main:
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_RUN_FAILED)
     except session.BAD_INPUT as exc:
         printer.close()
         if not main:  # rank 0 reports it (every rank meets the same bad input)

@@ -45,6 +45,7 @@ __all__ = [
     "load_weights",
     "read_info",
     "write_best",
+    "write_safetensors",
 ]
 
 DEFAULT_MAX_BYTES = 8 * 1024 * MiB
@@ -88,6 +89,31 @@ def write_best(
     usually one tensor, not one model."""
     if not chunk_mb > 0:
         raise ValueError(f"chunk_mb must be positive, not {chunk_mb}")
+    total, pieces = _stream(state_dict, info.to_metadata())
+    name = best_name(info.backbone)
+    best_dir = Path(best_dir)
+    chunk_bytes = max(1, int(chunk_mb * MiB))
+    with replace_dir(best_dir) as staging:
+        write_stream(pieces, staging, name, chunk_bytes=chunk_bytes, total_bytes=total)
+    return best_dir / name
+
+
+def write_safetensors(
+    state_dict: Mapping[str, torch.Tensor], path: Path, metadata: Mapping[str, str] | None = None
+) -> None:
+    """One plain safetensors file, streamed from the tensors like `write_best` (not atomic: write
+    it into a staged folder). Unlike safetensors' own writer, a full disk raises an `OSError`
+    with its errno, so callers can say which write filled it."""
+    _, pieces = _stream(state_dict, metadata or {})
+    with Path(path).open("wb") as out:
+        for piece in pieces:
+            out.write(piece)
+
+
+def _stream(
+    state_dict: Mapping[str, torch.Tensor], metadata: Mapping[str, str]
+) -> tuple[int, Iterator[memoryview | bytes]]:
+    """The safetensors bytes of `state_dict`: their length, and the pieces, one tensor at a time."""
     _check_byte_order()
     entries: list[tuple[str, str, tuple[int, ...]]] = []
     for name, tensor in state_dict.items():
@@ -99,20 +125,14 @@ def write_best(
         if code is None:
             raise CheckpointError(f"cannot save {name!r}: dtype {tensor.dtype} is not supported")
         entries.append((name, code, tuple(tensor.shape)))
-    header, layout = build_header(entries, info.to_metadata())
-    total = len(header) + (layout[-1].end if layout else 0)
+    header, layout = build_header(entries, metadata)
 
     def pieces() -> Iterator[memoryview | bytes]:
         yield header
         for entry in layout:
             yield _tensor_bytes(state_dict[entry.name])
 
-    name = best_name(info.backbone)
-    best_dir = Path(best_dir)
-    chunk_bytes = max(1, int(chunk_mb * MiB))
-    with replace_dir(best_dir) as staging:
-        write_stream(pieces(), staging, name, chunk_bytes=chunk_bytes, total_bytes=total)
-    return best_dir / name
+    return len(header) + (layout[-1].end if layout else 0), pieces()
 
 
 def _tensor_bytes(tensor: torch.Tensor) -> memoryview:

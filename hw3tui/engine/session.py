@@ -7,8 +7,10 @@ Bad input (data, weights, device, saved state, run directory) raises one of `BAD
 anything is trained; everything is checked before a run directory is created, so a bad preset
 leaves nothing behind (a `--run-dir` that already existed, e.g. made by the TUI, is marked failed
 with the reason instead). Once training starts the run always ends with a `run_end` event and a
-final status: done, failed (NaN loss, out of memory, a crash: with the reason) or cancelled
-(SIGINT/SIGTERM, after the current batch, with the state saved for resume).
+final status: done, failed (NaN loss, out of memory, a full disk, a crash: with the reason) or
+cancelled (SIGINT/SIGTERM, after the current batch, with the state saved for resume). A full disk
+("disk full while writing PATH") leaves the previous best/ and state/ as they were; when even the
+end cannot be written, the run is left as killed (status running, no engine), which resume takes.
 
 `RunRecorder` is the only place that writes the run directory: under torchrun, the other ranks
 get an `Outputs` that does nothing.
@@ -30,7 +32,7 @@ from typing import Any
 import torch
 
 import hw3tui
-from hw3tui.atomic import clean_leftovers, write_text_atomic
+from hw3tui.atomic import DiskFull, clean_leftovers, write_text_atomic
 from hw3tui.engine.distributed import (
     DistributedError,
     Following,
@@ -213,8 +215,18 @@ def train(
         )
     )
     outcome = _fit(job, recorder)
-    best = status.get("best")
-    recorder.emit(event("run_end", state=outcome.state, best=best, reason=outcome.reason))
+    end = event("run_end", state=outcome.state, best=status.get("best"), reason=outcome.reason)
+    try:
+        recorder.emit(end)
+    except DiskFull as exc:
+        # Even the end did not fit. status.json may still say running; once this process exits
+        # (releasing .lock) `hw3tui runs` shows the run as killed, and `hw3tui resume` continues
+        # it. The console still hears how it ended.
+        if console is not None:
+            with contextlib.suppress(OSError):  # its log may sit on the same full disk
+                console(end)
+        if outcome.state == "done":  # not recorded as done: say why, exit 1
+            return Outcome("failed", str(exc))
     return outcome
 
 
@@ -224,7 +236,7 @@ def _fit(job: Job, outputs: Outputs) -> Outcome:
     try:
         with stop_on_signals(stop):
             return fit(job, outputs, stop)
-    except NonFiniteLoss as exc:
+    except (NonFiniteLoss, DiskFull) as exc:
         return Outcome("failed", job.world.failure(exc, str(exc)))
     except KeyboardInterrupt:
         return Outcome("cancelled", "stopped at once (second interrupt); resume continues "

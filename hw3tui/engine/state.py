@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors.torch
 import torch
 
 import hw3tui
 from hw3tui.atomic import replace_dir
-from hw3tui.engine.checkpoint import CheckpointError, load_weights
+from hw3tui.engine.checkpoint import CheckpointError, load_weights, write_safetensors
 from hw3tui.engine.loop import Job, TrainState
 
 FORMAT = 1
@@ -41,9 +40,9 @@ def save_state(job: Job, state_dir: Path) -> None:
     optimizer = job.optimizer.state_dict()
     tensors, scalars = _split_optimizer_state(optimizer["state"])
     with replace_dir(state_dir) as staging:
-        _save(plain_tensors(job.module.state_dict()), staging / "model.safetensors")
-        _save(tensors, staging / "optimizer.safetensors")
-        _save(_torch_rng(), staging / "rng.safetensors")
+        write_safetensors(job.module.state_dict(), staging / "model.safetensors")
+        write_safetensors(tensors, staging / "optimizer.safetensors")
+        write_safetensors(_torch_rng(), staging / "rng.safetensors")
         document = {
             "format": FORMAT,
             "version": hw3tui.__version__,
@@ -96,24 +95,6 @@ def load_state(job: Job, state_dir: Path) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StateError(f"{state_dir}: the saved state does not fit this run: {first}") from None
     _restore_rng(document["rng"], rng)
-
-
-def plain_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """CPU, contiguous, unshared tensors, as safetensors requires (channels_last weights are not
-    contiguous; tied weights share storage)."""
-    out: dict[str, torch.Tensor] = {}
-    seen: set[int] = set()
-    for key, tensor in state.items():
-        plain = tensor.detach().to("cpu").contiguous()
-        if plain.untyped_storage().data_ptr() in seen:
-            plain = plain.clone()
-        seen.add(plain.untyped_storage().data_ptr())
-        out[key] = plain
-    return out
-
-
-def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    safetensors.torch.save_file(plain_tensors(tensors), str(path))
 
 
 def _split_optimizer_state(

@@ -17,6 +17,7 @@ No torch here: the TUI and `hw3tui runs` import this module.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -29,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hw3tui.atomic import write_text_atomic
+from hw3tui.atomic import naming_full_disk, write_text_atomic
 from hw3tui.runs.events import Event, is_event
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -104,13 +105,18 @@ class RunDir:
         return data if isinstance(data, dict) else None
 
     def append_event(self, record: Event) -> None:
-        """Append one event as one line in one write(2), so a tailing reader never sees half."""
+        """Append one event as one line in one write(2), so a tailing reader never sees half.
+        `DiskFull` when it does not fit, with nothing of it left in the file."""
         line = (json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n").encode()
-        fd = os.open(self.events_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        with naming_full_disk(self.events_file):
+            fd = os.open(self.events_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                written = os.write(fd, line)
+                if written < len(line):  # the disk filled part way: take the half line back
+                    os.ftruncate(fd, os.fstat(fd).st_size - written)
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            finally:
+                os.close(fd)
 
     def events(self) -> list[Event]:
         """Every complete event written so far."""
