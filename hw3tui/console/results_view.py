@@ -184,16 +184,14 @@ def runs_table(summaries: Sequence[RunSummary]) -> Table:
     rows = [RunRow.of(summary) for summary in summaries]
     for column in COLUMNS:
         # a run's name is what `hw3tui eval`, `compare` and `resume` take: never cut it
-        widest = max((len(printable(row.name)) for row in rows), default=0)
-        width = widest if column == "Run" else None
+        width = max((len(row.name) for row in rows), default=0) if column == "Run" else None
         table.add_column(column, min_width=width, no_wrap=column == "Run")
     for row in rows:
         style = {"failed": "red", "killed": "red", "cancelled": "yellow"}.get(row.state)
         state = Text(STATE_MARKS.get(row.state, row.state), style=style or "")
         if row.live:
             state.stylize("bold green")
-        name = escape(printable(row.name))
-        table.add_row(name, state, row.best, row.epochs, row.duration, row.started)
+        table.add_row(escape(row.name), state, row.best, row.epochs, row.duration, row.started)
     return table
 
 
