@@ -85,7 +85,7 @@ def write_images(folder: Path, names: list[str]) -> Path:
     return folder
 
 
-# --- a hostile checkpoint --------------------------------------------------------------------------
+# --- a hostile checkpoint -------------------------------------------------------------------------
 
 HOSTILE = {
     "class name (raw OSC)": (
@@ -141,7 +141,7 @@ def test_a_checkpoint_with_plain_text_metadata_gets_past_the_header_check(isolat
     assert "resnet18, epoch 1, val_acc 0.5, 2 classes" in result.stdout
 
 
-# --- class names from a data set -------------------------------------------------------------------
+# --- class names from a data set ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("source", ["imagefolder", "csv"])
@@ -153,8 +153,8 @@ def test_a_class_name_with_an_escape_sequence_is_refused_at_loading(
     write_images(isolated / "data" / hostile, ["3.png", "4.png"])
     train = "data"
     if source == "csv":
-        rows = [f"data/{label}/{name},{label}" for label, names in
-                (("cat", ["1.png", "2.png"]), (hostile, ["3.png", "4.png"])) for name in names]  # fmt: skip
+        images = {"cat": ["1.png", "2.png"], hostile: ["3.png", "4.png"]}
+        rows = [f"data/{label}/{name},{label}" for label, names in images.items() for name in names]
         (isolated / "labels.csv").write_text("\n".join(rows) + "\n")
         train = "labels.csv"
     sets = ["--set", f"data.source={source}", "--set", f"data.train={train}"]
@@ -182,7 +182,7 @@ def test_a_class_name_with_an_escape_sequence_is_refused_at_loading(
     assert r"class name 'dog\x1b]0;PWNED-TITLE\x07'" in line
 
 
-# --- a run folder and image files named with escape sequences --------------------------------------
+# --- a run folder and image files named with escape sequences -------------------------------------
 
 
 @pytest.mark.slow
