@@ -69,7 +69,7 @@ def _samples(data: Data, split: str, path: Path) -> list[Sample]:
         )
     if not samples:
         raise DataError(f"{field}: no images in {where}")
-    for image, label in samples:
+    for image, label in samples:  # so every class name met after this is plain text
         if (found := control_character(label)) is not None:
             raise DataError(
                 f"{printable(image)}: class name '{printable(label)}' holds a control character "
@@ -170,9 +170,7 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 def class_names(train: Sequence[Sample], val: Sequence[Sample]) -> tuple[str, ...]:
     names = sorted({label for _, label in train}, key=natural_key)
     if len(names) < 2:
-        raise DataError(
-            f"the training images hold only one class ('{printable(names[0])}'): need two or more"
-        )
+        raise DataError(f"the training images hold only one class ('{names[0]}'): need two or more")
     if not val:
         raise DataError("the validation set is empty")
     return tuple(names)
@@ -185,9 +183,9 @@ def _same_classes(train: Sequence[Sample], val: Sequence[Sample]) -> None:
         return
     parts = []
     if only_train := sorted(train_classes - val_classes, key=natural_key):
-        parts.append("only in train: " + ", ".join(map(printable, only_train[:10])))
+        parts.append("only in train: " + ", ".join(only_train[:10]))
     if only_val := sorted(val_classes - train_classes, key=natural_key):
-        parts.append("only in val: " + ", ".join(map(printable, only_val[:10])))
+        parts.append("only in val: " + ", ".join(only_val[:10]))
     raise DataError("train and val have different classes (" + "; ".join(parts) + ")")
 
 
