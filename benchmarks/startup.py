@@ -4,10 +4,11 @@
 
 Each command runs `--repeats` times as a fresh process (interleaved, so load from other programs
 hits each alike); the figures are median and min wall times of the whole process, from exec to
-exit. The TUI row opens the real app headless (Textual's test driver), waits for the home screen
-and quits: an upper bound on the time to the first screen. `import torch` is timed alongside for
-scale: none of the three imports it (tests/cli and tests/tui check that), and each row says whether
-torch was loaded.
+exit, and each median over the interpreter's own (`python -c pass`, run in the same rounds): on a
+shared machine the absolute times swing, the ratio much less. The TUI row opens the real app
+headless (Textual's test driver), waits for the home screen and quits: an upper bound on the time
+to the first screen. `import torch` is timed alongside for scale: none of the three imports it
+(tests/cli and tests/tui check that), and each row says whether torch was loaded.
 """
 
 from __future__ import annotations
@@ -76,15 +77,17 @@ def main() -> None:
             last = done.stdout.strip().splitlines()[-1:] or [""]
             loaded[name] = {"True": "yes", "False": "no"}.get(last[0], "-")
     rows = [(name, statistics.median(t), min(t), loaded[name]) for name, t in times.items()]
+    interpreter = rows[0][1]
     if args.markdown:
-        print("| command | median | min | torch imported |")
-        print("|---|---|---|---|")
+        print("| command | median | min | × `python -c pass` (median) | torch imported |")
+        print("|---|---|---|---|---|")
         for name, median, least, torch in rows:
-            print(f"| `{name}` | {median * 1000:.0f} ms | {least * 1000:.0f} ms | {torch} |")
+            print(f"| `{name}` | {median * 1000:.0f} ms | {least * 1000:.0f} ms | "
+                  f"{median / interpreter:.1f} | {torch} |")  # fmt: skip
     else:
         for name, median, least, torch in rows:
             print(f"{name:42} median {median * 1000:5.0f} ms  min {least * 1000:5.0f} ms  "
-                  f"torch: {torch}")  # fmt: skip
+                  f"×{median / interpreter:5.1f}  torch: {torch}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,59 +1,106 @@
 """The `hw3tui` command. Bare `hw3tui` opens the TUI.
 
-Sub-commands live in `hw3tui/commands/` and are imported only when used (or listed by `--help`);
-none of them imports torch at module level, so `--help`, `validate` and `schema` answer at once.
+Sub-commands live in `hw3tui/commands/` and are imported only when used; `--help` lists them
+from COMMANDS without importing any, and none of them imports torch at module level, so `--help`,
+`validate` and `schema` answer at once.
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
 from hw3tui import __version__
 from hw3tui.commands.options import folder_option
 
-COMMANDS: dict[str, str] = {
-    "tui": "hw3tui.commands.tui:tui",
-    "run": "hw3tui.commands.train:run",
-    "resume": "hw3tui.commands.train:resume",
-    "validate": "hw3tui.commands.presets:validate",
-    "schema": "hw3tui.commands.presets:schema",
-    "diff": "hw3tui.commands.presets:diff",
-    "runs": "hw3tui.commands.runs:runs",
-    "compare": "hw3tui.commands.runs:compare",
-    "join": "hw3tui.commands.checkpoints:join",
-    "verify": "hw3tui.commands.checkpoints:verify",
-    "eval": "hw3tui.commands.results:evaluate",
-    "predict": "hw3tui.commands.results:predict",
+
+class Entry(NamedTuple):
+    """One sub-command: where it lives, and its one-line help for `hw3tui --help`."""
+
+    target: str
+    """"module:attribute" of its click command."""
+    summary: str
+    """The first line of the command's help (tests/test_cli.py keeps the two equal), so that
+    listing the commands imports none of them."""
+
+
+COMMANDS: dict[str, Entry] = {
+    "tui": Entry(
+        "hw3tui.commands.tui:tui",
+        "Open the terminal UI: edit presets, launch runs, watch them live, compare them.",
+    ),
+    "run": Entry(
+        "hw3tui.commands.train:run",
+        "Train PRESET headless (a preset file, or a built-in name such as quickstart).",
+    ),
+    "resume": Entry(
+        "hw3tui.commands.train:resume",
+        "Continue a cancelled, failed or killed run RUN (its folder, or its name under runs/).",
+    ),
+    "validate": Entry(
+        "hw3tui.commands.presets:validate",
+        "Check presets: exit 0 when all are valid, else 2 with every problem located.",
+    ),
+    "schema": Entry(
+        "hw3tui.commands.presets:schema",
+        "Print the JSON Schema of presets (for editors' YAML language servers).",
+    ),
+    "diff": Entry(
+        "hw3tui.commands.presets:diff",
+        "Show field-level differences between presets A and B, defaults filled in.",
+    ),
+    "runs": Entry(
+        "hw3tui.commands.runs:runs",
+        "List runs, newest first: state, best val acc, epochs, duration, start time.",
+    ),
+    "compare": Entry(
+        "hw3tui.commands.runs:compare",
+        "Runs side by side: best metrics, the preset fields that differ, per-epoch curves.",
+    ),
+    "join": Entry(
+        "hw3tui.commands.checkpoints:join",
+        "Rebuild the single .safetensors file from its chunks.",
+    ),
+    "verify": Entry(
+        "hw3tui.commands.checkpoints:verify",
+        "Check a checkpoint: every chunk against SHA256SUMS, and its header.",
+    ),
+    "eval": Entry(
+        "hw3tui.commands.results:evaluate",
+        "Accuracy, loss, per-class accuracy and confusion matrix of a trained model.",
+    ),
+    "predict": Entry(
+        "hw3tui.commands.results:predict",
+        "Predict a class for every image in IMAGES_DIR and write one CSV row per image.",
+    ),
 }
-"""Command name -> "module:attribute" of its click command."""
+"""Command name -> its entry. `hw3tui --help` reads the summaries from here."""
 
 
 class LazyGroup(click.Group):
-    """A group that imports each sub-command's module only when that command is needed."""
+    """A group that imports each sub-command's module only when that command is needed: listing
+    them (`hw3tui --help`) imports none, so it builds no preset models."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._load(name) is not None]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._load(cmd_name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry.summary) for name, entry in COMMANDS.items()])
+
     @staticmethod
     def _load(name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
+        entry = COMMANDS.get(name)
+        if entry is None:
             return None
-        module_name, _, attribute = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # that command is not built yet
-                return None
-            raise
-        command = getattr(module, attribute, None)
+        module_name, _, attribute = entry.target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute, None)
         return command if isinstance(command, click.Command) else None
 
 

@@ -4,7 +4,9 @@ A safetensors file is an 8-byte little-endian header length, a JSON header (tens
 dtype, shape, data_offsets; plus `__metadata__`, str -> str), then the tensors' bytes. Checkpoints
 come from other people, so the header is checked here, in full, before any tensor is read: size
 caps, strict JSON without duplicate names, known dtypes only, byte counts that match the shapes,
-and offsets that tile the data exactly. No torch here: `hw3tui verify` and `join` use this module.
+offsets that tile the data exactly, and metadata that is plain text (no control character: class
+names and the rest are printed, and a terminal would obey an escape sequence hidden in them).
+No torch here: `hw3tui verify` and `join` use this module.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hw3tui
+from hw3tui.untrusted import control_character, printable
 
 MiB = 1024 * 1024
 SUMS_FILE = "SHA256SUMS"
@@ -53,7 +56,7 @@ class CheckpointError(ValueError):
 
 def _at(source: str) -> str:
     """Messages start with where the checkpoint is (the caller may add it itself: "")."""
-    return f"{source}: " if source else ""
+    return f"{printable(source)}: " if source else ""
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,26 @@ def _no_constant(name: str) -> Any:
 def _metadata(raw: Any, source: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         raise CheckpointError(f"{_at(source)}header's __metadata__ must map text to text")
+    for key, value in raw.items():
+        for text in (key, value, *_class_names(key, value)):
+            if (found := control_character(text)) is not None:
+                raise CheckpointError(
+                    f"{_at(source)}metadata '{printable(key)}' holds a control character "
+                    f"({found}), refused: it could drive the terminal it is shown on"
+                )
     return dict(raw)
+
+
+def _class_names(key: str, value: str) -> list[str]:
+    """The names in `classes` (JSON can spell a control character `\\u001b`); [] when it is not
+    a list of names (`CheckpointInfo.from_metadata` says so)."""
+    if key != "classes":
+        return []
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
 def _entry(name: str, spec: Any, source: str) -> TensorEntry:

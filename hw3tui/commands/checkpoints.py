@@ -16,6 +16,7 @@ from hw3tui.checkpoints.verify import verify as verify_chunks
 from hw3tui.commands.common import BadInput
 from hw3tui.commands.options import runs_dir_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, find_run
+from hw3tui.untrusted import printable
 
 PATH_HELP = (
     "PATH: a run directory (or a run's name under --runs-dir), its best/ directory, a chunk "
@@ -51,7 +52,7 @@ def verify(path: Path, runs_dir: Path | None) -> None:
     if not report.ok:
         where = report.source.describe()
         raise BadInput("\n".join([*report.problems, f"{where}: does not verify"]))
-    click.echo(summary(report))
+    click.echo(printable(summary(report)))
 
 
 @click.command(epilog=PATH_HELP)
@@ -77,7 +78,8 @@ def join(path: Path, output: Path | None, force: bool, runs_dir: Path | None) ->
         raise BadInput(str(exc)) from None
     what = "up to date" if joined.unchanged else "wrote"
     click.echo(
-        f"{what} {joined.path} ({_size(joined.total_bytes)} from {_chunks(joined.chunks)}, "
+        f"{what} {printable(joined.path)} ({_size(joined.total_bytes)} from "
+        f"{_chunks(joined.chunks)}, "
         f"sha256 {joined.sha256[:12]}..., as in {SUMS_FILE})"
     )
 

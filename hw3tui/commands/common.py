@@ -8,6 +8,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from hw3tui.preset import LoadedPreset, PresetError, load_preset
+from hw3tui.untrusted import printable
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -21,12 +22,13 @@ class BadInput(click.ClickException):
     """Bad input (a preset, a path, a flag, a checkpoint): its message, no traceback, exit 2.
 
     The message may hold several lines, one per problem (e.g. `file:line:col: field: message`).
+    Each is shown escaped: problems quote file and class names that someone else chose.
     """
 
     exit_code = EXIT_BAD_INPUT
 
     def show(self, file: IO[Any] | None = None) -> None:
-        for line in self.format_message().splitlines():
+        for line in map(printable, self.format_message().splitlines()):
             click.echo(line if _located(line) else f"error: {line}", err=True)
 
 

@@ -30,8 +30,11 @@ def _runs_dir(runs_dir: Path | None) -> Path:
     f"Folder of runs (default: ./{DEFAULT_RUNS_DIR}).",
 )
 def runs(as_json: bool, runs_dir: Path | None) -> None:
-    """List runs, newest first: state (killed: stopped without a word), best val acc and its
-    epoch, epochs done of planned, duration, start time."""
+    """List runs, newest first: state, best val acc, epochs, duration, start time.
+
+    State `killed` is a run that stopped without a word; best val acc comes with its epoch, and
+    epochs are those done of those planned.
+    """
     folder = _runs_dir(runs_dir)
     summaries = list_runs(folder)
     if as_json:

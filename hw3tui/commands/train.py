@@ -28,6 +28,7 @@ from hw3tui.commands.common import (
 )
 from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.console.progress import Printer
@@ -241,20 +242,20 @@ def _exit_launched(args: list[str], processes: int, run: RunDir, *, made: bool) 
     try:
         code = torchrun.launch(args, processes, run=run, made=made, note=_note)
     except torchrun.LaunchError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(exc)}", err=True)
         sys.exit(EXIT_RUN_FAILED)
     sys.exit(code)
 
 
 def _note(text: str) -> None:
-    click.echo(f"hw3tui: {text}")
+    click.echo(f"hw3tui: {printable(text)}")
 
 
 def _finish(outcome: Outcome, *, main: bool = True) -> None:
-    if outcome.detail:
-        click.echo(outcome.detail.rstrip(), err=True)
+    if outcome.detail:  # a traceback: its lines may quote file and class names
+        click.echo("\n".join(map(printable, outcome.detail.rstrip().splitlines())), err=True)
     if outcome.state == "failed" and main:
-        click.echo(f"error: {outcome.reason}", err=True)
+        click.echo(f"error: {printable(outcome.reason)}", err=True)
     code = EXIT_CODES.get(outcome.state, EXIT_RUN_FAILED)
     if code != EXIT_OK:
         sys.exit(code)

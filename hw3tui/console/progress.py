@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from hw3tui.runs.events import Event
 from hw3tui.runs.history import RunHistory
+from hw3tui.untrusted import printable
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -60,6 +61,7 @@ class Printer:
     # --- output ---------------------------------------------------------------------------
 
     def line(self, text: str) -> None:
+        text = printable(text)  # it quotes paths, names and failure reasons
         if self._live is not None:
             self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:

@@ -3,6 +3,7 @@
 Rich renderables (no torch): `hw3tui eval`, `runs` and `compare` print them, and the TUI's eval
 screen shows the same eval tables. Nothing here computes a figure: the numbers come from
 `EvalReport`, `RunSummary` (through the TUI run list's own `RunRow`) and `Comparison`.
+Names someone else chose (classes, runs, paths) are shown through `printable`, never raw.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from hw3tui.results.eval_report import EvalReport
 from hw3tui.console.run_rows import COLUMNS, STATE_MARKS, RunRow
 from hw3tui.runs import RunSummary
+from hw3tui.untrusted import printable
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 10
@@ -77,17 +79,17 @@ def eval_summary(report: EvalReport) -> Text:
     text.append("–" if report.loss is None else f"{report.loss:.4f}")
     checkpoint = report.checkpoint
     text.append("\ncheckpoint ", style="dim")
-    text.append(str(checkpoint.get("source", "?")))
-    details = [str(checkpoint.get("backbone", "?"))]
+    text.append(printable(checkpoint.get("source", "?")))
+    details = [printable(checkpoint.get("backbone", "?"))]
     if checkpoint.get("epoch") is not None:
         details.append(f"epoch {checkpoint['epoch']}")
     if checkpoint.get("image_size"):
         details.append(f"{checkpoint['image_size']} px")
     if report.device:
-        details.append(report.device)
+        details.append(printable(report.device))
     text.append(f" ({', '.join(details)})", style="dim")
     text.append("\nimages ", style="dim")
-    text.append(report.data)
+    text.append(printable(report.data))
     recorded = report.recorded or {}
     if isinstance(recorded.get("val_acc"), int | float):
         text.append("\nthe run recorded ", style="dim")
@@ -111,7 +113,7 @@ def per_class_table(report: EvalReport) -> Table:
         accuracy = result.accuracy
         table.add_row(
             str(result.index),
-            escape(result.name),
+            escape(printable(result.name)),
             str(result.images),
             str(result.correct),
             _pct(accuracy),
@@ -132,7 +134,7 @@ def confusion_table(report: EvalReport) -> Table:
             Text(str(n), style="bold green" if p == index and n else "red" if n else "dim")
             for p, n in enumerate(row)
         ]
-        table.add_row(Text(f"{index} {name}"), *cells)
+        table.add_row(Text(f"{index} {printable(name)}"), *cells)
     return table
 
 
@@ -143,9 +145,9 @@ def mistakes_text(report: EvalReport) -> Text:
         text.append("\nnone", style="dim")
     for mistake in mistakes:
         text.append(f"\n  {mistake.count:>5}  ")
-        text.append(mistake.true)
+        text.append(printable(mistake.true))
         text.append(" taken for ", style="dim")
-        text.append(mistake.predicted)
+        text.append(printable(mistake.predicted))
     return text
 
 
@@ -228,7 +230,7 @@ def comparison_view(
     runs.add_column("")
     for letter in letters:
         runs.add_column(letter)
-    runs.add_row("run", *(escape(n) for n in names), style="bold")
+    runs.add_row("run", *(escape(printable(n)) for n in names), style="bold")
     winner = comparison.winner("val_acc")
     for row_label, cells in comparison.metric_rows():
         if row_label == "best val acc" and winner is not None:
@@ -242,7 +244,7 @@ def comparison_view(
     parts: list[RenderableType] = [runs, _changes_view(comparison, letters)]
     if values:
         curves = [
-            (f"{letter} {name}", xs, ys)
+            (f"{letter} {printable(name)}", xs, ys)
             for letter, name, (xs, ys) in zip(letters, names, series, strict=True)
         ]
         parts += [
@@ -260,7 +262,7 @@ def _changes_view(comparison: Comparison, letters: Sequence[str]) -> RenderableT
         text = _heading("Preset changes")
         text.append("\n")
         for name, problem in problems:
-            text.append(f"{name}: preset.yaml {problem}\n", style="red")
+            text.append(printable(f"{name}: preset.yaml {problem}") + "\n", style="red")
         return text
     changes = comparison.changes()
     if not changes:
@@ -274,7 +276,7 @@ def _changes_view(comparison: Comparison, letters: Sequence[str]) -> RenderableT
         table.add_row(
             change.field,
             *(
-                Text(flow(v), style="" if i == 0 or v == first else "bold")
+                Text(printable(flow(v)), style="" if i == 0 or v == first else "bold")
                 for i, v in enumerate(change.values)
             ),
         )

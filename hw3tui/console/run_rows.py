@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hw3tui.humanize import format_duration, format_started
 from hw3tui.runs import RunSummary
+from hw3tui.untrusted import printable
 
 COLUMNS = ("Run", "State", "Best val acc", "Epochs", "Time", "Started")
 
@@ -23,7 +24,8 @@ STATE_MARKS = {
 
 @dataclass(frozen=True)
 class RunRow:
-    """What the table shows of one run (a summary, or a run whose engine is still starting)."""
+    """What the table shows of one run (a summary, or a run whose engine is still starting).
+    `name` is the folder's name, escaped (`printable`): a copied-in folder's name is anyone's."""
 
     path: Path
     name: str
@@ -44,7 +46,7 @@ class RunRow:
         epochs = f"{summary.epochs_done}/{planned}" if planned else str(summary.epochs_done)
         return cls(
             path=summary.path,
-            name=summary.name,
+            name=printable(summary.name),
             state=summary.state,
             live=summary.live,
             best=best_text(summary.best),
@@ -55,7 +57,7 @@ class RunRow:
 
     @classmethod
     def starting(cls, path: Path) -> RunRow:
-        return cls(path, path.name, "starting", True, "–", "–", "–", "–")
+        return cls(path, printable(path.name), "starting", True, "–", "–", "–", "–")
 
 
 def best_text(best: dict[str, object] | None) -> str:

@@ -27,6 +27,7 @@ from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.engine.shapes import SHAPES, draw_shapes
 from hw3tui.engine.sources import DataError, Sample, class_names, index_samples
 from hw3tui.preset.models import Data
+from hw3tui.untrusted import printable
 
 CACHE_FRACTION = 0.25
 """`cache: auto` decodes into memory when the images take at most this share of available RAM."""
@@ -148,7 +149,7 @@ def _reading(path: Path) -> Iterator[None]:
         yield
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
-        raise DataError(f"cannot read image {path}: {reason}") from None
+        raise DataError(printable(f"cannot read image {path}: {reason}")) from None
 
 
 def read_image(path: Path, size: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from hw3tui.engine.data import Split, check_header
 from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.engine.sources import IMAGE_SUFFIXES, natural_key
+from hw3tui.untrusted import printable
 
 LabelForm = Literal["index", "name"]
 
@@ -46,14 +47,15 @@ class Prediction:
 def list_images(folder: Path) -> list[Path]:
     """The image files directly in `folder`, in natural order of their names. ImagesError when
     there are none, or when two files would get the same id (`3.jpg` and `3.png`)."""
+    where = printable(folder)
     if not folder.exists():
-        raise ImagesError(f"{folder}: no such folder")
+        raise ImagesError(f"{where}: no such folder")
     if not folder.is_dir():
-        raise ImagesError(f"{folder}: not a folder (predict reads a folder of images)")
+        raise ImagesError(f"{where}: not a folder (predict reads a folder of images)")
     try:
         entries = list(folder.iterdir())
     except OSError as exc:
-        raise ImagesError(f"{folder}: cannot list it: {exc.strerror}") from None
+        raise ImagesError(f"{where}: cannot list it: {exc.strerror}") from None
     images = [
         p
         for p in entries
@@ -62,14 +64,16 @@ def list_images(folder: Path) -> list[Path]:
     if not images:
         folders = sum(1 for p in entries if p.is_dir() and not p.name.startswith("."))
         hint = f" (it holds {folders} folders: give the folder of images itself)" if folders else ""
-        raise ImagesError(f"{folder}: no images{hint}")
+        raise ImagesError(f"{where}: no images{hint}")
     images.sort(key=lambda p: (natural_key(p.stem), p.suffix.lower()))
     seen: dict[str, Path] = {}
     for image in images:
         if image.stem in seen:
             raise ImagesError(
-                f"{folder}: {seen[image.stem].name} and {image.name} would both be Id "
-                f"'{image.stem}'; keep one of them"
+                printable(
+                    f"{folder}: {seen[image.stem].name} and {image.name} would both be Id "
+                    f"'{image.stem}'; keep one of them"
+                )
             )
         seen[image.stem] = image
     return images
@@ -109,10 +113,12 @@ def predictions_csv(
     label_column: str = "Category",
     labels: LabelForm = "name",
 ) -> str:
-    """The CSV to hand in: a header, then one `id,label` row per prediction, in order."""
+    """The CSV to hand in: a header, then one `id,label` row per prediction, in order. Ids (file
+    names) and class names are escaped (`printable`): someone else chose them."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([id_column, label_column])
+    writer.writerow([printable(id_column), printable(label_column)])
+    names = [printable(name) for name in classes]
     for row in rows:
-        writer.writerow([row.id, row.index if labels == "index" else classes[row.index]])
+        writer.writerow([printable(row.id), row.index if labels == "index" else names[row.index]])
     return out.getvalue()

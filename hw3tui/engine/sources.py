@@ -1,6 +1,8 @@
 """Where a preset's labelled images are: every source (`imagefolder`, `filenames`, `csv`)
 becomes a list of (file, class name) samples per split, checked before anything is decoded (a
-missing folder, an empty class, different classes in train and val are a `DataError`, one line)."""
+missing folder, an empty class, different classes in train and val are a `DataError`, one line).
+A class name with a control character in it is refused: it would reach terminals, checkpoints and
+CSVs, and escaping it instead would make two names (`a<ESC>` and a typed `a\x1b`) one."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.preset.models import Data
+from hw3tui.untrusted import control_character, printable
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -23,7 +26,8 @@ CSV_HEADER_NAMES = frozenset({"path", "file", "filename", "image", "img", "label
 
 
 class DataError(ValueError):
-    """Bad training data: one line saying what and where; the run does not start."""
+    """Bad training data: one line saying what and where; the run does not start. File and class
+    names in it are escaped (`printable`)."""
 
 
 Sample = tuple[Path, str]
@@ -48,23 +52,29 @@ def _resolve(path: Path, base_dir: Path) -> Path:
 
 
 def _samples(data: Data, split: str, path: Path) -> list[Sample]:
-    field = f"data.{split}"
+    field, where = f"data.{split}", printable(path)
     if data.source == "csv":
         if not path.is_file():
-            raise DataError(f"{field}: no such CSV file: {path}")
+            raise DataError(f"{field}: no such CSV file: {where}")
         samples = _csv_samples(path)
     else:
         if not path.exists():
-            raise DataError(f"{field}: no such folder: {path}")
+            raise DataError(f"{field}: no such folder: {where}")
         if not path.is_dir():
-            raise DataError(f"{field}: not a folder: {path} (source {data.source} reads a folder)")
+            raise DataError(f"{field}: not a folder: {where} (source {data.source} reads a folder)")
         samples = (
             _folder_samples(path)
             if data.source == "imagefolder"
             else _filename_samples(path, data.label_pattern)
         )
     if not samples:
-        raise DataError(f"{field}: no images in {path}")
+        raise DataError(f"{field}: no images in {where}")
+    for image, label in samples:  # so every class name met after this is plain text
+        if (found := control_character(label)) is not None:
+            raise DataError(
+                f"{printable(image)}: class name '{printable(label)}' holds a control character "
+                f"({found}); rename it"
+            )
     return samples
 
 
@@ -79,12 +89,15 @@ def _folder_samples(root: Path) -> list[Sample]:
         key=lambda p: natural_key(p.name),
     )
     if not class_dirs:
-        raise DataError(f"{root}: no class sub-folders (imagefolder expects {root}/<class>/*.jpg)")
+        where = printable(root)
+        raise DataError(
+            f"{where}: no class sub-folders (imagefolder expects {where}/<class>/*.jpg)"
+        )
     samples: list[Sample] = []
     for folder in class_dirs:
         images = sorted((p for p in folder.rglob("*") if p.is_file() and _is_image(p)), key=str)
         if not images:
-            raise DataError(f"{folder}: class '{folder.name}' has no images")
+            raise DataError(printable(f"{folder}: class '{folder.name}' has no images"))
         samples.extend((p, folder.name) for p in images)
     return samples
 
@@ -105,7 +118,7 @@ def _filename_samples(root: Path, pattern: str) -> list[Sample]:
     if unmatched:
         more = f" and {len(unmatched) - 1} more" if len(unmatched) > 1 else ""
         raise DataError(
-            f"{root}: label_pattern '{pattern}' finds no label in '{unmatched[0]}'{more}"
+            printable(f"{root}: label_pattern '{pattern}' finds no label in '{unmatched[0]}'{more}")
         )
     return samples
 
@@ -116,24 +129,26 @@ def _csv_samples(path: Path) -> list[Sample]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not a UTF-8 text file") from None
+        raise DataError(f"{printable(path)}: not a UTF-8 text file") from None
     except (OSError, csv.Error) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
+        raise DataError(printable(f"{path}: cannot read: {exc}")) from None
     samples: list[Sample] = []
     for line, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells) or cells[0].startswith("#"):
             continue
         if len(cells) != 2:
-            raise DataError(f"{path}:{line}: expected 2 columns (path,label), got {len(cells)}")
+            raise DataError(
+                f"{printable(path)}:{line}: expected 2 columns (path,label), got {len(cells)}"
+            )
         file, label = cells
         if not samples and _is_header(file, label, path.parent):
             continue
         if not file or not label:
-            raise DataError(f"{path}:{line}: empty {'path' if not file else 'label'}")
+            raise DataError(f"{printable(path)}:{line}: empty {'path' if not file else 'label'}")
         image = _resolve(Path(file), path.parent)
         if not image.is_file():
-            raise DataError(f"{path}:{line}: no such image: {image}")
+            raise DataError(printable(f"{path}:{line}: no such image: {image}"))
         samples.append((image, label))
     return samples
 

@@ -11,6 +11,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from hw3tui.untrusted import printable
+
 CONFUSED_PAIRS = 5
 """How many of the most frequent mistakes are listed."""
 
@@ -137,14 +139,14 @@ class EvalReport:
 
     def csv_text(self) -> str:
         """One row per class: images, correct, accuracy, then its confusion-matrix row (one
-        column per predicted class), and a last `all` row with the totals."""
+        column per predicted class), and a last `all` row with the totals. Class names are
+        escaped (`printable`): a CSV is read in terminals and spreadsheets."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["class", "images", "correct", "accuracy", *self.classes])
-        for result, row in zip(self.per_class(), self.confusion, strict=True):
-            writer.writerow(
-                [result.name, result.images, result.correct, _cell(result.accuracy), *row]
-            )
+        names = [printable(name) for name in self.classes]
+        writer.writerow(["class", "images", "correct", "accuracy", *names])
+        for name, result, row in zip(names, self.per_class(), self.confusion, strict=True):
+            writer.writerow([name, result.images, result.correct, _cell(result.accuracy), *row])
         predicted = [sum(row[p] for row in self.confusion) for p in range(len(self.classes))]
         writer.writerow(["all", self.images, self.correct, _cell(self.accuracy), *predicted])
         return out.getvalue()

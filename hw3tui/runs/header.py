@@ -20,6 +20,7 @@ import hw3tui
 from hw3tui.atomic import write_text_atomic
 from hw3tui.runs import RunDir
 from hw3tui.runs.history import history_of
+from hw3tui.untrusted import printable
 
 MARK = "# hw3tui result:"
 
@@ -72,7 +73,8 @@ def describe(
         first += f"at epoch {(checkpoint or {}).get('epoch')}"
     when = datetime.fromtimestamp(ended, timezone.utc) if ended is not None else None
     stamp = when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else "date unknown"
-    return [first, f"run {run} · hw3tui {version} · {stamp}"]
+    # escaped: a newline in a copied-in folder's name would end the comment and add YAML
+    return [printable(first), printable(f"run {run} · hw3tui {version} · {stamp}")]
 
 
 def stamp_result(run: RunDir) -> bool:

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import Choice, ChoiceScreen
 from hw3tui.tui.screens.home import HomeScreen
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from typing import ClassVar
@@ -121,7 +122,7 @@ class Hw3tuiApp(App[None]):
 
         preset_file = run_path / "preset.yaml"
         if not preset_file.is_file():
-            self.notify(f"{run_path.name} has no preset.yaml.", severity="error")
+            self.notify(f"{printable(run_path.name)} has no preset.yaml.", severity="error")
             return
         document = self._document(preset_file, source=shown_path(preset_file), read_only=True)
         if document is not None:
@@ -151,9 +152,9 @@ class Hw3tuiApp(App[None]):
 
         run = RunDir(run_path)
         if self.launcher.cancel(run):
-            self.notify(f"Stopping {run.name}: it finishes its batch and saves.")
+            self.notify(f"Stopping {printable(run.name)}: it finishes its batch and saves.")
             return True
-        self.notify(f"{run.name} is not running any more.", severity="warning")
+        self.notify(f"{printable(run.name)} is not running any more.", severity="warning")
         return False
 
     def pick_and_compare(self, run_path: Path) -> None:
@@ -172,7 +173,7 @@ class Hw3tuiApp(App[None]):
 
         self.push_screen(
             PickScreen(
-                f"Compare {run_path.name} with",
+                f"Compare {printable(run_path.name)} with",
                 [(str(r.path), f"{r.name}  {r.state}  {r.best}") for r in others],
             ),
             picked,

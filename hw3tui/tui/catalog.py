@@ -9,6 +9,7 @@ from pathlib import Path
 from hw3tui.preset import Preset, PresetError, builtin_presets, load_preset
 from hw3tui.preset.io import SUFFIXES
 from hw3tui.tui.paths import shown_path
+from hw3tui.untrusted import printable
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class PresetEntry:
 
     @property
     def name(self) -> str:
-        return self.preset.name if self.preset is not None else self.path.stem
+        return self.preset.name if self.preset is not None else printable(self.path.stem)
 
     @property
     def key(self) -> str:

@@ -21,6 +21,7 @@ from hw3tui.preset.yamlio import flow
 from hw3tui.results.comparison import Comparison, compare_runs
 from hw3tui.runs import RunDir
 from hw3tui.tui.widgets.curves import Curves, Series
+from hw3tui.untrusted import printable
 
 
 class CompareScreen(Screen[None]):
@@ -63,7 +64,8 @@ class CompareScreen(Screen[None]):
         self.metric = "acc"
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]A[/] {escape(self.a.name)}   [b]B[/] {escape(self.b.name)}", id="title")
+        a, b = (escape(printable(run.name)) for run in (self.a, self.b))
+        yield Static(f"[b]A[/] {a}   [b]B[/] {b}", id="title")
         with VerticalScroll(id="scroll"):
             yield DataTable(id="metrics", cursor_type="none", zebra_stripes=True)
             yield Curves("accuracy", empty="no finished epochs", id="curves")

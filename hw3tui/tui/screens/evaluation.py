@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir, hw3tui_command
+from hw3tui.untrusted import printable
 
 
 class EvalScreen(ModalScreen[None]):
@@ -65,11 +66,12 @@ class EvalScreen(ModalScreen[None]):
         self.run = run
         self.report: EvalReport | None = None
         self.problem = ""
+        self.shown_name = printable(run.name)
         self._child: subprocess.Popen[bytes] | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(f"Evaluating {self.run.name} on its val set…", id="title")
+            yield Static(f"Evaluating {_escape(self.shown_name)} on its val set…", id="title")
             yield LoadingIndicator()
             yield Static("", id="result")
 
@@ -104,12 +106,12 @@ class EvalScreen(ModalScreen[None]):
         title = self.query_one("#title", Static)
         result = self.query_one("#result", Static)
         if message.report is None:
-            title.update(f"{self.run.name}: not evaluated")
+            title.update(f"{_escape(self.shown_name)}: not evaluated")
             result.update(f"[red]{_escape(message.problem)}[/]")
             return
         from hw3tui.console.results_view import eval_view
 
-        title.update(f"{self.run.name}: its best checkpoint on its val set")
+        title.update(f"{_escape(self.shown_name)}: its best checkpoint on its val set")
         result.update(eval_view(message.report))
 
     def on_unmount(self) -> None:
@@ -129,7 +131,7 @@ def _read(code: int, out: bytes, err: bytes) -> tuple[EvalReport | None, str]:
             return None, f"hw3tui eval printed something unexpected ({exc})"
     lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
     problem = lines[-1] if lines else f"hw3tui eval exited with {code}"
-    return None, problem.removeprefix("error: ")
+    return None, printable(problem.removeprefix("error: "))
 
 
 def _escape(text: str) -> str:

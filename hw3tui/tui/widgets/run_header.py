@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
+from hw3tui.untrusted import printable
+
 STATE_STYLES = {
     "running": "b $success",
     "starting": "b $warning",
@@ -30,6 +32,7 @@ class RunHeader(Static):
     def show(self, name: str, state: str, live: bool, detail: str) -> None:
         style = STATE_STYLES.get(state.split()[0] if state else state, "b")
         mark = "● " if live else ""
+        name, detail = printable(name), printable(detail)  # a copied-in run's folder name
         self.update(
             f"[b]{escape(name)}[/]  [{style}]{mark}{escape(state)}[/]  [dim]{escape(detail)}[/]"
         )

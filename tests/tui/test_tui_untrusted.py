@@ -1,0 +1,61 @@
+"""A run folder someone else named (copied in from a classmate) is shown escaped, never obeyed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui_fakes import write_run
+from tui_pilot import run, text_of, wait_for
+
+from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.evaluation import EvalScreen, _read
+from hw3tui.tui.screens.run import RunScreen
+from hw3tui.tui.widgets.best_panel import BestPanel
+from hw3tui.tui.widgets.run_header import RunHeader
+from hw3tui.tui.widgets.runs_table import RunsTable
+
+HOSTILE = "tiny-\x1b]0;PWNED-TITLE\x07-\x9b31m"
+SHOWN = r"tiny-\x1b]0;PWNED-TITLE\x07-\x9b31m"
+RAW = ("\x1b", "\x07", "\x9b")
+
+
+def test_home_and_run_screens_show_a_hostile_run_name_escaped(runs_dir: Path) -> None:
+    write_run(runs_dir, HOSTILE, epochs=2)
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=(120, 34)) as pilot:
+            table = app.screen.query_one(RunsTable)
+            await wait_for(pilot, lambda: len(table.rows_shown) == 1)
+            (key,) = table.rows_shown
+            cells = " ".join(str(cell) for cell in table.get_row(key))
+            assert SHOWN in cells
+            assert not any(raw in cells for raw in RAW)
+
+            table.focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.history.epochs_done == 2, what="the events")
+            await pilot.pause()
+            header = text_of(screen.query_one(RunHeader))
+            best = text_of(screen.query_one(BestPanel))
+            assert SHOWN in header and "done" in header
+            assert SHOWN in best  # the checkpoint's path, inside the run folder
+            for shown in (header, best):
+                assert not any(raw in shown for raw in RAW), repr(shown)
+
+            app.push_screen(EvalScreen(screen.run))  # what `v` opens (its child is not awaited)
+            await wait_for(pilot, lambda: isinstance(app.screen, EvalScreen))
+            await pilot.pause()
+            title = text_of(app.screen.query_one("#title"))
+            assert SHOWN in title and not any(raw in title for raw in RAW)
+
+    run(scenario())
+
+
+def test_the_eval_screen_shows_a_childs_error_line_escaped() -> None:
+    err = b"error: best/m.safetensors.000: metadata 'classes' holds \x1b]0;PWNED\x07\n"
+    report, problem = _read(2, b"", err)
+    assert report is None
+    assert problem == r"best/m.safetensors.000: metadata 'classes' holds \x1b]0;PWNED\x07"
