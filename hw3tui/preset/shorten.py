@@ -54,8 +54,8 @@ def _shorter(spec: Any, epochs: int) -> tuple[Any, str | None]:
         epochs_word = "epoch" if len(late) == 1 else "epochs"
         return kept, f"from {epochs_word} {', '.join(str(k) for k in late)}"
     if isinstance(spec, list) and len(spec) > epochs:
-        late = f"{epochs + 1}" if len(spec) == epochs + 1 else f"{epochs + 1}-{len(spec)}"
-        return spec[:epochs], f"per-epoch list values {late} of {len(spec)}"
+        values = f"{epochs + 1}" if len(spec) == epochs + 1 else f"{epochs + 1}-{len(spec)}"
+        return spec[:epochs], f"per-epoch list values {values} of {len(spec)}"
     return spec, None
 
 
