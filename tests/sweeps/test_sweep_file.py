@@ -58,11 +58,24 @@ def sweep(text: str, *args: str) -> tuple[int, str]:
             "base: tiny.yaml\nset: {optimizer.momentum: 2}\n",
             "s.yaml:2:27: set.optimizer.momentum: must be below 1.0 (got 2)",
         ),
-        ("base: tiny.yaml\nmethd: grid\n", "s.yaml:2:1: methd: unknown key 'methd'; did you mean 'method'?"),
-        ("base: tiny.yaml\nprune: {median: {after_epoch: 3}}\n", "s.yaml:2:18: prune.median.after_epoch: unknown key 'after_epoch'; did you mean 'after_epochs'?"),
+        (
+            "base: tiny.yaml\nmethd: grid\n",
+            "s.yaml:2:1: methd: unknown key 'methd'; did you mean 'method'?",
+        ),
+        (
+            "base: tiny.yaml\nprune: {median: {after_epoch: 3}}\n",
+            "s.yaml:2:18: prune.median.after_epoch: unknown key 'after_epoch'; "
+            "did you mean 'after_epochs'?",
+        ),
         ("base: nowhere.yaml\n", "s.yaml:1:7: base: no preset file"),
-        ("base: tiny.yaml\nmethod: grdi\n", "s.yaml:2:9: method: 'grdi' is not one of grid, random, tpe; did you mean 'grid'?"),
-        ("name: x\naxes: {seed: [1]}\n", "s.yaml:1:1: missing: give `base` (a preset) or `presets` (a queue)"),
+        (
+            "base: tiny.yaml\nmethod: grdi\n",
+            "s.yaml:2:9: method: 'grdi' is not one of grid, random, tpe; did you mean 'grid'?",
+        ),
+        (
+            "name: x\naxes: {seed: [1]}\n",
+            "s.yaml:1:1: missing: give `base` (a preset) or `presets` (a queue)",
+        ),
         ("base: tiny.yaml\naxes: {schedule.lr: [0.1\n", "s.yaml:3:1: "),
     ],
 )
@@ -140,7 +153,9 @@ def test_print_commands_gives_one_run_per_trial_and_starts_nothing() -> None:
     lines = output.splitlines()
     assert len(lines) == 2
     for number, line in enumerate(lines):
-        assert line.startswith(f"hw3tui run {Path('tiny.yaml').resolve()} --run-dir sweeps/g/runs/trial-00{number}")
+        assert line.startswith(
+            f"hw3tui run {Path('tiny.yaml').resolve()} --run-dir sweeps/g/runs/trial-00{number}"
+        )
         assert line.endswith(f"--set schedule.epochs=1 --set seed={number + 1}")
     assert not Path("sweeps").exists()
 
@@ -164,3 +179,23 @@ def test_sweep_reference_is_current() -> None:
 
     readme = (REPO / "README.md").read_text()
     assert reference() in readme, "regenerate: python -m hw3tui.sweeps.reference"
+
+
+def test_listing_and_checking_sweeps_import_neither_optuna_nor_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from hw3tui.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['sweeps']).exit_code == 0\n"
+        "assert CliRunner().invoke(cli, ['sweep', 's.yaml']).exit_code == 2\n"
+        "print(sorted(m for m in ('optuna', 'torch') if m in sys.modules))\n"
+    )
+    Path("s.yaml").write_text("base: tiny.yaml\naxes:\n  schedule.lr: [-1]\n")
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.stdout.strip() == "[]", done.stderr
