@@ -194,14 +194,14 @@ def test_median_pruning_stops_a_trial_that_cannot_learn_before_its_last_epoch() 
     Path("colours.yaml").write_text(
         "name: colours\n"
         "data: {source: imagefolder, train: data/train, val_split: 0.25, image_size: 32}\n"
-        "backbone: {name: resnet18, pretrained: false}\n"
+        "backbone: {name: squeezenet1_1, pretrained: false}\n"  # no batch norm: learns in 2 epochs
         "optimizer: {name: adamw}\n"
-        "schedule: {epochs: 3, lr: 0.01, batch_size: 9}\n"
+        "schedule: {epochs: 3, lr: 0.001, batch_size: 9}\n"
         "checkpoint: {chunk_mb: 8}\n"
         "runtime: {device: cpu}\n"
     )
     Path("prune.yaml").write_text(
-        "base: colours.yaml\naxes:\n  schedule.lr: [0.01, 1.0e-9]\n"
+        "base: colours.yaml\naxes:\n  schedule.lr: [0.001, 1.0e-9]\n"
         "prune: {median: {after_epochs: 0, after_trials: 1}}\n"
     )
 
