@@ -223,3 +223,28 @@ def _text(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def test_ctrl_c_cancels_the_running_trial_cleanly_and_exits_130() -> None:
+    Path("one.yaml").write_text(f"base: {TINY}\nset: {{schedule.epochs: 3}}\naxes:\n  seed: [1]\n")
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "hw3tui", "sweep", "one.yaml", "--sweep-dir", "c"],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    trial = SweepDir(Path("c")).run_of(0)
+    deadline = time.monotonic() + 600
+    while '"epoch_start"' not in _text(trial.events_file) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    sweep.send_signal(signal.SIGINT)
+    output = sweep.communicate(timeout=600)[0]
+
+    assert sweep.returncode == 130, output
+    assert "hw3tui sweep resume c" in output
+    assert (trial.read_status() or {})["state"] == "cancelled"  # saved: `hw3tui resume` can go on
+    assert not trial.is_live()
+    _, rows = read_leaderboard(SweepDir(Path("c")))
+    assert [(r.trial, r.state) for r in rows] == [(0, "stopped")]
