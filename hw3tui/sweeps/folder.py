@@ -253,7 +253,14 @@ def list_sweeps(root: Path) -> list[SweepSummary]:
     if not root.is_dir():
         return []
     found = [summarize_sweep(SweepDir(p)) for p in sorted(root.iterdir()) if p.is_dir()]
-    return sorted((s for s in found if s is not None), key=lambda s: s.name, reverse=True)
+    return sorted((s for s in found if s is not None), key=_started, reverse=True)
+
+
+def _started(summary: SweepSummary) -> float:
+    try:
+        return SweepDir(summary.path).sweep_file.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def write_best(folder: SweepDir, text: str) -> None:
