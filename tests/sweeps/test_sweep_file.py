@@ -243,3 +243,19 @@ def test_prune_maps_onto_optunas_pruners(prune: str, pruner: str) -> None:
         assert (made._n_warmup_steps, made._n_startup_trials) == (3, 2)  # type: ignore[attr-defined]
     if pruner == "SuccessiveHalvingPruner":
         assert (made._min_resource, made._reduction_factor) == (2, 3)  # type: ignore[attr-defined]
+
+
+def test_print_commands_of_a_sweep_folder_use_its_run_folders() -> None:
+    folder = Path("sweeps", "g-1")
+    (folder / "runs").mkdir(parents=True)
+    (folder / "sweep.yaml").write_text(
+        f"name: g\nbase: {Path('tiny.yaml').resolve()}\naxes:\n  seed: [1, 2]\n"
+    )
+
+    result = CliRunner().invoke(cli, ["sweep", str(folder), "--print-commands"])
+
+    assert result.exit_code == 0, result.output
+    assert [line.split(" --run-dir ")[1].split()[0] for line in result.output.splitlines()] == [
+        "sweeps/g-1/runs/trial-000",
+        "sweeps/g-1/runs/trial-001",
+    ]
