@@ -76,6 +76,14 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.results:predict",
         "Predict a class for every image in IMAGES_DIR and write one CSV row per image.",
     ),
+    "sweep": Entry(
+        "hw3tui.commands.sweeps:sweep",
+        "Run a sweep FILE, or a queue of presets (FILE... given instead of a sweep file).",
+    ),
+    "sweeps": Entry(
+        "hw3tui.commands.sweeps:sweeps",
+        "List sweeps: state, trials ended of planned, best value and its trial.",
+    ),
 }
 """Command name -> its entry. `hw3tui --help` reads the summaries from here."""
 
