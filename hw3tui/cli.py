@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "verify": "hw3tui.commands.checkpoints:verify",
     "eval": "hw3tui.commands.results:evaluate",
     "predict": "hw3tui.commands.results:predict",
+    "sweep": "hw3tui.commands.sweeps:sweep",
+    "sweeps": "hw3tui.commands.sweeps:sweeps",
 }
 """Command name -> "module:attribute" of its click command."""
 

@@ -49,6 +49,14 @@ def set_option(function: F) -> F:
 def load_or_exit(preset: str, overrides: tuple[str, ...] = ()) -> LoadedPreset:
     """Load and validate a preset, or exit 2 with every problem located."""
     try:
-        return load_preset(preset, overrides)
+        loaded = load_preset(preset, overrides)
     except PresetError as exc:
         raise BadInput(str(exc)) from None
+    warn(loaded)
+    return loaded
+
+
+def warn(loaded: LoadedPreset) -> None:
+    """One `warning:` line on stderr per thing an override made moot."""
+    for line in loaded.warnings:
+        click.echo(f"warning: {line}", err=True)

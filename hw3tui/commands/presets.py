@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hw3tui.atomic import write_text_atomic
-from hw3tui.commands.common import BadInput, load_or_exit, set_option
+from hw3tui.commands.common import BadInput, load_or_exit, set_option, warn
 from hw3tui.preset import PresetError, load_preset
 from hw3tui.preset.diff import diff as preset_diff
 from hw3tui.preset.schema import preset_schema
@@ -29,6 +29,7 @@ def validate(presets: tuple[str, ...], overrides: tuple[str, ...]) -> None:
         except PresetError as exc:
             problems.append(str(exc))
             continue
+        warn(loaded)
         p = loaded.preset
         click.echo(
             f"{name}: ok ({p.name}: {p.backbone.name} on {p.data.source}, "

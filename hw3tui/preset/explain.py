@@ -26,15 +26,22 @@ def explain(
     document: Any,
     source: str,
     overrides: Mapping[Loc, str] | None = None,
+    *,
+    root: type[BaseModel] = Preset,
 ) -> list[Problem]:
-    """One located `Problem` per pydantic error, in file order."""
-    problems = [_problem(e, document, source, overrides or {}) for e in error.errors()]
+    """One located `Problem` per pydantic error, in file order (`root`: the model validated,
+    whose fields give the "did you mean" hints)."""
+    problems = [_problem(e, document, source, overrides or {}, root) for e in error.errors()]
     unique = list(dict.fromkeys(problems))
     return sorted(unique, key=lambda p: (p.source != source, p.line or 0, p.column or 0))
 
 
 def _problem(
-    error: ErrorDetails, document: Any, source: str, overrides: Mapping[Loc, str]
+    error: ErrorDetails,
+    document: Any,
+    source: str,
+    overrides: Mapping[Loc, str],
+    root: type[BaseModel],
 ) -> Problem:
     loc: Loc = tuple(error["loc"])
     ctx = error.get("ctx") or {}
@@ -43,12 +50,17 @@ def _problem(
     on_key = error["type"] == "extra_forbidden" or bool(at)
     path, line, column = _locate(document, (*loc, *at), key_position=on_key)
     field = dotted(path)
-    message = _message(error, path)
+    message = _message(error, path, root)
     for prefix, text in overrides.items():
         shared = min(len(prefix), len(path))
         if path[:shared] == prefix[:shared]:
             return Problem(f"--set {text}", message, field)
     return Problem(source, message, field, line, column)
+
+
+def locate(document: Any, loc: Loc, *, key_position: bool = False) -> tuple[int | None, int | None]:
+    """The 1-based line and column of the value (or the key) at `loc` in a parsed document."""
+    return _locate(document, loc, key_position=key_position)[1:]
 
 
 def _locate(document: Any, loc: Loc, *, key_position: bool) -> tuple[Loc, int | None, int | None]:
@@ -59,8 +71,8 @@ def _locate(document: Any, loc: Loc, *, key_position: bool) -> tuple[Loc, int | 
     parts = list(loc)
     for i, part in enumerate(parts):
         following = parts[i + 1] if i + 1 < len(parts) else None
-        if part in _TAGS and (not _has(node, part) or following == part):
-            continue  # a union member's name, not a key the user wrote
+        if (part in _TAGS and not _has(node, part)) or following == part:
+            continue  # a union member's name (`median` of {median: {...}}), not a key written
         if part == "[key]":
             continue
         last = i == len(parts) - 1 or parts[i + 1 :] == ["[key]"]
@@ -118,16 +130,16 @@ def _item_position(
     return (int(found[0]), int(found[1])) if found else default
 
 
-def _message(error: ErrorDetails, path: Loc) -> str:
+def _message(error: ErrorDetails, path: Loc, root: type[BaseModel]) -> str:
     kind = error["type"]
     given = error.get("input")
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        return _unknown_key(path)
+        return _unknown_key(path, root)
     if kind == "missing":
         return "missing: this field is required"
     if kind == "literal_error":
-        choices = _literal_choices(path)
+        choices = _literal_choices(path, root)
         hint = _suggest(str(given), choices) if isinstance(given, str) else None
         message = f"{_shown(given)} is not one of {', '.join(choices)}"
         return f"{message}; did you mean '{hint}'?" if hint else message
@@ -191,9 +203,9 @@ def _suggest(word: str, choices: Sequence[str]) -> str | None:
     return hint[0] if hint else None
 
 
-def _unknown_key(path: Loc) -> str:
+def _unknown_key(path: Loc, root: type[BaseModel]) -> str:
     key = str(path[-1]) if path else ""
-    model = model_at(path[:-1])
+    model = model_at(path[:-1], root)
     if model is None:
         return f"unknown key '{key}'"
     fields = list(model.model_fields)
@@ -203,8 +215,8 @@ def _unknown_key(path: Loc) -> str:
     return f"unknown key '{key}' (expected {', '.join(fields)})"
 
 
-def _literal_choices(path: Loc) -> list[str]:
-    model = model_at(path[:-1])
+def _literal_choices(path: Loc, root: type[BaseModel]) -> list[str]:
+    model = model_at(path[:-1], root)
     if model is None or not path or path[-1] not in model.model_fields:
         return []
     annotation = model.model_fields[str(path[-1])].annotation
@@ -220,9 +232,9 @@ def _literal_values(annotation: Any) -> list[Any]:
     return values
 
 
-def model_at(path: Loc) -> type[BaseModel] | None:
-    """The preset model that holds the fields at `path` (None below a plain value)."""
-    model: type[BaseModel] = Preset
+def model_at(path: Loc, root: type[BaseModel] = Preset) -> type[BaseModel] | None:
+    """The model under `root` that holds the fields at `path` (None below a plain value)."""
+    model: type[BaseModel] = root
     for i, part in enumerate(path):
         field = model.model_fields.get(str(part))
         if field is None:

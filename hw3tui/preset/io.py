@@ -19,6 +19,7 @@ from hw3tui.atomic import write_text_atomic
 from hw3tui.preset.explain import Loc, explain
 from hw3tui.preset.models import Preset, Section
 from hw3tui.preset.problems import PresetError, Problem
+from hw3tui.preset.shorten import EPOCHS, cut_to_epochs
 from hw3tui.preset.yamlio import (
     decode,
     flow,
@@ -40,6 +41,8 @@ class LoadedPreset:
     source: str
     path: Path | None = None
     overrides: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+    """What an override made moot (e.g. schedule entries past a shortened run), one line each."""
 
 
 def builtin_presets() -> dict[str, Path]:
@@ -82,10 +85,14 @@ def validate_text(
 ) -> LoadedPreset:
     """Validate preset text (after applying `overrides`), raising `PresetError` on problems."""
     text, overridden = apply_overrides(text, source, overrides)
+    warnings: tuple[str, ...] = ()
+    if EPOCHS in overridden:
+        text, warning = cut_to_epochs(text, source)
+        warnings = (f"--set {overridden[EPOCHS]}: {warning}",) if warning else ()
     preset, problems = _check(text, source, overridden)
     if preset is None:
         raise PresetError(problems)
-    return LoadedPreset(preset, text, source, path, tuple(overrides))
+    return LoadedPreset(preset, text, source, path, tuple(overrides), warnings)
 
 
 def check_text(text: str, source: str) -> tuple[Preset | None, list[Problem]]:

@@ -33,18 +33,18 @@ def reference() -> str:
     """Markdown: one table per section, with each key's type, default and description."""
     out = ["## Preset reference", ""]
     top = [(n, f) for n, f in Preset.model_fields.items() if not _section_of(f)]
-    out += _table(top, "")
+    out += field_table(top, "")
     for name, info in Preset.model_fields.items():
         model = _section_of(info)
         if model is None:
             continue
         out += ["", f"### `{name}`", "", _doc(model), ""]
-        out += _table(list(model.model_fields.items()), f"{name}.")
+        out += field_table(list(model.model_fields.items()), f"{name}.")
         for sub_name, sub_info in model.model_fields.items():
             sub = _section_of(sub_info)
             if sub is not None:
                 out += ["", f"`{name}.{sub_name}`: {_doc(sub)}", ""]
-                out += _table(list(sub.model_fields.items()), f"{name}.{sub_name}.")
+                out += field_table(list(sub.model_fields.items()), f"{name}.{sub_name}.")
         if name == "schedule":
             out += ["", SCHEDULE_FORMS.rstrip()]
     return "\n".join(out) + "\n"
@@ -61,7 +61,7 @@ def _doc(model: type[BaseModel]) -> str:
     return " ".join((model.__doc__ or "").split())
 
 
-def _table(fields: list[tuple[str, FieldInfo]], prefix: str) -> list[str]:
+def field_table(fields: list[tuple[str, FieldInfo]], prefix: str) -> list[str]:
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for name, info in fields:
         if _section_of(info) is not None and info.default is not None:

@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -296,12 +296,17 @@ def hw3tui_command() -> list[str]:
 
 
 def launch_detached(
-    args: Sequence[str], run: RunDir, *, cwd: Path | None = None
+    args: Sequence[str],
+    run: RunDir,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `hw3tui <args>` in its own process session, output to the run's log.txt.
 
     The child outlives the terminal and the TUI (new session: no SIGHUP from a dropped SSH
-    connection), and never writes to the TUI's screen.
+    connection), and never writes to the TUI's screen. `env` adds to the environment (a sweep
+    pins each trial's GPU with CUDA_VISIBLE_DEVICES).
     """
     run.path.mkdir(parents=True, exist_ok=True)
     with run.log_file.open("ab") as log:
@@ -312,5 +317,5 @@ def launch_detached(
             stderr=subprocess.STDOUT,
             cwd=cwd,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "HW3TUI_DETACHED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "HW3TUI_DETACHED": "1"},
         )

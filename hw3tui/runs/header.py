@@ -79,14 +79,25 @@ def stamp_result(run: RunDir) -> bool:
     """Write the run's result (from its status and events) at the top of its preset.yaml, in one
     atomic replace. False when there is no preset.yaml or it cannot be rewritten: a result
     header must never fail a run."""
-    status = run.read_status() or {}
     try:
         text = run.preset_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
+    updated = with_result(text, result_of(run))
+    if updated == text:
+        return True
+    with contextlib.suppress(OSError):
+        write_text_atomic(run.preset_file, updated)
+        return True
+    return False
+
+
+def result_of(run: RunDir) -> list[str]:
+    """The run's result lines, from its status and events."""
+    status = run.read_status() or {}
     history = history_of(run.events())
     epochs = status.get("epochs")
-    lines = describe(
+    return describe(
         best=history.best_of("val_acc"),
         state=str(status.get("state") or history.state),
         epochs_done=history.epochs_done,
@@ -95,13 +106,6 @@ def stamp_result(run: RunDir) -> bool:
         ended=_number(status.get("ended")),
         checkpoint=status.get("best") if isinstance(status.get("best"), dict) else None,
     )
-    updated = with_result(text, lines)
-    if updated == text:
-        return True
-    with contextlib.suppress(OSError):
-        write_text_atomic(run.preset_file, updated)
-        return True
-    return False
 
 
 def _number(value: Any) -> float | None:

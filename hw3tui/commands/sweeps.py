@@ -1,0 +1,227 @@
+"""`hw3tui sweep` and `hw3tui sweeps`: experiments of many runs, on Optuna.
+
+`hw3tui sweep FILE` runs a sweep file in the foreground; `hw3tui sweep A.yaml B.yaml` (presets
+instead of a sweep file) is a queue; `hw3tui sweep resume DIR` continues a sweep (and is how a
+second worker, on this machine or another, joins one). Optuna is imported only once a sweep runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hw3tui.commands.common import EXIT_CANCELLED, BadInput, set_option
+from hw3tui.commands.options import folder_option
+from hw3tui.preset import PresetError
+from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, is_sweep_file, load_sweep, queue_sweep
+from hw3tui.sweeps.folder import (
+    DEFAULT_SWEEPS_DIR,
+    Row,
+    SweepDir,
+    list_sweeps,
+    read_leaderboard,
+)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@folder_option(
+    "--sweep-dir",
+    f"Exact folder for this sweep (default: ./{DEFAULT_SWEEPS_DIR}/<name>-<date>-<time>).",
+)
+@set_option
+@click.option(
+    "--storage",
+    metavar="URL",
+    default=None,
+    help="Optuna storage URL shared by workers on several machines (saved in sweep.yaml; "
+    "default: a journal file in the sweep folder).",
+)
+@click.option(
+    "--print-commands",
+    is_flag=True,
+    help="Print one `hw3tui run` command per trial (for a cluster's job arrays); start nothing.",
+)
+def sweep(
+    files: tuple[str, ...],
+    sweep_dir: Path | None,
+    overrides: tuple[str, ...],
+    storage: str | None,
+    print_commands: bool,
+) -> None:
+    """Run a sweep FILE, or a queue of presets (FILE... given instead of a sweep file).
+
+    `hw3tui sweep resume DIR` continues the sweep in DIR: finished trials are never rerun, a
+    trial that was running is continued with `hw3tui resume`; run it on several machines (a
+    shared folder, or --storage) and each is a worker that claims the next trial.
+    Exit codes: 0 every trial ended (done, pruned or failed), 2 bad sweep file, 130 Ctrl-C
+    (running trials cancelled cleanly; `hw3tui sweep resume DIR` continues).
+    """
+    if files[0] == "resume":
+        if len(files) != 2 or overrides or storage or sweep_dir or print_commands:
+            raise BadInput("usage: hw3tui sweep resume DIR (no other options)")
+        folder = SweepDir(Path(files[1]))
+        loaded = _load_frozen(folder)
+    else:
+        loaded = _load(files, overrides, storage)
+        if print_commands:
+            _print_commands(loaded, sweep_dir)
+            return
+        folder = _new_folder(loaded, sweep_dir)
+    _run(folder, loaded)
+
+
+def _load(files: tuple[str, ...], overrides: tuple[str, ...], storage: str | None) -> LoadedSweep:
+    """A sweep file, or the presets of a queue; exit 2 with every problem located."""
+    paths = [Path(f) for f in files]
+    sweeps = [p for p in paths if p.is_file() and is_sweep_file(p)]
+    try:
+        if sweeps and len(paths) > 1:
+            raise BadInput(f"{sweeps[0]}: a sweep file runs alone (presets may be queued)")
+        loaded = load_sweep(sweeps[0], overrides) if sweeps else queue_sweep(files, overrides)
+        if storage:
+            loaded = _with_storage(loaded, storage)
+    except PresetError as exc:
+        raise BadInput(str(exc)) from None
+    for line in loaded.warnings:
+        click.echo(f"warning: {line}", err=True)
+    return loaded
+
+
+def _with_storage(loaded: LoadedSweep, storage: str) -> LoadedSweep:
+    from hw3tui.preset.yamlio import set_in_text
+
+    text = set_in_text(loaded.text, ("storage",), storage, loaded.source)
+    return check_sweep_text(text, loaded.source, Path.cwd())
+
+
+def _load_frozen(folder: SweepDir) -> LoadedSweep:
+    if not folder.sweep_file.is_file():
+        raise BadInput(f"{folder.path}: not a sweep folder (no sweep.yaml)")
+    try:
+        text = folder.sweep_file.read_text(encoding="utf-8")
+        return check_sweep_text(text, str(folder.sweep_file), folder.path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{folder.sweep_file}: cannot read: {exc}") from None
+    except PresetError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> SweepDir:
+    from hw3tui.atomic import write_text_atomic
+
+    try:
+        if sweep_dir is not None:
+            if (sweep_dir / "sweep.yaml").exists():
+                raise BadInput(
+                    f"--sweep-dir {sweep_dir}: already holds a sweep; "
+                    f"`hw3tui sweep resume {sweep_dir}` continues it"
+                )
+            (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
+            folder = SweepDir(sweep_dir)
+        else:
+            folder = SweepDir.create(DEFAULT_SWEEPS_DIR, loaded.sweep.name)
+        write_text_atomic(folder.sweep_file, loaded.text)
+    except OSError as exc:
+        raise BadInput(f"cannot create the sweep folder: {exc}") from None
+    return folder
+
+
+def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
+    from hw3tui.sweeps.gpus import slots
+    from hw3tui.sweeps.runner import Worker
+
+    places = slots(loaded.sweep.parallel)
+    sweep_model = loaded.sweep
+    prune = "" if sweep_model.prune in (None, "none") else ", pruned early"
+    click.echo(
+        f"sweep {folder.path}: {sweep_model.planned()} trials ({sweep_model.method}{prune}), "
+        f"{len(places.gpus)} at once ({places.how})"
+    )
+    worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
+    finished = worker.run()
+    axes, rows = read_leaderboard(folder)
+    click.echo(leaderboard_table(rows, axes, limit=10))
+    if not finished:
+        click.echo(f"cancelled: `hw3tui sweep resume {folder.path}` continues", err=True)
+        sys.exit(EXIT_CANCELLED)
+    if folder.best_file.exists():
+        click.echo(f"best preset: {folder.best_file}")
+
+
+def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:
+    """One `hw3tui run` per trial: a grid's combinations, or random draws from the sampler."""
+    import shlex
+
+    folder = SweepDir(sweep_dir or DEFAULT_SWEEPS_DIR / loaded.sweep.name)
+    if loaded.sweep.method != "grid":
+        click.echo(
+            f"# {loaded.sweep.planned()} random draws ({loaded.sweep.method} learns from finished "
+            "trials: a job array of `hw3tui sweep resume DIR` workers runs it as written)",
+            err=True,
+        )
+    for number, (start, params) in enumerate(_trials(loaded)):
+        args = ["hw3tui", "run", start, "--run-dir", str(folder.run_of(number).path)]
+        args += [a for o in loaded.overrides(params) for a in ("--set", o)]
+        click.echo(shlex.join(args))
+
+
+def _trials(loaded: LoadedSweep) -> list[tuple[str, dict[str, Any]]]:
+    """Every trial's preset and axis values, from an in-memory study (nothing is written)."""
+    import optuna
+
+    from hw3tui.sweeps.study import enqueue_grid, suggest
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=loaded.sweep.seed))
+    enqueue_grid(study, loaded)
+    out = []
+    for _ in range(loaded.sweep.planned()):
+        trial = study.ask()
+        out.append(suggest(trial, loaded))
+        study.tell(trial, 0.0)
+    return out
+
+
+def leaderboard_table(rows: list[Row], axes: list[str], *, limit: int | None = None) -> str:
+    """The leaderboard as aligned plain text (log-friendly: no colour, no box drawing)."""
+    header = ["#", "trial", "state", "value", "epoch", *axes]
+    body = [
+        [str(i + 1), str(r.trial), r.state]
+        + ["" if r.value is None else f"{r.value:.4f}", "" if r.epoch is None else str(r.epoch)]
+        + [r.params.get(a, "") for a in axes]
+        for i, r in enumerate(rows[:limit] if limit else rows)
+    ]
+    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        for row in [header, *body]
+    ]
+    more = f"\n… {len(rows) - limit} more in leaderboard.csv" if limit and len(rows) > limit else ""
+    return "\n".join(line.rstrip() for line in lines) + more
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the sweeps as a JSON list.")
+@folder_option("--sweeps-dir", f"Folder of sweeps (default: ./{DEFAULT_SWEEPS_DIR}).")
+def sweeps(as_json: bool, sweeps_dir: Path | None) -> None:
+    """List sweeps: state, trials ended of planned, best value and its trial."""
+    root = sweeps_dir or DEFAULT_SWEEPS_DIR
+    found = list_sweeps(root)
+    if as_json:
+        click.echo(json.dumps([s.as_json() for s in found], indent=2))
+        return
+    if not found:
+        click.echo(f"no sweeps in {root}/ yet (hw3tui sweep FILE starts one)")
+        return
+    for s in found:
+        best = (
+            f"best {s.monitor} {s.best.value:.4f} (trial {s.best.trial})"
+            if s.best is not None and s.best.value is not None
+            else "no result yet"
+        )
+        click.echo(f"{s.name}  {s.state}  {s.ended}/{s.planned} trials  {best}")

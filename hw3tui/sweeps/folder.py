@@ -1,0 +1,260 @@
+"""The sweep folder, and everything that reads it without Optuna (the `sweeps` list, the TUI).
+
+sweeps/<name>-<YYYYmmdd-HHMMSS>/
+  sweep.yaml        the sweep file, frozen (base absolute, --set merged into `set`)
+  optuna.journal    the study (Optuna's journal file storage), unless `storage` is a URL
+  runs/trial-NNN/   one ordinary run folder per trial
+  leaderboard.csv   trial,state,value,epoch,run,<one column per axis>; best first
+  best.yaml         the best trial's complete preset, with its result header
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hw3tui.atomic import write_text_atomic
+from hw3tui.preset import PresetError
+from hw3tui.runs import RunDir
+from hw3tui.sweeps.model import Sweep
+
+DEFAULT_SWEEPS_DIR = Path("sweeps")
+COLUMNS = ("trial", "state", "value", "epoch", "run")
+"""The leaderboard's first columns; one column per axis (its dotted path) follows."""
+
+
+class SweepDir:
+    """Paths of one sweep folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def sweep_file(self) -> Path:
+        return self.path / "sweep.yaml"
+
+    @property
+    def journal(self) -> Path:
+        return self.path / "optuna.journal"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    @property
+    def leaderboard_file(self) -> Path:
+        return self.path / "leaderboard.csv"
+
+    @property
+    def best_file(self) -> Path:
+        return self.path / "best.yaml"
+
+    def run_of(self, number: int) -> RunDir:
+        """The run folder of trial `number`."""
+        return RunDir(self.runs_dir / f"trial-{number:03d}")
+
+    @classmethod
+    def create(cls, root: Path, name: str, now: datetime | None = None) -> SweepDir:
+        """A new, unique `root/<name>-<YYYYmmdd-HHMMSS>` folder."""
+        stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+        root.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", *(f"-{i}" for i in range(2, 1000))):
+            path = root / f"{name}-{stamp}{suffix}"
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            (path / "runs").mkdir()
+            return cls(path)
+        raise FileExistsError(f"no free folder name for {name} in {root}")
+
+    def load_sweep(self) -> Sweep:
+        """The frozen sweep file's model (no preset checks: they were done when it started)."""
+        from hw3tui.preset.yamlio import parse, to_plain
+
+        text = self.sweep_file.read_text(encoding="utf-8")
+        return Sweep.model_validate(to_plain(parse(text, str(self.sweep_file)).data))
+
+    @contextlib.contextmanager
+    def claim(self, number: int) -> Iterator[bool]:
+        """Hold trial `number` for the life of a worker's work on it; False if another holds it.
+
+        A killed worker's claim ends with it (flock), so `sweep resume` can take the trial over.
+        """
+        run = self.run_of(number)
+        run.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run.path / "sweep.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One trial on the leaderboard."""
+
+    trial: int
+    state: str
+    """waiting | running | done | pruned | failed."""
+    value: float | None
+    """The run's best `checkpoint.monitor` value (its status.json `best`)."""
+    epoch: int | None
+    run: str
+    """The run folder, relative to the sweep folder."""
+    params: dict[str, str]
+    """Each axis's value, as written in YAML."""
+
+    def cells(self, axes: list[str]) -> list[str]:
+        value = "" if self.value is None else f"{self.value:.6g}"
+        epoch = "" if self.epoch is None else str(self.epoch)
+        return [str(self.trial), self.state, value, epoch, self.run] + [
+            self.params.get(axis, "") for axis in axes
+        ]
+
+
+ENDED = ("done", "pruned", "failed")
+
+
+def ranked(rows: list[Row], *, higher_is_better: bool) -> list[Row]:
+    """Best first: trials with a value by value (ties: earlier trial), then the others by number."""
+    sign = -1.0 if higher_is_better else 1.0
+    return sorted(
+        rows,
+        key=lambda r: (r.value is None, sign * r.value if r.value is not None else 0.0, r.trial),
+    )
+
+
+def leaderboard_text(rows: list[Row], axes: list[str]) -> str:
+    """The leaderboard as CSV text (cells are plain values: axis values are the user's own
+    sweep file, run names are ours)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*COLUMNS, *axes])
+    for row in rows:
+        writer.writerow(row.cells(axes))
+    return out.getvalue()
+
+
+def write_leaderboard(folder: SweepDir, rows: list[Row], axes: list[str]) -> None:
+    write_text_atomic(folder.leaderboard_file, leaderboard_text(rows, axes))
+
+
+def read_leaderboard(folder: SweepDir) -> tuple[list[str], list[Row]]:
+    """The axes and rows of a sweep's leaderboard.csv (empty before its first trial)."""
+    try:
+        text = folder.leaderboard_file.read_text(encoding="utf-8")
+    except OSError:
+        return [], []
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or tuple(lines[0][: len(COLUMNS)]) != COLUMNS:
+        return [], []
+    axes = lines[0][len(COLUMNS) :]
+    rows = []
+    for cells in lines[1:]:
+        if len(cells) < len(COLUMNS):
+            continue
+        with contextlib.suppress(ValueError):
+            rows.append(
+                Row(
+                    trial=int(cells[0]),
+                    state=cells[1],
+                    value=float(cells[2]) if cells[2] else None,
+                    epoch=int(cells[3]) if cells[3] else None,
+                    run=cells[4],
+                    params=dict(zip(axes, cells[len(COLUMNS) :], strict=False)),
+                )
+            )
+    return axes, rows
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """One row of `hw3tui sweeps` (and what the TUI's sweep list shows)."""
+
+    path: Path
+    name: str
+    state: str
+    """running (a worker holds a trial) | done (every planned trial ended) | stopped."""
+    ended: int
+    planned: int
+    best: Row | None
+    monitor: str
+
+    def as_json(self) -> dict[str, Any]:
+        best = self.best
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "state": self.state,
+            "trials_ended": self.ended,
+            "trials": self.planned,
+            "monitor": self.monitor,
+            "best": None
+            if best is None
+            else {"trial": best.trial, "value": best.value, "epoch": best.epoch, "run": best.run},
+        }
+
+
+def summarize_sweep(folder: SweepDir) -> SweepSummary | None:
+    """A sweep's state from its files (None for a folder that is not a sweep)."""
+    try:
+        sweep = folder.load_sweep()
+    except (OSError, PresetError, ValueError):
+        return None
+    _, rows = read_leaderboard(folder)
+    ended = sum(r.state in ENDED for r in rows)
+    live = any(RunDir(folder.path / r.run).is_live() for r in rows if r.state == "running")
+    planned = sweep.planned()
+    state = "running" if live else ("done" if ended >= planned else "stopped")
+    with_value = [r for r in rows if r.value is not None]
+    monitor = "val_acc"
+    with contextlib.suppress(OSError, ValueError):
+        monitor = _monitor_of(folder)
+    return SweepSummary(
+        folder.path,
+        folder.name,
+        state,
+        ended,
+        planned,
+        with_value[0] if with_value else None,
+        monitor,
+    )
+
+
+def _monitor_of(folder: SweepDir) -> str:
+    for run_path in sorted(folder.runs_dir.iterdir()):
+        status = RunDir(run_path).read_status() or {}
+        best = status.get("best")
+        if isinstance(best, dict) and isinstance(best.get("metric"), str):
+            return str(best["metric"])
+    return "val_acc"
+
+
+def list_sweeps(root: Path) -> list[SweepSummary]:
+    """Every sweep under `root`, newest first."""
+    if not root.is_dir():
+        return []
+    found = [summarize_sweep(SweepDir(p)) for p in sorted(root.iterdir()) if p.is_dir()]
+    return sorted((s for s in found if s is not None), key=lambda s: s.name, reverse=True)
+
+
+def write_best(folder: SweepDir, text: str) -> None:
+    write_text_atomic(folder.best_file, text)

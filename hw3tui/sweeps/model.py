@@ -1,0 +1,241 @@
+"""The sweep file: which preset, which fields vary and how, how trials are picked and stopped.
+
+Validated like a preset (every key typed, documented, unknown keys refused); the docstrings are
+the README's sweep file reference (`hw3tui.sweeps.reference`). No Optuna here: the file is checked
+before anything is imported or started.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from difflib import get_close_matches
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from hw3tui.preset.models import Real, Section, Whole, located
+
+RANGES = ("uniform", "loguniform", "int", "choice")
+"""The named axis forms, written as a one-key mapping: `{loguniform: [1.0e-4, 1.0e-2]}`."""
+
+
+class Uniform(Section):
+    uniform: tuple[Real, Real]
+    """`[low, high]`: any number in between, evenly likely (random, tpe)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.uniform[0] >= self.uniform[1]:
+            raise located("low must be below high", ("uniform",))
+        return self
+
+
+class LogUniform(Section):
+    loguniform: tuple[Annotated[Real, Field(gt=0.0)], Annotated[Real, Field(gt=0.0)]]
+    """`[low, high]`, both above 0: evenly likely on a log scale (learning rates; random, tpe)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LogUniform:
+        if self.loguniform[0] >= self.loguniform[1]:
+            raise located("low must be below high", ("loguniform",))
+        return self
+
+
+class IntRange(Section):
+    int_: tuple[Whole, Whole] = Field(alias="int")
+    """`[low, high]`: a whole number from low to high, both included (random, tpe)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntRange:
+        if self.int_[0] >= self.int_[1]:
+            raise located("low must be below high", ("int",))
+        return self
+
+
+class Choice(Section):
+    choice: Annotated[list[Any], Field(min_length=1)]
+    """One of these values (the same as a plain list)."""
+
+
+def _axis_form(value: Any) -> str | None:
+    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in RANGES:
+        return str(next(iter(value)))
+    for form, model in (
+        ("uniform", Uniform),
+        ("loguniform", LogUniform),
+        ("int", IntRange),
+        ("choice", Choice),
+    ):
+        if isinstance(value, model):
+            return form
+    return "values" if isinstance(value, list) else None
+
+
+AXIS_FORM_MESSAGE = (
+    "expected a list of values, or one of {uniform: [low, high]}, {loguniform: [low, high]}, "
+    "{int: [low, high]}, {choice: [...]}"
+)
+
+Axis = Annotated[
+    Annotated[Annotated[list[Any], Field(min_length=1)], Tag("values")]
+    | Annotated[Uniform, Tag("uniform")]
+    | Annotated[LogUniform, Tag("loguniform")]
+    | Annotated[IntRange, Tag("int")]
+    | Annotated[Choice, Tag("choice")],
+    Discriminator(
+        _axis_form, custom_error_type="hw3tui_axis_form", custom_error_message=AXIS_FORM_MESSAGE
+    ),
+]
+
+
+def values_of(axis: Any) -> list[Any] | None:
+    """The values of a list or `choice` axis; None for a range."""
+    if isinstance(axis, list):
+        return axis
+    if isinstance(axis, Choice):
+        return axis.choice
+    return None
+
+
+class Median(Section):
+    """Stop a trial whose best value so far is worse than the median of earlier trials at the
+    same epoch (Optuna's MedianPruner)."""
+
+    after_epochs: Annotated[Whole, Field(ge=0, le=10_000)] = 1
+    """Epochs every trial trains before it can be stopped."""
+    after_trials: Annotated[Whole, Field(ge=0, le=10_000)] = 1
+    """Finished trials needed before any trial is stopped."""
+
+
+class Halving(Section):
+    """Successive halving: at epochs min_epochs·factor^k keep only the best 1/factor of trials
+    (Optuna's SuccessiveHalvingPruner)."""
+
+    min_epochs: Annotated[Whole, Field(ge=1, le=10_000)] = 1
+    """Epochs every trial trains before the first cut."""
+    factor: Annotated[Whole, Field(ge=2, le=100)] = 3
+    """Keep the best 1/factor of the trials at each cut."""
+
+
+class MedianPrune(Section):
+    median: Median = Median()
+    """Median pruning (keys: after_epochs, after_trials)."""
+
+
+class HalvingPrune(Section):
+    halving: Halving = Halving()
+    """Successive halving (keys: min_epochs, factor)."""
+
+
+def _prune_form(value: Any) -> str:
+    if value is None or value == "none":
+        return "none"
+    if isinstance(value, Mapping) and len(value) == 1:
+        return str(next(iter(value)))
+    if isinstance(value, MedianPrune | HalvingPrune):
+        return "median" if isinstance(value, MedianPrune) else "halving"
+    return "bad"
+
+
+Prune = Annotated[
+    Annotated[MedianPrune, Tag("median")]
+    | Annotated[HalvingPrune, Tag("halving")]
+    | Annotated[Literal["none"] | None, Tag("none")],
+    Discriminator(
+        _prune_form,
+        custom_error_type="hw3tui_prune_form",
+        custom_error_message="expected {median: {...}}, {halving: {...}} or none",
+    ),
+]
+
+
+class Sweep(Section):
+    """A sweep: trials of one preset with some fields varied, or a queue of presets."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)] = "sweep"
+    """Name of the sweep; its folder is sweeps/<name>-<date>-<time>."""
+    base: str | None = None
+    """The preset every trial starts from: a file (relative to this sweep file) or a built-in
+    preset's name."""
+    presets: list[str] = Field(default_factory=list)
+    """A queue instead of `base`: these presets, one trial each, in order (axes, if any, vary
+    each of them)."""
+    set: dict[str, Any] = Field(default_factory=dict)
+    """Fixed overrides for every trial, `{dotted.path: value}`: the same paths and checks as
+    `hw3tui run --set`."""
+    axes: dict[str, Axis] = Field(default_factory=dict)
+    """What varies, `{dotted.path: values}`: a list (grid values / choices), or `{uniform: [low,
+    high]}`, `{loguniform: [low, high]}`, `{int: [low, high]}`, `{choice: [...]}`. Every value is
+    checked against the preset before any trial starts."""
+    method: Literal["grid", "random", "tpe"] = "grid"
+    """`grid`: every combination of the axes' values; `random`: values drawn at random; `tpe`:
+    Optuna's TPE sampler (learns from finished trials which values do well)."""
+    trials: Annotated[Whole, Field(ge=1, le=100_000)] | None = None
+    """random and tpe: how many trials (default 10); grid: an optional cap on the combinations."""
+    seed: Annotated[Whole, Field(ge=0, le=2**32 - 1)] = 0
+    """Seed of the sampler (the trials keep their preset's own `seed`)."""
+    prune: Prune = None
+    """Stop hopeless trials early: `{median: {after_epochs: 3}}`, `{halving: {min_epochs: 2,
+    factor: 3}}`, or none. A stopped trial is cancelled like Ctrl-C: its run folder stays valid,
+    its state is `pruned`."""
+    storage: str | None = None
+    """Optuna storage URL shared by workers on several machines (e.g. `postgresql://...`);
+    default: a journal file in the sweep folder (works on a shared filesystem)."""
+    parallel: Literal["auto"] | Annotated[Whole, Field(ge=1, le=1024)] = "auto"
+    """Trials at once on this machine: `auto` is one per GPU (each pinned to its GPU with
+    CUDA_VISIBLE_DEVICES), 1 without a GPU."""
+
+    @field_validator("axes", mode="before")
+    @classmethod
+    def _known_forms(cls, axes: Any) -> Any:
+        for path, axis in axes.items() if isinstance(axes, Mapping) else ():
+            if isinstance(axis, Mapping) and len(axis) == 1 and next(iter(axis)) not in RANGES:
+                form = str(next(iter(axis)))
+                hint = get_close_matches(form, RANGES, n=1, cutoff=0.6)
+                message = f"unknown axis form '{form}'"
+                message += f"; did you mean '{hint[0]}'?" if hint else f" ({AXIS_FORM_MESSAGE})"
+                raise located(message, (path, form))
+        return axes
+
+    @field_validator("set", "axes")
+    @classmethod
+    def _dotted_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not key or any(not part.strip() for part in str(key).split(".")):
+                raise located("expected a dotted preset path such as schedule.lr", (key,))
+        return value
+
+    @model_validator(mode="after")
+    def _whole(self) -> Sweep:
+        if self.base is None and not self.presets:
+            raise located("missing: give `base` (a preset) or `presets` (a queue)", ())
+        if self.base is not None and self.presets:
+            raise located("give either `base` or `presets`, not both", ("presets",))
+        if self.method == "grid":
+            for path, axis in self.axes.items():
+                if values_of(axis) is None:
+                    raise located(
+                        "a grid needs a list of values; ranges are for method random or tpe",
+                        ("axes", path),
+                    )
+        return self
+
+    @property
+    def sources(self) -> list[str]:
+        """The presets trials start from (one for a sweep, several for a queue)."""
+        return [self.base] if self.base is not None else list(self.presets)
+
+    def grid_size(self) -> int | None:
+        """How many combinations a grid has (None for random and tpe)."""
+        if self.method != "grid":
+            return None
+        sizes = [len(values_of(axis) or ()) for axis in self.axes.values()]
+        return len(self.sources) * math.prod(sizes)
+
+    def planned(self) -> int:
+        """How many trials the sweep runs."""
+        grid = self.grid_size()
+        if grid is not None:
+            return min(grid, self.trials) if self.trials is not None else grid
+        return self.trials if self.trials is not None else 10

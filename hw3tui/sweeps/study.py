@@ -1,0 +1,134 @@
+"""The sweep's Optuna study: storage, sampler, pruner, and each trial's axis values.
+
+Optuna is imported here only, inside the functions, so that `hw3tui --help`, `validate` and the
+sweep list never pay for it.
+
+A grid is every combination put in Optuna's queue of waiting trials (`enqueue_trial`) when the
+sweep starts: `Study.ask()` takes the next waiting trial in one storage transaction, which is
+what lets several workers share one sweep without running a trial twice. (Optuna's GridSampler
+picks its grid points at random and, in its own words, lets simultaneous workers pick the same
+one.) random and tpe ask Optuna's RandomSampler and TPESampler for new values.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hw3tui.preset.yamlio import flow
+from hw3tui.sweeps.file import LoadedSweep
+from hw3tui.sweeps.folder import SweepDir
+from hw3tui.sweeps.model import Choice, HalvingPrune, IntRange, LogUniform, MedianPrune, values_of
+
+if TYPE_CHECKING:
+    import optuna
+
+PRESET_AXIS = "preset"
+"""The axis of a queue: which of its presets a trial runs."""
+
+
+def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
+    """The sweep's study in its storage (created on first use)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sweep = loaded.sweep
+    sampler: optuna.samplers.BaseSampler = (
+        optuna.samplers.TPESampler(seed=sweep.seed)
+        if sweep.method == "tpe"
+        else optuna.samplers.RandomSampler(seed=sweep.seed)
+    )
+    return optuna.create_study(
+        storage=storage_of(folder, loaded),
+        sampler=sampler,
+        pruner=_pruner(loaded),
+        study_name=folder.name,
+        direction="maximize" if loaded.monitor == "val_acc" else "minimize",
+        load_if_exists=True,
+    )
+
+
+def storage_of(folder: SweepDir, loaded: LoadedSweep) -> Any:
+    """A database URL from the sweep file, else the journal file in the sweep folder."""
+    if loaded.sweep.storage:
+        return loaded.sweep.storage
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(str(folder.journal)))
+
+
+def _pruner(loaded: LoadedSweep) -> optuna.pruners.BasePruner:
+    import optuna
+
+    prune = loaded.sweep.prune
+    if isinstance(prune, MedianPrune):
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=prune.median.after_trials, n_warmup_steps=prune.median.after_epochs
+        )
+    if isinstance(prune, HalvingPrune):
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=prune.halving.min_epochs, reduction_factor=prune.halving.factor
+        )
+    return optuna.pruners.NopPruner()
+
+
+def combinations(loaded: LoadedSweep) -> list[dict[str, str]]:
+    """A grid's trials in order (the first preset of a queue first, the last axis fastest)."""
+    space = _choices(loaded)
+    names = list(space)
+    grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
+    return grid[: loaded.sweep.planned()]
+
+
+def _choices(loaded: LoadedSweep) -> dict[str, list[str]]:
+    """Each categorical axis's values as the YAML text Optuna stores (queue first)."""
+    out: dict[str, list[str]] = {}
+    if loaded.sweep.presets:
+        out[PRESET_AXIS] = list(loaded.starts)
+    for path, axis in loaded.sweep.axes.items():
+        values = values_of(axis)
+        if values is not None:
+            out[path] = [flow(v) for v in values]
+    return out
+
+
+def enqueue_grid(study: optuna.Study, loaded: LoadedSweep) -> None:
+    """Put every combination of a grid in the study's queue (once, when the sweep starts)."""
+    if loaded.sweep.method != "grid" or study.get_trials(deepcopy=False):
+        return
+    for params in combinations(loaded):
+        study.enqueue_trial(params)
+
+
+def suggest(trial: optuna.Trial, loaded: LoadedSweep) -> tuple[str, dict[str, Any]]:
+    """The preset a trial starts from and its axis values (a queued grid trial's own values;
+    Optuna's sampler's otherwise)."""
+    choices = _choices(loaded)
+    start = loaded.starts[0]
+    if PRESET_AXIS in choices:
+        start = str(trial.suggest_categorical(PRESET_AXIS, choices[PRESET_AXIS]))
+    params: dict[str, Any] = {}
+    for path, axis in loaded.sweep.axes.items():
+        values = values_of(axis)
+        if values is not None:
+            texts = choices[path]
+            picked = str(trial.suggest_categorical(path, texts))
+            params[path] = values[texts.index(picked)]
+        elif isinstance(axis, IntRange):
+            params[path] = trial.suggest_int(path, *axis.int_)
+        elif isinstance(axis, LogUniform):
+            params[path] = trial.suggest_float(path, *axis.loguniform, log=True)
+        else:
+            assert not isinstance(axis, Choice)
+            params[path] = trial.suggest_float(path, *axis.uniform)  # type: ignore[union-attr]
+    return start, params
+
+
+def shown(params: Mapping[str, Any]) -> dict[str, str]:
+    """Axis values as the leaderboard writes them."""
+    return {
+        name: (f"{value:.6g}" if isinstance(value, float) else str(value))
+        for name, value in params.items()
+    }
