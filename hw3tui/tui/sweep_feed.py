@@ -1,0 +1,96 @@
+"""Incremental reading of a sweep folder, for a worker thread: its leaderboard, each trial's run
+and val-acc curve, and the sweep's own log.
+
+The leaderboard.csv is rewritten by the sweep when a trial starts or ends; between those, a
+running trial's best value and epochs come from its own run folder (status.json), so the
+leaderboard on screen is live. Each trial's events.jsonl is tailed, read only where it grew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hw3tui.runs import EventTail, RunDir, summarize
+from hw3tui.runs.history import RunHistory
+from hw3tui.sweeps.folder import Row, SweepDir, SweepSummary, read_leaderboard, summarize_sweep
+from hw3tui.tui.feed import LogTail
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """One leaderboard row as the sweep screen shows it."""
+
+    row: Row
+    state: str
+    """The leaderboard's state, `killed` for a running trial no engine holds (sweep resume
+    continues it)."""
+    value: float | None
+    epoch: int | None
+    epochs: str
+    """Epochs done of planned, `3/4`."""
+
+    @property
+    def trial(self) -> int:
+        return self.row.trial
+
+
+@dataclass
+class SweepView:
+    """Everything the sweep screen draws, as of one poll."""
+
+    summary: SweepSummary | None
+    axes: list[str]
+    trials: list[TrialView]
+    curves: dict[int, tuple[list[int], list[float]]]
+    log_lines: list[str] = field(default_factory=list)
+
+    def same_as(self, other: SweepView | None) -> bool:
+        """Nothing new to draw (the log lines are new by definition)."""
+        return (
+            other is not None
+            and not self.log_lines
+            and (self.summary, self.axes, self.trials, self.curves)
+            == (other.summary, other.axes, other.trials, other.curves)
+        )
+
+
+class SweepFeed:
+    """The incremental reader of one sweep folder."""
+
+    def __init__(self, folder: SweepDir) -> None:
+        self.folder = folder
+        self.log = LogTail(folder.path / "log.txt")
+        self._tails: dict[int, tuple[EventTail, RunHistory]] = {}
+
+    def poll(self) -> SweepView:
+        summary = summarize_sweep(self.folder)
+        axes, rows = read_leaderboard(self.folder)
+        trials = [self._trial(row) for row in rows]
+        curves = {row.trial: self._curve(row) for row in rows}
+        return SweepView(summary, axes, trials, curves, self.log.read())
+
+    def _trial(self, row: Row) -> TrialView:
+        run = summarize(RunDir(self.folder.path / row.run))
+        if run is None:
+            return TrialView(row, row.state, row.value, row.epoch, "–")
+        planned = f"/{run.epochs}" if run.epochs else ""
+        epochs = f"{run.epochs_done}{planned}"
+        if row.state != "running":
+            return TrialView(row, row.state, row.value, row.epoch, epochs)
+        best = run.best or {}
+        value, epoch = best.get("value"), best.get("epoch")
+        return TrialView(
+            row,
+            "running" if run.live else "killed",
+            float(value) if isinstance(value, int | float) else row.value,
+            epoch if isinstance(epoch, int) else row.epoch,
+            epochs,
+        )
+
+    def _curve(self, row: Row) -> tuple[list[int], list[float]]:
+        if row.trial not in self._tails:
+            events = RunDir(self.folder.path / row.run).events_file
+            self._tails[row.trial] = (EventTail(events), RunHistory())
+        tail, history = self._tails[row.trial]
+        history.extend(tail.read())
+        return history.series("val_acc")

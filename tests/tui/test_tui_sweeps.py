@@ -1,0 +1,86 @@
+"""The sweeps on the home screen and the sweep screen, on a sweep folder written by the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui_pilot import run, text_of, wait_for
+from tui_sweep_fakes import SWEEP_NAME, write_sweep
+
+from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.run import RunScreen
+from hw3tui.tui.screens.sweep import SweepScreen
+from hw3tui.tui.widgets.curves import Curves
+from hw3tui.tui.widgets.leaderboard_table import LeaderboardTable
+from hw3tui.tui.widgets.run_header import RunHeader
+from hw3tui.tui.widgets.sweeps_table import SweepsTable
+
+SIZE = (100, 34)
+
+
+def test_home_lists_the_sweep_and_its_screen_shows_the_leaderboard(
+    presets_dir: Path, isolated: Path
+) -> None:
+    folder = write_sweep(isolated / "sweeps")
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one(SweepsTable)
+            await wait_for(pilot, lambda: table.row_count == 1, what="the sweep listed")
+            assert [str(c) for c in table.get_row_at(0)] == [
+                SWEEP_NAME,
+                "■ stopped",
+                "3/4",
+                "val acc 0.850 (trial 2)",
+            ]
+            table.focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+            screen = app.screen
+            board = screen.query_one(LeaderboardTable)
+            await wait_for(pilot, lambda: board.row_count == 4, what="the leaderboard")
+            header = text_of(screen.query_one(RunHeader))
+            assert "stopped" in header and "3/4 trials" in header
+            assert "best val acc 0.8500 (trial 2)" in header
+            # best first, as leaderboard.csv ranks them; a waiting trial has no value
+            assert board.column_texts("trial") == ["2", "1", "0", "3"]
+            assert board.column_texts("value") == ["0.8500", "0.7000", "0.5500", "–"]
+            assert board.column_texts("state") == ["✓ done"] * 3 + ["· waiting"]
+            assert board.column_texts("epochs") == ["4/4"] * 3 + ["–"]
+            assert board.column_texts("optimizer.name") == ["adam", "sgd", "sgd", "adam"]
+            # every trial with epochs has its val acc curve, labelled by trial
+            curves = screen.query_one(Curves)
+            assert sorted(s.label for s in curves.series) == ["#0", "#1", "#2"]
+            assert list(curves.series[2].ys) == [0.4, 0.55, 0.7, 0.85]
+
+            await pilot.press("s")  # sort by trial number
+            assert board.sort_column == "trial"
+            assert board.column_texts("trial") == ["0", "1", "2", "3"]
+            await pilot.press("S")  # reversed
+            assert board.column_texts("trial") == ["3", "2", "1", "0"]
+            for _ in range(5):  # state, value, epoch, epochs, then the first axis
+                await pilot.press("s")
+            assert board.sort_column == "optimizer.name"
+            assert board.column_texts("optimizer.name") == ["adam", "adam", "sgd", "sgd"]
+            await pilot.press("s")
+            assert board.sort_column == "schedule.lr"
+            assert board.column_texts("schedule.lr") == ["0.001", "0.001", "0.01", "0.01"]
+
+            # enter on a trial opens its run screen on its run folder
+            board.move_cursor(row=board.get_row_index("1"))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            run_screen = app.screen
+            assert isinstance(run_screen, RunScreen)
+            assert run_screen.run.path.resolve() == folder.path / "runs" / "trial-001"
+            await wait_for(pilot, lambda: run_screen.history.epochs_done == 4)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+            # a waiting trial has no run to open yet
+            board.move_cursor(row=board.get_row_index("3"))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, SweepScreen)
+
+    run(scenario())
