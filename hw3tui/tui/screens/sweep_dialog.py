@@ -28,10 +28,12 @@ from textual.worker import get_current_worker
 from hw3tui.preset import PresetError
 from hw3tui.preset.yamlio import flow
 from hw3tui.sweeps.file import check_sweep_text
+from hw3tui.tui.catalog import SWEEP_SUFFIX
 from hw3tui.tui.fields import SECTION_TITLES, FieldSpec, section_fields
 from hw3tui.tui.paths import shown_path
 
 AXIS_ROWS = 3
+NO_AXES = "Pick a field to vary and type its values (e.g. optimizer.name: sgd, adam)."
 CHECK_DELAY_S = 0.25
 """Typing pauses this long before the sweep is checked (each check reads the preset again)."""
 
@@ -146,7 +148,7 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
 
     @property
     def target(self) -> Path:
-        return self.folder / f"{self._value('name') or 'sweep'}.sweep.yaml"
+        return self.folder / f"{self._value('name') or 'sweep'}{SWEEP_SUFFIX}.yaml"
 
     def compose(self) -> ComposeResult:
         paths = [spec.dotted for spec in sweepable_fields()]
@@ -202,7 +204,7 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
 
     def on_mount(self) -> None:
         self.query_one("#field-0", Input).focus()
-        self._check(self.sweep_text())
+        self._check(self.sweep_text(), self.target, bool(self.axes()))
 
     # ---- the sweep file ----------------------------------------------------------------------
 
@@ -241,14 +243,14 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
     def _changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith(("field-", "set-field")):
             self._show_help(event.value.strip())
-        self._check(self.sweep_text())
+        self._check(self.sweep_text(), self.target, bool(self.axes()))
 
     @work(thread=True, exclusive=True, group="check-sweep")
-    def _check(self, text: str) -> None:
+    def _check(self, text: str, target: Path, has_axes: bool) -> None:
         worker = get_current_worker()
         if worker.cancelled_event.wait(CHECK_DELAY_S):
             return  # typed again: the next check is under way
-        self.post_message(self.Checked(check(text, self.target, self.folder, bool(self.axes()))))
+        self.post_message(self.Checked(check(text, target, self.folder, has_axes)))
 
     @on(Checked)
     def _checked(self, message: Checked) -> None:
@@ -262,6 +264,9 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
         named = f"set.{self._value('set-field')}" in verdict.fields
         self.query_one("#set-value", Input).set_class(named, "-invalid")
         shown = self.query_one("#verdict", Static)
+        if verdict.errors == (NO_AXES,):
+            shown.update(f"[$text-muted]{NO_AXES}[/]")
+            return
         if verdict.errors:
             shown.update("[b $error]✗[/] " + escape("\n".join(verdict.errors)))
             return
@@ -308,7 +313,7 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
 def check(text: str, target: Path, folder: Path, has_axes: bool) -> Verdict:
     """Check a sweep text as the CLI would, located in `target` (the file to be written)."""
     if not has_axes:
-        return Verdict(text, None, ("pick a field and type its values (e.g. sgd, adam)",))
+        return Verdict(text, None, (NO_AXES,))
     try:
         loaded = check_sweep_text(text, shown_path(target), folder)
     except PresetError as exc:
