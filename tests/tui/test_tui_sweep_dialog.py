@@ -1,4 +1,4 @@
-"""`s` on a preset: the sweep dialog builds a sweep file, refuses a bad value where it is, starts it."""
+"""`s` on a preset: the dialog writes a sweep file, refuses a bad value in place, starts it."""
 
 from __future__ import annotations
 
