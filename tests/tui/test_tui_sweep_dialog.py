@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_pilot import run, text_of, wait_for
+from tui_sweep_fakes import Launches
 
-from hw3tui.runs import RunDir
 from hw3tui.sweeps.file import load_sweep
 from hw3tui.tui import control
 from hw3tui.tui.app import Hw3tuiApp
@@ -33,13 +32,9 @@ async def type_into(pilot: Pilot[Any], input_id: str, text: str) -> None:
 def test_s_builds_a_sweep_file_refuses_a_bad_value_then_starts_it(
     presets_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started: list[tuple[list[str], Path]] = []
-
-    def fake_launch(args: list[str], run: RunDir, **_: Any) -> subprocess.Popen[bytes]:
-        started.append((list(args), run.path))
-        return subprocess.Popen(["sleep", "30"])
-
-    monkeypatch.setattr(control, "launch_detached", fake_launch)
+    launches = Launches()
+    started = launches.started
+    monkeypatch.setattr(control, "launch_detached", launches)
     target = presets_dir / "tiny-sweep.sweep.yaml"
 
     async def scenario() -> None:
@@ -93,4 +88,7 @@ def test_s_builds_a_sweep_file_refuses_a_bad_value_then_starts_it(
         # the sweep file is not listed among the presets
         assert app.preset_entries() and all(e.path != target for e in app.preset_entries())
 
-    run(scenario())
+    try:
+        run(scenario())
+    finally:
+        launches.close()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from tui_pilot import run, text_of, wait_for
-from tui_sweep_fakes import SWEEP_NAME, write_sweep
+from tui_sweep_fakes import SWEEP_NAME, Launches, write_sweep
 
+from hw3tui.tui import control
 from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.choice import ChoiceScreen
 from hw3tui.tui.screens.run import RunScreen
 from hw3tui.tui.screens.sweep import SweepScreen
 from hw3tui.tui.widgets.curves import Curves
@@ -84,3 +89,60 @@ def test_home_lists_the_sweep_and_its_screen_shows_the_leaderboard(
             assert isinstance(app.screen, SweepScreen)
 
     run(scenario())
+
+
+HOLD_WORKER = """
+import sys, time
+from pathlib import Path
+from hw3tui.sweeps.workers import hold_worker
+with hold_worker(Path(sys.argv[1])):
+    print("held", flush=True)
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+"""
+
+
+def test_cancel_sigints_the_sweep_and_resume_starts_it_detached(
+    isolated: Path, subprocess_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_sweep(isolated / "sweeps")
+    launches = Launches()
+    started = launches.started
+    monkeypatch.setattr(control, "launch_detached", launches)
+    worker = subprocess.Popen(  # a sweep worker, as `hw3tui sweep` holds its lock
+        [sys.executable, "-c", HOLD_WORKER, str(folder.path)],
+        stdout=subprocess.PIPE,
+        env=subprocess_env,
+        text=True,
+    )
+    assert worker.stdout is not None and worker.stdout.readline().strip() == "held"
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            app.open_sweep(folder.path)
+            await wait_for(pilot, lambda: app.screen.query(RunHeader))
+            screen = app.screen
+            assert isinstance(screen, SweepScreen)
+            header = screen.query_one(RunHeader)
+            await wait_for(pilot, lambda: "● running" in text_of(header), what="running")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: worker.poll() is not None, what="the worker stopped")
+            assert worker.stdout is not None and worker.stdout.read().strip() == "interrupted"
+            await wait_for(pilot, lambda: "stopped" in text_of(header), what="stopped")
+            assert started == []
+            await pilot.press("r")
+            await wait_for(pilot, lambda: started != [], what="the resume")
+            assert started == [(["sweep", "resume", str(folder.path)], folder.path)]
+            await wait_for(pilot, lambda: "starting" in text_of(header))
+
+    try:
+        run(scenario())
+    finally:
+        launches.close()
+        worker.kill()
+        worker.wait()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from tui_fakes import TINY, write_run
 
+from hw3tui.runs import RunDir
 from hw3tui.sweeps.folder import Row, SweepDir, leaderboard_text
 
 AXES = ["optimizer.name", "schedule.lr"]
@@ -39,3 +42,22 @@ def write_sweep(sweeps_dir: Path, name: str = SWEEP_NAME) -> SweepDir:
     rows.sort(key=lambda r: (r.value is None, -(r.value or 0.0)))
     folder.leaderboard_file.write_text(leaderboard_text(rows, AXES))
     return folder
+
+
+class Launches:
+    """Stands in for `launch_detached`: records what would start, starts a harmless child."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[list[str], Path]] = []
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def __call__(self, args: list[str], run: RunDir, **_: Any) -> subprocess.Popen[bytes]:
+        self.started.append((list(args), run.path))
+        child = subprocess.Popen(["sleep", "60"])
+        self.children.append(child)
+        return child
+
+    def close(self) -> None:
+        for child in self.children:
+            child.kill()
+            child.wait()
