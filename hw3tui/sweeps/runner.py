@@ -27,7 +27,14 @@ from hw3tui.runs.header import result_of, strip_result, with_result
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write_leaderboard
 from hw3tui.sweeps.gpus import Slots
-from hw3tui.sweeps.study import PRESET_AXIS, enqueue_grid, open_study, shown, suggest
+from hw3tui.sweeps.study import (
+    PRESET_AXIS,
+    enqueue_grid,
+    first_worker,
+    open_study,
+    shown,
+    suggest,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -105,7 +112,8 @@ class Worker:
 
     def run(self) -> bool:
         """Work until every trial has ended (True) or Ctrl-C (False: cancelled, resumable)."""
-        enqueue_grid(self.study, self.loaded)
+        with first_worker(self.folder):
+            enqueue_grid(self.study, self.loaded)
         self.publish()
         with _interruptible() as interrupted:
             while True:

@@ -12,8 +12,11 @@ one.) random and tpe ask Optuna's RandomSampler and TPESampler for new values.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hw3tui.preset.yamlio import flow
@@ -95,11 +98,22 @@ def _choices(loaded: LoadedSweep) -> dict[str, list[str]]:
 
 
 def enqueue_grid(study: optuna.Study, loaded: LoadedSweep) -> None:
-    """Put every combination of a grid in the study's queue (once, when the sweep starts)."""
+    """Put every combination of a grid in the study's queue, once (the first worker does)."""
     if loaded.sweep.method != "grid" or study.get_trials(deepcopy=False):
         return
     for params in combinations(loaded):
         study.enqueue_trial(params)
+
+
+@contextlib.contextmanager
+def first_worker(folder: SweepDir) -> Iterator[None]:
+    """Workers starting together on one sweep folder set the study up one at a time."""
+    fd = os.open(folder.sweep_file, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def suggest(trial: optuna.Trial, loaded: LoadedSweep) -> tuple[str, dict[str, Any]]:

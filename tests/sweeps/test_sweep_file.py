@@ -1,0 +1,201 @@
+"""Sweep files are checked like presets: located errors, and every trial valid before any starts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hw3tui.cli import cli
+from hw3tui.preset import load_preset
+from hw3tui.sweeps.file import load_sweep, queue_sweep
+from hw3tui.sweeps.study import combinations
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def base(tiny_preset: Path) -> Path:
+    return Path(shutil.copy(tiny_preset, "tiny.yaml"))
+
+
+def sweep(text: str, *args: str) -> tuple[int, str]:
+    Path("s.yaml").write_text(text)
+    result = CliRunner().invoke(cli, ["sweep", "s.yaml", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "base: tiny.yaml\naxes:\n  schedule.lr: [0.001, -1]\n",
+            "s.yaml:3:24: axes.schedule.lr: value -1 is refused: must be above 0.0 (got -1)",
+        ),
+        (
+            "base: tiny.yaml\naxes:\n  optimizer.nme: [adam]\n",
+            "s.yaml:3:19: axes.optimizer.nme: value adam is refused: unknown key 'nme'; "
+            "did you mean 'name'?",
+        ),
+        (
+            "base: tiny.yaml\nmethod: tpe\naxes:\n  schedule.lr: {logunifrom: [1.0e-4, 1.0e-2]}\n",
+            "s.yaml:4:17: axes.schedule.lr.logunifrom: unknown axis form 'logunifrom'; "
+            "did you mean 'loguniform'?",
+        ),
+        (
+            "base: tiny.yaml\naxes:\n  schedule.lr: {loguniform: [1.0e-4, 1.0e-2]}\n",
+            "s.yaml:3:3: axes.schedule.lr: a grid needs a list of values; ranges are for method "
+            "random or tpe",
+        ),
+        (
+            "base: tiny.yaml\nmethod: tpe\naxes:\n  schedule.lr: {loguniform: [0, 1.0e-2]}\n",
+            "s.yaml:4:30: axes.schedule.lr.loguniform.0: must be above 0.0 (got 0)",
+        ),
+        (
+            "base: tiny.yaml\nset: {optimizer.momentum: 2}\n",
+            "s.yaml:2:27: set.optimizer.momentum: must be below 1.0 (got 2)",
+        ),
+        (
+            "base: tiny.yaml\nmethd: grid\n",
+            "s.yaml:2:1: methd: unknown key 'methd'; did you mean 'method'?",
+        ),
+        (
+            "base: tiny.yaml\nprune: {median: {after_epoch: 3}}\n",
+            "s.yaml:2:18: prune.median.after_epoch: unknown key 'after_epoch'; "
+            "did you mean 'after_epochs'?",
+        ),
+        ("base: nowhere.yaml\n", "s.yaml:1:7: base: no preset file"),
+        (
+            "base: tiny.yaml\nmethod: grdi\n",
+            "s.yaml:2:9: method: 'grdi' is not one of grid, random, tpe; did you mean 'grid'?",
+        ),
+        (
+            "name: x\naxes: {seed: [1]}\n",
+            "s.yaml:1:1: missing: give `base` (a preset) or `presets` (a queue)",
+        ),
+        ("base: tiny.yaml\naxes: {schedule.lr: [0.1\n", "s.yaml:3:1: "),
+    ],
+)
+def test_bad_sweep_files_exit_2_located_and_start_nothing(text: str, expected: str) -> None:
+    code, output = sweep(text)
+
+    assert code == 2, output
+    assert expected in output
+    assert "Traceback" not in output
+    assert not Path("sweeps").exists()
+
+
+def test_a_sweep_that_shortens_the_run_cuts_schedule_entries_with_a_warning() -> None:
+    Path("s.yaml").write_text(
+        "base: tiny.yaml\nset: {schedule.epochs: 2}\naxes:\n  schedule.lr: [{0: 0.1, 5: 0.01}]\n"
+    )
+
+    loaded = load_sweep(Path("s.yaml"))
+
+    assert len(loaded.warnings) == 1
+    assert "schedule.lr from epoch 5" in loaded.warnings[0]
+
+
+def test_a_grid_is_every_combination_in_order() -> None:
+    Path("s.yaml").write_text(
+        "base: tiny.yaml\naxes:\n  optimizer.name: [sgd, adam]\n  schedule.lr: [0.1, 0.01, 0.001]\n"
+    )
+    loaded = load_sweep(Path("s.yaml"))
+
+    grid = combinations(loaded)
+
+    assert loaded.sweep.planned() == 6
+    assert grid[0] == {"optimizer.name": "sgd", "schedule.lr": "0.1"}
+    assert grid[-1] == {"optimizer.name": "adam", "schedule.lr": "0.001"}
+    assert len({tuple(g.items()) for g in grid}) == 6
+
+
+def test_the_frozen_sweep_names_its_base_absolutely_and_keeps_command_line_sets() -> None:
+    Path("sub").mkdir()
+    shutil.copy("tiny.yaml", "sub/tiny.yaml")
+    Path("sub/s.yaml").write_text("base: tiny.yaml  # mine\naxes:\n  seed: [1, 2]\n")
+
+    loaded = load_sweep(Path("sub/s.yaml"), ["schedule.epochs=1"])
+
+    assert loaded.starts == (str(Path("sub/tiny.yaml").resolve()),)
+    assert loaded.sweep.set == {"schedule.epochs": 1}
+    assert "# mine" in loaded.text
+    assert loaded.overrides({"seed": 2}) == ["schedule.epochs=1", "seed=2"]
+
+
+def test_a_queue_of_presets_is_a_sweep_over_them() -> None:
+    shutil.copy("tiny.yaml", "other.yaml")
+    loaded = queue_sweep(["tiny.yaml", "other.yaml"])
+    assert loaded.sweep.planned() == 2
+    assert [c["preset"] for c in combinations(loaded)] == [
+        str(Path("tiny.yaml").resolve()),
+        str(Path("other.yaml").resolve()),
+    ]
+
+
+def test_a_queue_with_a_bad_preset_names_it() -> None:
+    Path("bad.yaml").write_text("schedule:\n  epochs: 0\n")
+    result = CliRunner().invoke(cli, ["sweep", "tiny.yaml", "bad.yaml"])
+    assert result.exit_code == 2
+    assert "bad.yaml:2:11: schedule.epochs: must be at least 1 (got 0)" in result.output
+
+
+def test_print_commands_gives_one_run_per_trial_and_starts_nothing() -> None:
+    code, output = sweep(
+        "name: g\nbase: tiny.yaml\nset: {schedule.epochs: 1}\naxes:\n  seed: [1, 2]\n",
+        "--print-commands",
+    )
+
+    assert code == 0, output
+    lines = output.splitlines()
+    assert len(lines) == 2
+    for number, line in enumerate(lines):
+        assert line.startswith(
+            f"hw3tui run {Path('tiny.yaml').resolve()} --run-dir sweeps/g/runs/trial-00{number}"
+        )
+        assert line.endswith(f"--set schedule.epochs=1 --set seed={number + 1}")
+    assert not Path("sweeps").exists()
+
+
+def test_readme_example_sweep_file_validates(base: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Sweeps", 1)[1].split("\n## ", 1)[0]
+    example = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[0]
+    Path("presets").mkdir()
+    shutil.copy(REPO / "presets" / "mobilenetv2.yaml", "presets/mobilenetv2.yaml")
+    Path("example.yaml").write_text(example)
+
+    loaded = load_sweep(Path("example.yaml"))
+
+    assert loaded.sweep.axes
+    load_preset(loaded.starts[0], loaded.overrides({}))
+
+
+def test_sweep_reference_is_current() -> None:
+    from hw3tui.sweeps.reference import reference
+
+    readme = (REPO / "README.md").read_text()
+    assert reference() in readme, "regenerate: python -m hw3tui.sweeps.reference"
+
+
+def test_listing_and_checking_sweeps_import_neither_optuna_nor_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from hw3tui.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['sweeps']).exit_code == 0\n"
+        "assert CliRunner().invoke(cli, ['sweep', 's.yaml']).exit_code == 2\n"
+        "print(sorted(m for m in ('optuna', 'torch') if m in sys.modules))\n"
+    )
+    Path("s.yaml").write_text("base: tiny.yaml\naxes:\n  schedule.lr: [-1]\n")
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.stdout.strip() == "[]", done.stderr

@@ -1,0 +1,225 @@
+"""Sweeps end to end on tiny data: each trial is a real `hw3tui run` child (a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hw3tui.preset import load_preset
+from hw3tui.runs import RunDir
+from hw3tui.runs.header import result_lines
+from hw3tui.sweeps.folder import Row, SweepDir, read_leaderboard
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "tests" / "data" / "tiny.yaml"
+GRID = f"""name: grid
+base: {TINY}
+set: {{schedule.epochs: 2}}
+axes:
+  optimizer.name: [adamw, sgd]
+  schedule.lr: [0.001, 0.01]
+"""
+
+
+def hw3tui(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hw3tui", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    return env
+
+
+def by_trial(rows: list[Row]) -> dict[int, Row]:
+    return {r.trial: r for r in rows}
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[SweepDir, str]:
+    """The 2×2 grid, run once without interruption."""
+    root = tmp_path_factory.mktemp("grid")
+    (root / "grid.yaml").write_text(GRID)
+    done = hw3tui("sweep", "grid.yaml", "--sweep-dir", "g", cwd=root, env=child_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    return SweepDir(root / "g"), done.stdout
+
+
+def test_a_2x2_grid_ends_with_4_trials_ranked_by_their_own_runs(
+    grid: tuple[SweepDir, str],
+) -> None:
+    folder, output = grid
+    axes, rows = read_leaderboard(folder)
+
+    assert axes == ["optimizer.name", "schedule.lr"]
+    assert sorted(r.trial for r in rows) == [0, 1, 2, 3]
+    assert {r.state for r in rows} == {"done"}
+    for row in rows:
+        run = RunDir(folder.path / row.run)
+        best = (run.read_status() or {})["best"]
+        assert row.value == pytest.approx(best["value"], rel=1e-5)
+        assert row.epoch == best["epoch"]
+        preset = load_preset(run.preset_file).preset
+        assert (preset.optimizer.name, str(preset.schedule.lr)) == (
+            row.params["optimizer.name"],
+            row.params["schedule.lr"],
+        )
+    values = [r.value for r in rows]
+    assert values == sorted(values, reverse=True)  # val_acc: best first
+    assert len(re.findall(r"^trial \d done: .* top: ", output, flags=re.M)) == 4
+
+
+def test_best_yaml_is_the_best_trials_preset_with_its_result(grid: tuple[SweepDir, str]) -> None:
+    folder, _ = grid
+    _, rows = read_leaderboard(folder)
+    best_run = RunDir(folder.path / rows[0].run)
+
+    shared = load_preset(folder.best_file).preset
+
+    assert shared == load_preset(best_run.preset_file).preset
+    header = result_lines(folder.best_file.read_text())
+    assert header[0].startswith(f"best val acc {rows[0].value:.4f} at epoch {rows[0].epoch}")
+    assert header[-1] == f"sweep {folder.name} · trial {rows[0].trial}"
+
+
+def test_sweeps_lists_the_finished_sweep(grid: tuple[SweepDir, str]) -> None:
+    folder, _ = grid
+    listed = hw3tui(
+        "sweeps",
+        "--json",
+        "--sweeps-dir",
+        str(folder.path.parent),
+        cwd=folder.path,
+        env=child_env(),
+    )
+
+    (entry,) = json.loads(listed.stdout)
+    assert (entry["state"], entry["trials_ended"], entry["trials"]) == ("done", 4, 4)
+    _, rows = read_leaderboard(folder)
+    assert entry["best"]["trial"] == rows[0].trial
+
+
+def test_kill_9_during_a_trial_then_resume_gives_the_same_leaderboard(
+    grid: tuple[SweepDir, str],
+) -> None:
+    uninterrupted, _ = grid
+    Path("grid.yaml").write_text(GRID + "trials: 2\n")
+    env = child_env()
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "hw3tui", "sweep", "grid.yaml", "--sweep-dir", "k"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    first = SweepDir(Path("k")).run_of(0)
+    deadline = time.monotonic() + 600
+    while '"epoch_end"' not in _text(first.events_file) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    sweep.kill()  # kill -9: the sweep cannot clean up
+    sweep.wait()
+    engine = (first.read_status() or {}).get("pid")
+    if isinstance(engine, int) and first.is_live():
+        os.kill(engine, signal.SIGKILL)  # and the trial's engine with it, as in a reboot
+    while first.is_live():
+        time.sleep(0.1)
+
+    resumed = hw3tui("sweep", "resume", "k", cwd=Path.cwd(), env=env)
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "trial 0 continued" in resumed.stdout
+    _, rows = read_leaderboard(SweepDir(Path("k")))
+    _, reference = read_leaderboard(uninterrupted)
+    expected = by_trial(reference)
+    assert by_trial(rows) == {n: expected[n] for n in (0, 1)}
+
+
+def test_two_workers_on_one_sweep_never_run_the_same_trial() -> None:
+    Path("grid.yaml").write_text(GRID.replace("epochs: 2", "epochs: 1") + "trials: 3\n")
+    env = child_env()
+    first = subprocess.Popen(
+        [sys.executable, "-m", "hw3tui", "sweep", "grid.yaml", "--sweep-dir", "w"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    folder = SweepDir(Path("w"))
+    while not folder.journal.exists() and first.poll() is None:
+        time.sleep(0.1)
+    second = subprocess.Popen(
+        [sys.executable, "-m", "hw3tui", "sweep", "resume", "w"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    outputs = [p.communicate(timeout=900)[0] for p in (first, second)]
+
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    started = [re.findall(r"^trial (\d+) started", out, flags=re.M) for out in outputs]
+    assert sorted(started[0] + started[1]) == ["0", "1", "2"]
+    for number in range(3):
+        events = folder.run_of(number).events()
+        assert sum(e["type"] == "run_start" for e in events) == 1
+    _, rows = read_leaderboard(folder)
+    assert sorted((r.trial, r.state) for r in rows) == [(0, "done"), (1, "done"), (2, "done")]
+
+
+def test_median_pruning_stops_a_trial_that_cannot_learn_before_its_last_epoch() -> None:
+    for channel, label in enumerate(("red", "green", "blue")):
+        for i in range(12):
+            pixels = np.full((20, 24, 3), 40, dtype=np.uint8)
+            pixels[..., channel] = 210
+            path = Path("data", "train", label, f"{i}.png")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(path)
+    Path("colours.yaml").write_text(
+        "name: colours\n"
+        "data: {source: imagefolder, train: data/train, val_split: 0.25, image_size: 32}\n"
+        "backbone: {name: resnet18, pretrained: false}\n"
+        "optimizer: {name: adamw}\n"
+        "schedule: {epochs: 3, lr: 0.01, batch_size: 9}\n"
+        "checkpoint: {chunk_mb: 8}\n"
+        "runtime: {device: cpu}\n"
+    )
+    Path("prune.yaml").write_text(
+        "base: colours.yaml\naxes:\n  schedule.lr: [0.01, 1.0e-9]\n"
+        "prune: {median: {after_epochs: 0, after_trials: 1}}\n"
+    )
+
+    done = hw3tui("sweep", "prune.yaml", "--sweep-dir", "p", cwd=Path.cwd(), env=child_env())
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = by_trial(read_leaderboard(SweepDir(Path("p")))[1])
+    assert rows[0].state == "done"
+    assert rows[1].state == "pruned"
+    hopeless = RunDir(Path("p") / rows[1].run)
+    status = hopeless.read_status() or {}
+    assert status["state"] == "cancelled"  # stopped like a cancel: resumable, folder valid
+    assert status["epochs_done"] < 3
+    assert "trial 1 pruned after epoch" in done.stdout
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
