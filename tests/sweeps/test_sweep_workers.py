@@ -13,8 +13,8 @@ import sys, time
 from pathlib import Path
 from hw3tui.sweeps.workers import hold_worker
 with hold_worker(Path(sys.argv[1])):
-    print("held", flush=True)
     try:
+        print("held", flush=True)
         time.sleep(60)
     except KeyboardInterrupt:
         print("interrupted", flush=True)
