@@ -38,7 +38,8 @@ class SweepScreen(Screen[None]):
 
     DEFAULT_CSS = """
     SweepScreen LeaderboardTable {
-        height: 1fr;
+        height: auto;
+        max-height: 50%;
     }
     SweepScreen Curves {
         height: 1fr;
@@ -78,7 +79,9 @@ class SweepScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(LogTail).border_title = shown_path(self.folder.path / "log.txt")
+        log = self.query_one(LogTail)
+        log.border_title = shown_path(self.folder.path / "log.txt")
+        log.display = False  # until the sweep's log has a line (a sweep started elsewhere has none)
         self.query_one(LeaderboardTable).focus()
         self._redraw()
         self._follow()
@@ -99,7 +102,9 @@ class SweepScreen(Screen[None]):
     def _fed(self, message: Fed) -> None:
         view = message.view
         if view.log_lines:
-            self.query_one(LogTail).add(view.log_lines)
+            log = self.query_one(LogTail)
+            log.add(view.log_lines)
+            log.display = True
         self.view = view
         if self.state != "running":
             self.stopping = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.markup import escape
 from textual import on, work
@@ -80,7 +80,6 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
     }
     SweepDialog Horizontal {
         height: 1;
-        margin-bottom: 1;
     }
     SweepDialog Label {
         width: 8;
@@ -91,16 +90,13 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
         padding-left: 1;
     }
     SweepDialog Input {
-        border: none;
-        height: 1;
-        padding: 0 1;
         width: 1fr;
         background: $boost;
     }
     SweepDialog Input:focus {
         background: $primary 30%;
     }
-    SweepDialog Input.-invalid {
+    SweepDialog Input.refused {
         background: $error 30%;
     }
     SweepDialog .field {
@@ -111,6 +107,7 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
     }
     SweepDialog #help {
         height: auto;
+        margin-top: 1;
         color: $text-muted;
     }
     SweepDialog #verdict {
@@ -158,40 +155,40 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
             yield Static(f"Sweep of {escape(source)}", id="title")
             with Horizontal():
                 yield Label("name")
-                yield Input(f"{self.preset_name}-sweep", id="name")
+                yield _field(f"{self.preset_name}-sweep", id="name")
             for row in range(AXIS_ROWS):
                 with Horizontal():
                     yield Label("field")
-                    yield Input(
+                    yield _field(
                         placeholder="e.g. optimizer.name",
                         suggester=suggester,
                         id=f"field-{row}",
                         classes="field",
                     )
                     yield Label("values", classes="second")
-                    yield Input(placeholder="e.g. sgd, adam", id=f"values-{row}")
+                    yield _field(placeholder="e.g. sgd, adam", id=f"values-{row}")
             with Horizontal():
                 yield Label("set")
-                yield Input(
+                yield _field(
                     placeholder="e.g. schedule.epochs",
                     suggester=suggester,
                     id="set-field",
                     classes="field",
                 )
                 yield Label("to", classes="second")
-                yield Input(placeholder="one value for every trial", id="set-value")
+                yield _field(placeholder="one value for every trial", id="set-value")
             with Horizontal():
                 yield Label("method")
-                yield Input(
+                yield _field(
                     "grid",
                     suggester=SuggestFromList(["grid", "random", "tpe"]),
                     id="method",
                     classes="short",
                 )
                 yield Label("trials", classes="second")
-                yield Input(placeholder="all", id="trials", classes="short")
+                yield _field(placeholder="all", id="trials", classes="short")
                 yield Label("prune", classes="second")
-                yield Input(
+                yield _field(
                     "none",
                     suggester=SuggestFromList(
                         ["none", "{median: {after_epochs: 1}}", "{halving: {min_epochs: 1}}"]
@@ -260,9 +257,9 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
         self.verdict = verdict
         for row in range(AXIS_ROWS):
             named = self._value(f"field-{row}") in verdict.fields
-            self.query_one(f"#values-{row}", Input).set_class(named, "-invalid")
+            self.query_one(f"#values-{row}", Input).set_class(named, "refused")
         named = f"set.{self._value('set-field')}" in verdict.fields
-        self.query_one("#set-value", Input).set_class(named, "-invalid")
+        self.query_one("#set-value", Input).set_class(named, "refused")
         shown = self.query_one("#verdict", Static)
         if verdict.errors == (NO_AXES,):
             shown.update(f"[$text-muted]{NO_AXES}[/]")
@@ -321,6 +318,11 @@ def check(text: str, target: Path, folder: Path, has_axes: bool) -> Verdict:
         axes = tuple(f.removeprefix("axes.") for f in fields if f.startswith("axes."))
         return Verdict(text, None, tuple(str(p) for p in exc.problems), (), (*axes, *fields))
     return Verdict(text, loaded.sweep.planned(), (), tuple(loaded.warnings))
+
+
+def _field(value: str = "", **options: Any) -> Input:
+    """A one-line input (the dialog fits 80×24 with its errors)."""
+    return Input(value, compact=True, **options)
 
 
 def _as_values(typed: str) -> str:
