@@ -22,8 +22,9 @@ class TrialView:
 
     row: Row
     state: str
-    """The leaderboard's state, `killed` for a running trial no engine holds (sweep resume
-    continues it)."""
+    """The leaderboard's state; a trial the study has as running is `starting` until its engine
+    holds its run, and `stopped` once no worker of the sweep is left (sweep resume continues
+    it)."""
     value: float | None
     epoch: int | None
     epochs: str
@@ -65,23 +66,26 @@ class SweepFeed:
     def poll(self) -> SweepView:
         summary = summarize_sweep(self.folder)
         axes, rows = read_leaderboard(self.folder)
-        trials = [self._trial(row) for row in rows]
+        sweep_live = summary is not None and summary.state == "running"
+        trials = [self._trial(row, sweep_live) for row in rows]
         curves = {row.trial: self._curve(row) for row in rows}
         return SweepView(summary, axes, trials, curves, self.log.read())
 
-    def _trial(self, row: Row) -> TrialView:
+    def _trial(self, row: Row, sweep_live: bool) -> TrialView:
         run = summarize(RunDir(self.folder.path / row.run))
-        if run is None:
-            return TrialView(row, row.state, row.value, row.epoch, "–")
-        planned = f"/{run.epochs}" if run.epochs else ""
-        epochs = f"{run.epochs_done}{planned}"
+        epochs = "–"
+        if run is not None:
+            epochs = f"{run.epochs_done}/{run.epochs}" if run.epochs else str(run.epochs_done)
         if row.state != "running":
             return TrialView(row, row.state, row.value, row.epoch, epochs)
-        best = run.best or {}
+        state = "running" if run is not None and run.live else "starting"
+        if state == "starting" and not sweep_live:
+            state = "stopped"
+        best = (run.best if run is not None else None) or {}
         value, epoch = best.get("value"), best.get("epoch")
         return TrialView(
             row,
-            "running" if run.live else "killed",
+            state,
             float(value) if isinstance(value, int | float) else row.value,
             epoch if isinstance(epoch, int) else row.epoch,
             epochs,

@@ -56,7 +56,7 @@ def test_s_builds_a_sweep_file_refuses_a_bad_value_then_starts_it(
             # located in the file it would write, naming the axis and the value, as the CLI does
             assert "presets/tiny-sweep.sweep.yaml:6:" in error
             assert "axes.schedule.lr: value -1 is refused" in error
-            assert dialog.query_one("#values-1", Input).has_class("-invalid")
+            assert dialog.query_one("#values-1", Input).has_class("refused")
             await pilot.press("ctrl+s")
             await pilot.pause()
             assert isinstance(app.screen, SweepDialog) and not target.exists()
@@ -65,7 +65,7 @@ def test_s_builds_a_sweep_file_refuses_a_bad_value_then_starts_it(
             await type_into(pilot, "values-1", "0.001, 0.01")
             await wait_for(pilot, lambda: "✓" in text_of(verdict), what="the sweep checked")
             assert "4 trials · writes presets/tiny-sweep.sweep.yaml" in text_of(verdict)
-            assert not dialog.query_one("#values-1", Input).has_class("-invalid")
+            assert not dialog.query_one("#values-1", Input).has_class("refused")
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
 

@@ -97,8 +97,7 @@ class HomeScreen(Screen[None]):
         app = self.hw3
         yield Static(
             f"[b]hw3tui[/]  presets: {escape(shown_path(app.presets_dir))}/  "
-            f"runs: {escape(shown_path(app.runs_dir))}/  "
-            f"sweeps: {escape(shown_path(app.sweeps_dir))}/",
+            f"runs: {escape(shown_path(app.runs_dir))}/",
             id="where",
         )
         yield Label("Presets", classes="heading")

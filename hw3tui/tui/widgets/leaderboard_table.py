@@ -20,10 +20,11 @@ from hw3tui.tui.widgets.columns import fit_columns
 STATE_MARKS = {
     "waiting": "· waiting",
     "running": "● running",
+    "starting": "● starting",
+    "stopped": "■ stopped",
     "done": "✓ done",
     "pruned": "✂ pruned",
     "failed": "✗ failed",
-    "killed": "✗ killed",
 }
 
 FIRST_COLUMNS = ("#", "trial", "state", "value", "epoch", "epochs")
