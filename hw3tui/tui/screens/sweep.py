@@ -91,11 +91,14 @@ class SweepScreen(Screen[None]):
         worker = get_current_worker()
         feed = SweepFeed(self.folder)
         last: SweepView | None = None
+        last_alive: bool | None = None
         while not worker.is_cancelled:
             view = feed.poll()
-            if not view.same_as(last):
+            # a sweep process this app started can end without a file changing (a bad file)
+            alive = self.hw3.launcher.sweep_alive(self.folder.path)
+            if not view.same_as(last) or alive != last_alive:
                 self.post_message(self.Fed(view))
-                last = view
+                last, last_alive = view, alive
             worker.cancelled_event.wait(POLL_SECONDS)
 
     @on(Fed)
