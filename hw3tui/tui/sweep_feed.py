@@ -8,11 +8,18 @@ leaderboard on screen is live. Each trial's events.jsonl is tailed, read only wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hw3tui.runs import EventTail, RunDir, summarize
 from hw3tui.runs.history import RunHistory
-from hw3tui.sweeps.folder import Row, SweepDir, SweepSummary, read_leaderboard, summarize_sweep
+from hw3tui.sweeps.folder import (
+    Row,
+    SweepDir,
+    SweepSummary,
+    ranked,
+    read_leaderboard,
+    summarize_sweep,
+)
 from hw3tui.tui.feed import LogTail
 
 
@@ -68,6 +75,8 @@ class SweepFeed:
         axes, rows = read_leaderboard(self.folder)
         sweep_live = summary is not None and summary.state == "running"
         trials = [self._trial(row, sweep_live) for row in rows]
+        monitor = summary.monitor if summary is not None else "val_acc"
+        trials = _ranked(trials, higher_is_better=not monitor.endswith("loss"))
         curves = {row.trial: self._curve(row) for row in rows}
         return SweepView(summary, axes, trials, curves, self.log.read())
 
@@ -98,3 +107,10 @@ class SweepFeed:
         tail, history = self._tails[row.trial]
         history.extend(tail.read())
         return history.series("val_acc")
+
+
+def _ranked(trials: list[TrialView], *, higher_is_better: bool) -> list[TrialView]:
+    """Best first by the live values (a running trial climbs as it learns), as the sweep ranks."""
+    by_number = {t.trial: t for t in trials}
+    rows = [replace(t.row, value=t.value) for t in trials]
+    return [by_number[r.trial] for r in ranked(rows, higher_is_better=higher_is_better)]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tui_fakes import write_run
 from tui_pilot import run, text_of, wait_for
 from tui_sweep_fakes import SWEEP_NAME, Launches, write_sweep
 
@@ -146,3 +147,33 @@ def test_cancel_sigints_the_sweep_and_resume_starts_it_detached(
         launches.close()
         worker.kill()
         worker.wait()
+
+
+def test_a_running_trials_value_and_epochs_are_live_and_ranked(isolated: Path) -> None:
+    folder = write_sweep(isolated / "sweeps")
+    text = folder.leaderboard_file.read_text().replace("3,waiting,", "3,running,")
+    folder.leaderboard_file.write_text(text)
+    live = write_run(folder.runs_dir, "trial-003", epochs=4, done=2, state="running", acc_gain=0.3)
+
+    async def scenario() -> None:
+        with live.lock():  # its engine holds the run
+            app = Hw3tuiApp()
+            async with app.run_test(size=SIZE) as pilot:
+                app.open_sweep(folder.path)
+                await wait_for(pilot, lambda: app.screen.query(LeaderboardTable))
+                board = app.screen.query_one(LeaderboardTable)
+                await wait_for(pilot, lambda: board.row_count == 4)
+                header = app.screen.query_one(RunHeader)
+                await wait_for(pilot, lambda: "● running" in text_of(header))
+                # trial 3 has 0.70 at epoch 1 so far: ranked with the others by it
+                assert board.column_texts("trial") == ["2", "1", "3", "0"]
+                assert board.column_texts("#") == ["1", "2", "3", "4"]
+                row = [str(c) for c in board.get_row("3")]
+                assert row[2:6] == ["● running", "0.7000", "1", "2/4"]
+                status = live.read_status() or {}
+                status.update(epochs_done=3, best={"epoch": 2, "metric": "val_acc", "value": 0.95})
+                live.write_status(status)
+                await wait_for(pilot, lambda: board.column_texts("trial")[0] == "3")
+                assert [str(c) for c in board.get_row("3")][3:6] == ["0.9500", "2", "3/4"]
+
+    run(scenario())

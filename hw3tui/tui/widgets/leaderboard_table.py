@@ -1,7 +1,7 @@
 """A sweep's leaderboard: one row per trial, best first, sortable by any column.
 
 `s` sorts by the next column, `S` reverses the order; a click on a column's header sorts by it
-(twice: reversed). Rank (`#`) is the leaderboard's own order: best value first.
+(twice: reversed). Rank (`#`) is best value first, with running trials by their live value.
 """
 
 from __future__ import annotations
