@@ -145,8 +145,11 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
     from hw3tui.sweeps.workers import hold_worker
 
     with hold_worker(folder.path):  # `hw3tui sweeps` and the TUI see it live; the TUI stops it
-        worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
-        finished = worker.run()
+        try:
+            worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
+            finished = worker.run()
+        except KeyboardInterrupt:  # before the worker's own handler (opening the study)
+            finished = False
     axes, rows = read_leaderboard(folder)
     click.echo(leaderboard_table(rows, axes, limit=10))
     if not finished:

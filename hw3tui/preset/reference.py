@@ -67,7 +67,8 @@ def field_table(fields: list[tuple[str, FieldInfo]], prefix: str) -> list[str]:
         if _section_of(info) is not None and info.default is not None:
             continue  # a nested section gets its own table
         description = " ".join((info.description or "").split()).replace("|", "\\|")
-        rows.append(f"| `{prefix}{name}` | `{_default(info.get_default(call_default_factory=True))}` | {description} |")
+        default = _default(info.get_default(call_default_factory=True))
+        rows.append(f"| `{prefix}{name}` | `{default}` | {description} |")
     return rows
 
 

@@ -114,7 +114,7 @@ class Row:
 
     trial: int
     state: str
-    """waiting | running | done | pruned | failed."""
+    """waiting | running | stopped (its worker was stopped; resumable) | done | pruned | failed."""
     value: float | None
     """The run's best `checkpoint.monitor` value (its status.json `best`)."""
     epoch: int | None

@@ -237,6 +237,7 @@ class Worker:
             if epoch not in active.reported:
                 active.trial.report(float(value), epoch)
                 active.reported.add(epoch)
+                self.publish()
             if not active.pruned and active.trial.should_prune():
                 active.pruned = True
                 self.say(f"trial {active.number} pruned after epoch {epoch}: {monitor} {value:.4f}")
@@ -313,10 +314,13 @@ def leaderboard_rows(folder: SweepDir, study: optuna.Study, loaded: LoadedSweep)
         summary = summarize(run)
         best = (summary.best or {}) if summary is not None else {}
         value, epoch = best.get("value"), best.get("epoch")
+        state = STATES.get(frozen.state.name, frozen.state.name.lower())
+        if state == "running" and summary is not None and summary.state in ("cancelled", "killed"):
+            state = "stopped"  # its worker was stopped: `hw3tui sweep resume` continues it
         rows.append(
             Row(
                 trial=frozen.number,
-                state=STATES.get(frozen.state.name, frozen.state.name.lower()),
+                state=state,
                 value=float(value) if isinstance(value, int | float) else None,
                 epoch=int(epoch) if isinstance(epoch, int) else None,
                 run=str(run.path.relative_to(folder.path)),

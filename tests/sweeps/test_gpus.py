@@ -1,4 +1,4 @@
-"""`parallel: auto`: one trial per GPU, found without torch (CUDA_VISIBLE_DEVICES, nvidia-smi -L)."""
+"""`parallel: auto`: one trial per GPU, found without torch (CUDA_VISIBLE_DEVICES, nvidia-smi)."""
 
 from __future__ import annotations
 

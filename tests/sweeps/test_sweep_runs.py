@@ -142,11 +142,13 @@ def test_kill_9_during_a_trial_then_resume_gives_the_same_leaderboard(
         os.kill(engine, signal.SIGKILL)  # and the trial's engine with it, as in a reboot
     while first.is_live():
         time.sleep(0.1)
+    killed = (first.read_status() or {}).get("state") == "running"  # not a fast machine's "done"
 
     resumed = hw3tui("sweep", "resume", "k", cwd=Path.cwd(), env=env)
 
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert "trial 0 continued" in resumed.stdout
+    assert ("trial 0 continued" in resumed.stdout) == killed  # with `hw3tui resume`
+    assert "trial 0 started" not in resumed.stdout
     _, rows = read_leaderboard(SweepDir(Path("k")))
     _, reference = read_leaderboard(uninterrupted)
     expected = by_trial(reference)
@@ -194,14 +196,14 @@ def test_median_pruning_stops_a_trial_that_cannot_learn_before_its_last_epoch() 
     Path("colours.yaml").write_text(
         "name: colours\n"
         "data: {source: imagefolder, train: data/train, val_split: 0.25, image_size: 32}\n"
-        "backbone: {name: resnet18, pretrained: false}\n"
+        "backbone: {name: squeezenet1_1, pretrained: false}\n"  # no batch norm: learns in 2 epochs
         "optimizer: {name: adamw}\n"
-        "schedule: {epochs: 3, lr: 0.01, batch_size: 9}\n"
+        "schedule: {epochs: 3, lr: 0.001, batch_size: 9}\n"
         "checkpoint: {chunk_mb: 8}\n"
         "runtime: {device: cpu}\n"
     )
     Path("prune.yaml").write_text(
-        "base: colours.yaml\naxes:\n  schedule.lr: [0.01, 1.0e-9]\n"
+        "base: colours.yaml\naxes:\n  schedule.lr: [0.001, 1.0e-9]\n"
         "prune: {median: {after_epochs: 0, after_trials: 1}}\n"
     )
 
@@ -223,3 +225,28 @@ def _text(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def test_ctrl_c_cancels_the_running_trial_cleanly_and_exits_130() -> None:
+    Path("one.yaml").write_text(f"base: {TINY}\nset: {{schedule.epochs: 3}}\naxes:\n  seed: [1]\n")
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "hw3tui", "sweep", "one.yaml", "--sweep-dir", "c"],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    trial = SweepDir(Path("c")).run_of(0)
+    deadline = time.monotonic() + 600
+    while '"epoch_start"' not in _text(trial.events_file) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    sweep.send_signal(signal.SIGINT)
+    output = sweep.communicate(timeout=600)[0]
+
+    assert sweep.returncode == 130, output
+    assert "hw3tui sweep resume c" in output
+    assert (trial.read_status() or {})["state"] == "cancelled"  # saved: `hw3tui resume` can go on
+    assert not trial.is_live()
+    _, rows = read_leaderboard(SweepDir(Path("c")))
+    assert [(r.trial, r.state) for r in rows] == [(0, "stopped")]
