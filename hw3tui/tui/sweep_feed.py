@@ -81,24 +81,19 @@ class SweepFeed:
         return SweepView(summary, axes, trials, curves, self.log.read())
 
     def _trial(self, row: Row, sweep_live: bool) -> TrialView:
+        """The row with its run's own best and epochs (status.json: live, and at full precision,
+        so trials rank the same whether their value came from the CSV or not)."""
         run = summarize(RunDir(self.folder.path / row.run))
-        epochs = "–"
+        epochs, value, epoch = "–", row.value, row.epoch
         if run is not None:
             epochs = f"{run.epochs_done}/{run.epochs}" if run.epochs else str(run.epochs_done)
-        if row.state != "running":
-            return TrialView(row, row.state, row.value, row.epoch, epochs)
-        state = "running" if run is not None and run.live else "starting"
-        if state == "starting" and not sweep_live:
-            state = "stopped"
-        best = (run.best if run is not None else None) or {}
-        value, epoch = best.get("value"), best.get("epoch")
-        return TrialView(
-            row,
-            state,
-            float(value) if isinstance(value, int | float) else row.value,
-            epoch if isinstance(epoch, int) else row.epoch,
-            epochs,
-        )
+            best = run.best or {}
+            if isinstance(best.get("value"), int | float) and isinstance(best.get("epoch"), int):
+                value, epoch = float(best["value"]), int(best["epoch"])
+        state = row.state
+        if state == "running" and not (run is not None and run.live):
+            state = "starting" if sweep_live else "stopped"
+        return TrialView(row, state, value, epoch, epochs)
 
     def _curve(self, row: Row) -> tuple[list[int], list[float]]:
         if row.trial not in self._tails:
