@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tui_fakes import write_run
 from tui_pilot import run, text_of, wait_for
 from tui_sweep_fakes import SWEEP_NAME, Launches, write_sweep
 
+from hw3tui.runs import RunDir
 from hw3tui.tui import control
 from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.choice import ChoiceScreen
@@ -18,6 +20,7 @@ from hw3tui.tui.screens.run import RunScreen
 from hw3tui.tui.screens.sweep import SweepScreen
 from hw3tui.tui.widgets.curves import Curves
 from hw3tui.tui.widgets.leaderboard_table import LeaderboardTable
+from hw3tui.tui.widgets.log_tail import LogTail
 from hw3tui.tui.widgets.run_header import RunHeader
 from hw3tui.tui.widgets.sweeps_table import SweepsTable
 
@@ -175,5 +178,29 @@ def test_a_running_trials_value_and_epochs_are_live_and_ranked(isolated: Path) -
                 live.write_status(status)
                 await wait_for(pilot, lambda: board.column_texts("trial")[0] == "3")
                 assert [str(c) for c in board.get_row("3")][3:6] == ["0.9500", "2", "3/4"]
+
+    run(scenario())
+
+
+def test_a_sweep_that_fails_to_start_says_so_with_its_log(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refusing(args: list[str], run: RunDir, **_: Any) -> subprocess.Popen[bytes]:
+        (run.path / "log.txt").write_text("hw3tui: x.sweep.yaml:2:7: base: no preset file x\n")
+        return subprocess.Popen(["sh", "-c", "exit 2"])
+
+    monkeypatch.setattr(control, "launch_detached", refusing)
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            folder = app.start_sweep(Path("x.sweep.yaml"), "x")
+            assert folder is not None and folder.parent == Path("sweeps")
+            await wait_for(pilot, lambda: app.screen.query(RunHeader))
+            header = app.screen.query_one(RunHeader)
+            await wait_for(pilot, lambda: "failed to start (exit 2" in text_of(header))
+            log = app.screen.query_one(LogTail)
+            await wait_for(pilot, lambda: log.line_count == 1)
+            assert "base: no preset file x" in log.lines[0]
 
     run(scenario())
