@@ -21,11 +21,10 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("home", "enter", "open the highlighted preset (editor) or run (run screen)"),
     ("", "e", "edit the preset (a run's preset opens read-only)"),
     ("", "r", "run the highlighted preset (or a run's preset again)"),
-    ("", "c", "cancel the highlighted live run (●)"),
+    ("", "c", "cancel the highlighted live run or running sweep (●)"),
     ("", "d", "compare the highlighted run with another (a preset: diff)"),
     ("", "o", "open a preset file by its path"),
-    ("", "s", "sweep the highlighted preset: pick fields and values, start it"),
-    ("", "c (on a sweep)", "cancel the highlighted running sweep (●)"),
+    ("", "s", "sweep the preset: pick fields and values, start it"),
     ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
     ("", "ctrl+d", "diff against the file on disk or another preset"),
     ("", "ctrl+r", "run this preset"),
@@ -37,7 +36,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "s, S", "sort the leaderboard by the next column; reverse the order"),
     ("", "c", "cancel the sweep (running trials save; r or hw3tui sweep resume continues)"),
     ("", "r", "resume a stopped sweep (hw3tui sweep resume, output in its log.txt)"),
-    ("sweep dialog", "ctrl+s", "write the sweep file next to the preset and start it"),
+    ("new sweep", "ctrl+s", "write the sweep file next to the preset and start it"),
 )
 
 ABOUT = (
