@@ -51,7 +51,7 @@ def test_home_lists_the_sweep_and_its_screen_shows_the_leaderboard(
             await wait_for(pilot, lambda: board.row_count == 4, what="the leaderboard")
             header = text_of(screen.query_one(RunHeader))
             assert "stopped" in header and "3/4 trials" in header
-            assert "best val acc 0.8500 (trial 2)" in header
+            assert "best 0.8500 (trial 2)" in header
             # best first, as leaderboard.csv ranks them; a waiting trial has no value
             assert board.column_texts("trial") == ["2", "1", "0", "3"]
             assert board.column_texts("value") == ["0.8500", "0.7000", "0.5500", "–"]
@@ -178,6 +178,12 @@ def test_a_running_trials_value_and_epochs_are_live_and_ranked(isolated: Path) -
                 live.write_status(status)
                 await wait_for(pilot, lambda: board.column_texts("trial")[0] == "3")
                 assert [str(c) for c in board.get_row("3")][3:6] == ["0.9500", "2", "3/4"]
+                assert "best 0.9500 (trial 3)" in text_of(header)
+                # the running trial's run screen is one key away, wherever the cursor is
+                board.move_cursor(row=3)
+                await pilot.press("t")
+                await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+                assert app.screen.run.path.resolve() == live.path  # type: ignore[attr-defined]
 
     run(scenario())
 

@@ -32,7 +32,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("run", "c", "cancel the run (it saves its state; hw3tui resume continues it)"),
     ("", "d, e", "compare with another run; the run's preset"),
     ("compare", "m", "accuracy or loss"),
-    ("sweep", "enter", "open the highlighted trial's run screen"),
+    ("sweep", "enter, t", "open the highlighted trial's run screen; the running trial's"),
     ("", "s, S", "sort the leaderboard by the next column; reverse the order"),
     ("", "c", "cancel the sweep (running trials save; r or hw3tui sweep resume continues)"),
     ("", "r", "resume a stopped sweep (hw3tui sweep resume, output in its log.txt)"),

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from hw3tui.sweeps.folder import SweepDir
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm_cancel_sweep
-from hw3tui.tui.sweep_feed import SweepFeed, SweepView
+from hw3tui.tui.sweep_feed import SweepFeed, SweepView, TrialView
 from hw3tui.tui.widgets.curves import Curves, Series
 from hw3tui.tui.widgets.leaderboard_table import LeaderboardTable
 from hw3tui.tui.widgets.log_tail import LogTail
@@ -51,7 +51,8 @@ class SweepScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "cancel_sweep", "Cancel sweep"),
+        Binding("t", "open_running", "Running trial"),
+        Binding("c", "cancel_sweep", "Cancel"),
         Binding("r", "resume_sweep", "Resume"),
         Binding("escape,backspace", "back", "Back"),
     ]
@@ -136,10 +137,9 @@ class SweepScreen(Screen[None]):
         detail = ""
         if summary is not None:
             detail = f"{summary.ended}/{summary.planned} trials"
-            best = summary.best
+            best = view.trials[0] if view is not None and view.trials else None  # live ranking
             if best is not None and best.value is not None:
-                metric = summary.monitor.replace("_", " ")
-                detail += f" · best {metric} {best.value:.4f} (trial {best.trial})"
+                detail += f" · best {best.value:.4f} (trial {best.trial})"
         live = state in ("running", "starting", "stopping…")
         self.query_one(RunHeader).show(self.folder.name, state, live, detail)
         if view is not None:
@@ -154,12 +154,23 @@ class SweepScreen(Screen[None]):
     # ---- actions ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # a running sweep offers cancel, a stopped one resume: the footer fits 80 columns
+        # a running sweep offers cancel and its running trial, a stopped one resume: the footer
+        # fits 80 columns either way
         if action == "cancel_sweep":
-            return True if self.state in ("running", "starting") else None
+            if self.state in ("running", "starting"):
+                return True
+            return None if self.state == "stopping…" else False
         if action == "resume_sweep":
-            return True if self.state == "stopped" else None
+            return self.state == "stopped"
+        if action == "open_running":
+            return self.running_trial is not None
         return True
+
+    @property
+    def running_trial(self) -> TrialView | None:
+        """The best running trial (the first of several running at once, in leaderboard order)."""
+        running = [t for t in (self.view.trials if self.view else []) if t.state == "running"]
+        return running[0] if running else None
 
     @on(DataTable.RowSelected)
     def _open_trial(self, event: DataTable.RowSelected) -> None:
@@ -172,6 +183,13 @@ class SweepScreen(Screen[None]):
             self.notify(f"Trial {trial.trial} has not started yet.", severity="warning")
             return
         self.hw3.open_run(run)
+
+    def action_open_running(self) -> None:
+        trial = self.running_trial
+        if trial is None:
+            self.notify("No trial is running.", severity="warning")
+            return
+        self.hw3.open_run(self.folder.path / trial.row.run)
 
     def action_cancel_sweep(self) -> None:
         if self.state not in ("running", "starting"):
