@@ -44,7 +44,8 @@ from hw3tui.sweeps.folder import (
 @click.option(
     "--print-commands",
     is_flag=True,
-    help="Print one `hw3tui run` command per trial (for a cluster's job arrays); start nothing.",
+    help="Print one `hw3tui run` command per trial (for a cluster's job arrays) of a sweep file or "
+    "a sweep folder; start nothing.",
 )
 def sweep(
     files: tuple[str, ...],
@@ -66,6 +67,10 @@ def sweep(
             raise BadInput("usage: hw3tui sweep resume DIR (no other options)")
         folder = SweepDir(Path(files[1]))
         loaded = _load_frozen(folder)
+    elif print_commands and len(files) == 1 and Path(files[0], "sweep.yaml").is_file():
+        folder = SweepDir(Path(files[0]))  # a sweep folder: its own trials' run folders
+        _print_commands(_load_frozen(folder), folder.path)
+        return
     else:
         loaded = _load(files, overrides, storage)
         if print_commands:

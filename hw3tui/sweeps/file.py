@@ -93,10 +93,7 @@ def check_sweep_text(
         raise PresetError(explain(exc, document, source, root=Sweep)) from None
     starts = tuple(_start(name, folder, document, source) for name in sweep.sources)
     for override in overrides:  # `hw3tui sweep --set`: frozen into the file's `set`
-        try:
-            dotted, value = parse_override(override)
-        except PresetError:
-            raise
+        dotted, value = parse_override(override)
         text = set_in_text(text, ("set", ".".join(str(p) for p in dotted)), value, source)
     key = "base" if sweep.base is not None else "presets"
     text = set_in_text(text, (key,), starts[0] if key == "base" else list(starts), source)

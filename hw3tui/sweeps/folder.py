@@ -103,9 +103,30 @@ class SweepDir:
             except BlockingIOError:
                 yield False
                 return
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
             yield True
         finally:
             os.close(fd)
+
+    def workers(self) -> set[int]:
+        """The pids of the workers running trials of this sweep now (from the claims they hold):
+        SIGINT one to stop it like Ctrl-C (its trials are cancelled cleanly, resumable)."""
+        pids: set[int] = set()
+        for lock in self.runs_dir.glob("*/sweep.lock"):
+            try:
+                fd = os.open(lock, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = lock.read_text(encoding="utf-8", errors="replace").strip()
+                if text.isdigit():
+                    pids.add(int(text))
+            finally:
+                os.close(fd)
+        return pids
 
 
 @dataclass(frozen=True)
@@ -256,7 +277,14 @@ def list_sweeps(root: Path) -> list[SweepSummary]:
     if not root.is_dir():
         return []
     found = [summarize_sweep(SweepDir(p)) for p in sorted(root.iterdir()) if p.is_dir()]
-    return sorted((s for s in found if s is not None), key=lambda s: s.name, reverse=True)
+    return sorted((s for s in found if s is not None), key=_started, reverse=True)
+
+
+def _started(summary: SweepSummary) -> float:
+    try:
+        return SweepDir(summary.path).sweep_file.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def write_best(folder: SweepDir, text: str) -> None:

@@ -324,14 +324,10 @@ def leaderboard_rows(folder: SweepDir, study: optuna.Study, loaded: LoadedSweep)
                 value=float(value) if isinstance(value, int | float) else None,
                 epoch=int(epoch) if isinstance(epoch, int) else None,
                 run=str(run.path.relative_to(folder.path)),
-                params=_params(frozen.params),
+                params=shown(frozen.params),
             )
         )
     return ranked(rows, higher_is_better=loaded.monitor == "val_acc")
-
-
-def _params(params: dict[str, Any]) -> dict[str, str]:
-    return shown(params)
 
 
 def _surplus(frozen: Any) -> bool:

@@ -199,3 +199,63 @@ def test_listing_and_checking_sweeps_import_neither_optuna_nor_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_random_trials_draw_every_axis_within_its_range() -> None:
+    code, output = sweep(
+        "name: r\nbase: tiny.yaml\nmethod: random\ntrials: 5\naxes:\n"
+        "  schedule.lr: {loguniform: [1.0e-4, 1.0e-2]}\n"
+        "  schedule.batch_size: {int: [4, 16]}\n"
+        "  augment.horizontal_flip: {uniform: [0.0, 0.5]}\n"
+        "  optimizer.name: {choice: [sgd, adam]}\n",
+        "--print-commands",
+    )
+
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if line.startswith("hw3tui run")]
+    assert len(lines) == 5
+    lrs = set()
+    for line in lines:
+        sets = dict(part.split("=", 1) for part in line.split(" --set ")[1:])
+        assert 1e-4 <= float(sets["schedule.lr"]) <= 1e-2
+        assert 4 <= int(sets["schedule.batch_size"]) <= 16
+        assert 0.0 <= float(sets["augment.horizontal_flip"]) <= 0.5
+        assert sets["optimizer.name"] in ("sgd", "adam")
+        lrs.add(sets["schedule.lr"])
+    assert len(lrs) == 5
+
+
+@pytest.mark.parametrize(
+    ("prune", "pruner"),
+    [
+        ("{median: {after_epochs: 3, after_trials: 2}}", "MedianPruner"),
+        ("{halving: {min_epochs: 2, factor: 3}}", "SuccessiveHalvingPruner"),
+        ("none", "NopPruner"),
+    ],
+)
+def test_prune_maps_onto_optunas_pruners(prune: str, pruner: str) -> None:
+    from hw3tui.sweeps.study import _pruner
+
+    Path("s.yaml").write_text(f"base: tiny.yaml\nprune: {prune}\naxes:\n  seed: [1]\n")
+    made = _pruner(load_sweep(Path("s.yaml")))
+    assert type(made).__name__ == pruner
+    if pruner == "MedianPruner":
+        assert (made._n_warmup_steps, made._n_startup_trials) == (3, 2)  # type: ignore[attr-defined]
+    if pruner == "SuccessiveHalvingPruner":
+        assert (made._min_resource, made._reduction_factor) == (2, 3)  # type: ignore[attr-defined]
+
+
+def test_print_commands_of_a_sweep_folder_use_its_run_folders() -> None:
+    folder = Path("sweeps", "g-1")
+    (folder / "runs").mkdir(parents=True)
+    (folder / "sweep.yaml").write_text(
+        f"name: g\nbase: {Path('tiny.yaml').resolve()}\naxes:\n  seed: [1, 2]\n"
+    )
+
+    result = CliRunner().invoke(cli, ["sweep", str(folder), "--print-commands"])
+
+    assert result.exit_code == 0, result.output
+    assert [line.split(" --run-dir ")[1].split()[0] for line in result.output.splitlines()] == [
+        "sweeps/g-1/runs/trial-000",
+        "sweeps/g-1/runs/trial-001",
+    ]

@@ -250,3 +250,30 @@ def test_ctrl_c_cancels_the_running_trial_cleanly_and_exits_130() -> None:
     assert not trial.is_live()
     _, rows = read_leaderboard(SweepDir(Path("c")))
     assert [(r.trial, r.state) for r in rows] == [(0, "stopped")]
+
+
+def test_a_queue_runs_presets_one_after_another_on_one_leaderboard() -> None:
+    for name in ("first", "second"):
+        Path(f"{name}.yaml").write_text(TINY.read_text().replace("name: tiny", f"name: {name}"))
+    done = hw3tui(
+        "sweep",
+        "first.yaml",
+        "second.yaml",
+        "--set",
+        "schedule.epochs=1",
+        "--sweep-dir",
+        "q",
+        cwd=Path.cwd(),
+        env=child_env(),
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    axes, rows = read_leaderboard(SweepDir(Path("q")))
+    assert axes == ["preset"]
+    queued = {r.trial: (r.state, Path(r.params["preset"]).name) for r in rows}
+    assert queued == {0: ("done", "first.yaml"), 1: ("done", "second.yaml")}
+    names = [
+        load_preset(Path("q", r.run, "preset.yaml")).preset.name
+        for r in sorted(rows, key=lambda r: r.trial)
+    ]
+    assert names == ["first", "second"]

@@ -1,0 +1,48 @@
+"""The sweep folder read without Optuna: claims, workers, the leaderboard, the sweep list."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hw3tui.sweeps.folder import Row, SweepDir, list_sweeps, read_leaderboard, write_leaderboard
+
+
+def test_a_claimed_trial_names_its_worker_and_is_refused_to_others(tmp_path: Path) -> None:
+    folder = SweepDir.create(tmp_path, "s")
+
+    with folder.claim(0) as mine, folder.claim(0) as again:
+        assert (mine, again) == (True, False)
+        assert folder.workers() == {os.getpid()}
+    assert folder.workers() == set()  # released with its worker
+
+
+def test_the_leaderboard_reads_back_what_was_written(tmp_path: Path) -> None:
+    folder = SweepDir.create(tmp_path, "s")
+    rows = [
+        Row(1, "done", 0.75, 3, "runs/trial-001", {"schedule.lr": "0.01"}),
+        Row(0, "pruned", None, None, "runs/trial-000", {"schedule.lr": "1e-09"}),
+    ]
+
+    write_leaderboard(folder, rows, ["schedule.lr"])
+
+    assert folder.leaderboard_file.read_text().splitlines()[0] == (
+        "trial,state,value,epoch,run,schedule.lr"
+    )
+    assert read_leaderboard(folder) == (["schedule.lr"], rows)
+
+
+def test_sweeps_lists_only_sweep_folders(tmp_path: Path) -> None:
+    folder = SweepDir.create(tmp_path, "s")
+    folder.sweep_file.write_text("name: s\nbase: quickstart\naxes:\n  seed: [1, 2, 3]\n")
+    (tmp_path / "not-a-sweep").mkdir()
+
+    (summary,) = list_sweeps(tmp_path)
+
+    assert (summary.name, summary.state, summary.ended, summary.planned) == (
+        folder.name,
+        "stopped",
+        0,
+        3,
+    )
+    assert Path(summary.path) == folder.path
