@@ -125,9 +125,18 @@ class LazyGroup(click.Group):
     "--runs-dir",
     "Folder of runs the TUI lists (default: ./runs).",
 )
+@folder_option(
+    "--sweeps-dir",
+    "Folder of sweeps the TUI lists, and where its new sweeps go (default: ./sweeps).",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="hw3tui")
 @click.pass_context
-def cli(ctx: click.Context, presets_dir: Path | None, runs_dir: Path | None) -> None:
+def cli(
+    ctx: click.Context,
+    presets_dir: Path | None,
+    runs_dir: Path | None,
+    sweeps_dir: Path | None,
+) -> None:
     """Run and tune image-classifier fine-tuning experiments from a terminal.
 
     Without a command, opens the TUI. Exit codes: 0 success, 1 a run failed,
@@ -137,7 +146,7 @@ def cli(ctx: click.Context, presets_dir: Path | None, runs_dir: Path | None) -> 
         tui = LazyGroup._load("tui")
         if tui is None:
             raise click.UsageError("the TUI is not available in this build; see `hw3tui --help`")
-        ctx.invoke(tui, presets_dir=presets_dir, runs_dir=runs_dir)
+        ctx.invoke(tui, presets_dir=presets_dir, runs_dir=runs_dir, sweeps_dir=sweeps_dir)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -147,11 +147,14 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
         f"sweep {folder.path}: {sweep_model.planned()} trials ({sweep_model.method}{prune}), "
         f"{len(places.gpus)} at once ({places.how})"
     )
-    try:
-        worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
-        finished = worker.run()
-    except KeyboardInterrupt:  # before the worker's own handler (opening the study)
-        finished = False
+    from hw3tui.sweeps.workers import hold_worker
+
+    with hold_worker(folder.path):  # `hw3tui sweeps` and the TUI see it live; the TUI stops it
+        try:
+            worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
+            finished = worker.run()
+        except KeyboardInterrupt:  # before the worker's own handler (opening the study)
+            finished = False
     axes, rows = read_leaderboard(folder)
     click.echo(leaderboard_table(rows, axes, limit=10))
     if not finished:

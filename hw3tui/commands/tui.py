@@ -19,10 +19,17 @@ from hw3tui.commands.options import folder_option
     "--runs-dir",
     "Folder of runs to list, and where new runs go (default: ./runs).",
 )
+@folder_option(
+    "--sweeps-dir",
+    "Folder of sweeps to list, and where new sweeps go (default: ./sweeps).",
+)
 def tui(
-    presets: tuple[str, ...] = (), presets_dir: Path | None = None, runs_dir: Path | None = None
+    presets: tuple[str, ...] = (),
+    presets_dir: Path | None = None,
+    runs_dir: Path | None = None,
+    sweeps_dir: Path | None = None,
 ) -> None:
-    """Open the terminal UI: edit presets, launch runs, watch them live, compare them.
+    """Open the terminal UI: edit presets, launch runs and sweeps, watch them live, compare them.
 
     PRESET files are listed along with the presets folder's. Runs started here are separate
     processes: quitting the app or losing the terminal leaves them training.
@@ -40,7 +47,8 @@ def tui(
 
     from hw3tui.tui.app import Hw3tuiApp
 
-    Hw3tuiApp(presets_dir=folder, runs_dir=runs, opened=opened).run()
+    sweeps = sweeps_dir if sweeps_dir is not None else Path("sweeps")
+    Hw3tuiApp(presets_dir=folder, runs_dir=runs, sweeps_dir=sweeps, opened=opened).run()
 
 
 def _bad_input(message: str) -> click.ClickException:

@@ -25,6 +25,7 @@ from hw3tui.atomic import write_text_atomic
 from hw3tui.preset import PresetError
 from hw3tui.runs import RunDir
 from hw3tui.sweeps.model import Sweep
+from hw3tui.sweeps.workers import live_workers
 from hw3tui.untrusted import printable
 
 DEFAULT_SWEEPS_DIR = Path("sweeps")
@@ -244,7 +245,9 @@ def summarize_sweep(folder: SweepDir) -> SweepSummary | None:
         return None
     _, rows = read_leaderboard(folder)
     ended = sum(r.state in ENDED for r in rows)
-    live = any(RunDir(folder.path / r.run).is_live() for r in rows if r.state == "running")
+    live = bool(live_workers(folder.path)) or any(
+        RunDir(folder.path / r.run).is_live() for r in rows if r.state == "running"
+    )
     planned = sweep.planned()
     state = "running" if live else ("done" if ended >= planned else "stopped")
     with_value = [r for r in rows if r.value is not None]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from hw3tui.console.run_rows import RunRow
     from hw3tui.runs import RunDir
+    from hw3tui.sweeps.folder import SweepSummary
     from hw3tui.tui.catalog import PresetEntry
     from hw3tui.tui.control import Launcher
     from hw3tui.tui.document import PresetDocument
@@ -52,11 +53,13 @@ class Hw3tuiApp(App[None]):
         *,
         presets_dir: Path = Path("presets"),
         runs_dir: Path = Path("runs"),
+        sweeps_dir: Path = Path("sweeps"),
         opened: Sequence[Path] = (),
     ) -> None:
         super().__init__()
         self.presets_dir = presets_dir
         self.runs_dir = runs_dir
+        self.sweeps_dir = sweeps_dir
         self.opened: list[Path] = list(opened)
         self._launcher: Launcher | None = None
         self._launcher_lock = threading.Lock()
@@ -89,6 +92,12 @@ class Hw3tuiApp(App[None]):
 
         starting = [RunRow.starting(run.path) for run in self.launcher.starting()]
         return [*starting, *(RunRow.of(s) for s in list_runs(self.runs_dir))]
+
+    def sweep_summaries(self) -> list[SweepSummary]:
+        """Every sweep under the sweeps folder, newest first (read without Optuna)."""
+        from hw3tui.sweeps.folder import list_sweeps
+
+        return list_sweeps(self.sweeps_dir)
 
     # ---- opening screens -------------------------------------------------------------------
 
@@ -155,6 +164,62 @@ class Hw3tuiApp(App[None]):
             self.notify(f"Stopping {printable(run.name)}: it finishes its batch and saves.")
             return True
         self.notify(f"{printable(run.name)} is not running any more.", severity="warning")
+        return False
+
+    # ---- sweeps: always `hw3tui sweep` processes, never run in the app --------------------
+
+    def open_sweep(self, folder: Path) -> None:
+        from hw3tui.tui.screens.sweep import SweepScreen
+
+        self.push_screen(SweepScreen(folder))
+
+    def new_sweep(self, entry: PresetEntry) -> None:
+        """The sweep dialog on a preset; the file it writes is started at once."""
+        from hw3tui.tui.screens.sweep_dialog import SweepDialog, SweepPlan
+
+        name = entry.preset.name if entry.preset is not None else entry.path.stem
+        if entry.builtin:  # written into the presets folder, naming the built-in preset
+            dialog = SweepDialog(self.presets_dir / entry.path.name, name, builtin=entry.path.stem)
+        else:
+            dialog = SweepDialog(entry.path, name)
+
+        def written(plan: SweepPlan | None) -> None:
+            if plan is not None:
+                self.start_sweep(plan.path, plan.name)
+
+        self.push_screen(dialog, written)
+
+    def start_sweep(self, sweep_file: Path, name: str) -> Path | None:
+        """Start `hw3tui sweep FILE --sweep-dir DIR` detached (output in DIR/log.txt); show it."""
+        from hw3tui.sweeps.folder import SweepDir
+
+        try:
+            folder = SweepDir.create(self.sweeps_dir, name).path
+            self.launcher.start_sweep(
+                ["sweep", str(sweep_file), "--sweep-dir", str(folder)], folder
+            )
+        except OSError as exc:
+            self.notify(f"Could not start the sweep: {exc}", severity="error")
+            return None
+        self.open_sweep(folder)
+        return folder
+
+    def resume_sweep(self, folder: Path) -> bool:
+        """`hw3tui sweep resume DIR` detached: finished trials stay, the others continue."""
+        try:
+            self.launcher.start_sweep(["sweep", "resume", str(folder)], folder)
+        except OSError as exc:
+            self.notify(f"Could not resume the sweep: {exc}", severity="error")
+            return False
+        self.notify(f"Resuming {folder.name} (its output: {shown_path(folder / 'log.txt')}).")
+        return True
+
+    def cancel_sweep(self, folder: Path) -> bool:
+        """SIGINT the sweep's workers: running trials save and stay resumable."""
+        if self.launcher.cancel_sweep(folder):
+            self.notify(f"Stopping {folder.name}: its running trials finish their batch and save.")
+            return True
+        self.notify(f"{folder.name} is not running here any more.", severity="warning")
         return False
 
     def pick_and_compare(self, run_path: Path) -> None:

@@ -53,7 +53,15 @@ def read_entry(path: Path, *, builtin: bool = False) -> PresetEntry:
 def preset_files(presets_dir: Path) -> list[Path]:
     if not presets_dir.is_dir():
         return []
-    return sorted(p for p in presets_dir.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return sorted(
+        p
+        for p in presets_dir.iterdir()
+        if p.suffix in SUFFIXES and p.is_file() and not p.stem.endswith(SWEEP_SUFFIX)
+    )
+
+
+SWEEP_SUFFIX = ".sweep"
+"""Sweep files the TUI writes next to a preset (`<name>.sweep.yaml`) are not presets."""
 
 
 def catalog(presets_dir: Path, opened: Iterable[Path] = ()) -> list[PresetEntry]:

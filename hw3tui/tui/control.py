@@ -23,6 +23,8 @@ class Launcher:
 
     runs_dir: Path
     children: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
+    sweeps: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
+    """The sweep processes this app started, by sweep folder (not runs: never listed as one)."""
 
     def launch(self, preset_file: Path, preset_name: str, *, cwd: Path | None = None) -> RunDir:
         """Create the run directory and start `hw3tui run PRESET --run-dir DIR` detached."""
@@ -45,8 +47,38 @@ class Launcher:
 
     def reap(self) -> None:
         """Collect ended children so none lingers as a zombie."""
-        for child in self.children.values():
+        for child in [*self.children.values(), *self.sweeps.values()]:
             child.poll()
+
+    def start_sweep(self, args: list[str], folder: Path) -> None:
+        """Start `hw3tui sweep ...` detached, its output appended to the sweep folder's log.txt.
+
+        `launch_detached` needs only a folder and its log.txt: the sweep folder serves as one.
+        """
+        self.sweeps[folder.resolve()] = launch_detached(args, RunDir(folder))
+
+    def sweep_exit_code(self, folder: Path) -> int | None:
+        """The sweep process's exit status once it has ended (None while running or not ours)."""
+        child = self.sweeps.get(folder.resolve())
+        return None if child is None else child.poll()
+
+    def sweep_alive(self, folder: Path) -> bool:
+        """Whether a sweep process this app started for `folder` is still running."""
+        child = self.sweeps.get(folder.resolve())
+        return child is not None and child.poll() is None
+
+    def cancel_sweep(self, folder: Path) -> bool:
+        """SIGINT the sweep's workers on this machine: each cancels its running trials cleanly
+        (they stay resumable) and stops claiming new ones."""
+        from hw3tui.sweeps.workers import interrupt_workers
+
+        child = self.sweeps.get(folder.resolve())
+        if interrupt_workers(folder):
+            return True
+        if child is not None and child.poll() is None:  # started, not yet holding its lock
+            child.send_signal(signal.SIGINT)
+            return True
+        return False
 
     def cancel(self, run: RunDir) -> bool:
         """Ask a live run to stop (SIGINT: it finishes its batch, saves, writes `cancelled`)."""

@@ -122,3 +122,14 @@ def confirm_cancel(run_name: str) -> ChoiceScreen:
         "It finishes the current batch, saves its state (hw3tui resume continues it), "
         "and its state becomes cancelled.",
     )
+
+
+def confirm_cancel_sweep(sweep_name: str) -> ChoiceScreen:
+    """The question before cancelling a running sweep (home and sweep screens)."""
+    return confirm(
+        f"Cancel the sweep {sweep_name}?",
+        "Cancel sweep",
+        "Keep running",
+        "Its running trials finish their batch and save; no new trial starts. "
+        "r on its screen (or hw3tui sweep resume) continues it.",
+    )

@@ -21,9 +21,10 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("home", "enter", "open the highlighted preset (editor) or run (run screen)"),
     ("", "e", "edit the preset (a run's preset opens read-only)"),
     ("", "r", "run the highlighted preset (or a run's preset again)"),
-    ("", "c", "cancel the highlighted live run (●)"),
+    ("", "c", "cancel the highlighted live run or running sweep (●)"),
     ("", "d", "compare the highlighted run with another (a preset: diff)"),
     ("", "o", "open a preset file by its path"),
+    ("", "s", "sweep the preset: pick fields and values, start it"),
     ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
     ("", "ctrl+d", "diff against the file on disk or another preset"),
     ("", "ctrl+r", "run this preset"),
@@ -31,12 +32,18 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("run", "c", "cancel the run (it saves its state; hw3tui resume continues it)"),
     ("", "d, e", "compare with another run; the run's preset"),
     ("compare", "m", "accuracy or loss"),
+    ("sweep", "enter, t", "open the highlighted trial's run screen; the running trial's"),
+    ("", "s, S", "sort the leaderboard by the next column; reverse the order"),
+    ("", "c", "cancel the sweep (running trials save; r or hw3tui sweep resume continues)"),
+    ("", "r", "resume a stopped sweep (hw3tui sweep resume, output in its log.txt)"),
+    ("new sweep", "ctrl+s", "write the sweep file next to the preset and start it"),
 )
 
 ABOUT = (
-    "Runs are separate processes (hw3tui run, output in the run's log.txt): quitting the app or "
-    "losing the terminal leaves them training. Reopen hw3tui to watch them again. The mouse "
-    "works too: click a row twice to open it, click a key in the footer."
+    "Runs and sweeps are separate processes (hw3tui run / hw3tui sweep, output in the folder's "
+    "log.txt): quitting the app or losing the terminal leaves them training. Reopen hw3tui to "
+    "watch them again. The mouse works too: click a row twice to open it, a column's header "
+    "to sort by it, a key in the footer."
 )
 
 

@@ -1,4 +1,4 @@
-"""The first screen: presets to edit and run, and runs (live ones marked and updating).
+"""The first screen: presets to edit and run, runs and sweeps (live ones marked and updating).
 
 It draws before any preset is read: presets and runs are listed by worker threads, which is also
 where the preset models are first imported (a few hundred milliseconds, off the first screen).
@@ -19,11 +19,13 @@ from textual.worker import get_current_worker
 
 from hw3tui.console.run_rows import RunRow
 from hw3tui.tui.paths import shown_path
-from hw3tui.tui.screens.choice import confirm_cancel
+from hw3tui.tui.screens.choice import confirm_cancel, confirm_cancel_sweep
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.runs_table import RunsTable
+from hw3tui.tui.widgets.sweeps_table import SweepsTable
 
 if TYPE_CHECKING:
+    from hw3tui.sweeps.folder import SweepSummary
     from hw3tui.tui.app import Hw3tuiApp
     from hw3tui.tui.catalog import PresetEntry
 
@@ -50,6 +52,13 @@ class HomeScreen(Screen[None]):
     HomeScreen #runs {
         height: 3fr;
     }
+    HomeScreen #sweeps {
+        height: auto;
+        max-height: 7;
+    }
+    HomeScreen .no-sweeps #sweeps, HomeScreen .no-sweeps #sweeps-heading {
+        display: none;
+    }
     HomeScreen #no-runs {
         padding: 0 2;
         color: $text-muted;
@@ -61,6 +70,7 @@ class HomeScreen(Screen[None]):
         Binding("r", "run", "Run"),
         Binding("c", "cancel_run", "Cancel"),
         Binding("d", "compare", "Compare"),
+        Binding("s", "sweep", "Sweep"),
         Binding("o", "open_file", "Open file", show=False),
     ]
 
@@ -73,6 +83,11 @@ class HomeScreen(Screen[None]):
         def __init__(self, rows: list[RunRow]) -> None:
             super().__init__()
             self.rows = rows
+
+    class SweepsListed(Message):
+        def __init__(self, sweeps: list[SweepSummary]) -> None:
+            super().__init__()
+            self.sweeps = sweeps
 
     @property
     def hw3(self) -> Hw3tuiApp:
@@ -90,9 +105,12 @@ class HomeScreen(Screen[None]):
         yield Label("Runs", classes="heading")
         yield RunsTable(id="runs")
         yield Static("No runs yet: highlight a preset and press r.", id="no-runs")
+        yield Label("Sweeps", classes="heading", id="sweeps-heading")
+        yield SweepsTable(id="sweeps")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.add_class("no-sweeps")
         self.query_one(PresetsTable).focus()
         self.reload_presets()
         self._watch_runs()
@@ -110,11 +128,16 @@ class HomeScreen(Screen[None]):
     def _watch_runs(self) -> None:
         worker = get_current_worker()
         shown: list[RunRow] | None = None
+        sweeps_shown: list[SweepSummary] | None = None
         while not worker.is_cancelled:
             rows = self.hw3.run_rows()
             if rows != shown:
                 self.post_message(self.RunsListed(rows))
                 shown = rows
+            sweeps = self.hw3.sweep_summaries()
+            if sweeps != sweeps_shown:
+                self.post_message(self.SweepsListed(sweeps))
+                sweeps_shown = sweeps
             worker.cancelled_event.wait(RUNS_POLL_SECONDS)
 
     def refresh_runs_now(self) -> None:
@@ -131,6 +154,12 @@ class HomeScreen(Screen[None]):
         self.query_one("#no-runs").display = not message.rows
         self.refresh_bindings()
 
+    @on(SweepsListed)
+    def _sweeps_listed(self, message: SweepsListed) -> None:
+        self.query_one(SweepsTable).show(message.sweeps)
+        self.set_class(not message.sweeps, "no-sweeps")
+        self.refresh_bindings()
+
     # ---- what is highlighted ---------------------------------------------------------------
 
     @property
@@ -138,8 +167,18 @@ class HomeScreen(Screen[None]):
         return self.focused is self.query_one(RunsTable)
 
     @property
+    def in_sweeps(self) -> bool:
+        return self.focused is self.query_one(SweepsTable)
+
+    @property
     def preset(self) -> PresetEntry | None:
-        return None if self.in_runs else self.query_one(PresetsTable).highlighted
+        if self.in_runs or self.in_sweeps:
+            return None
+        return self.query_one(PresetsTable).highlighted
+
+    @property
+    def sweep(self) -> SweepSummary | None:
+        return self.query_one(SweepsTable).highlighted if self.in_sweeps else None
 
     @property
     def run(self) -> RunRow | None:
@@ -154,8 +193,13 @@ class HomeScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
+            if self.in_sweeps:
+                sweep = self.sweep
+                return True if sweep is not None and sweep.state == "running" else None
             run = self.run
             return True if run is not None and run.live else None
+        if action == "sweep":
+            return True if self.preset is not None else None
         if action in ("edit", "run"):
             return True if (self.preset or self.run) is not None else None
         if action == "compare":
@@ -173,6 +217,10 @@ class HomeScreen(Screen[None]):
             run = event.data_table.highlighted
             if run is not None:
                 self.hw3.open_run(run.path)
+        elif isinstance(event.data_table, SweepsTable):
+            sweep = event.data_table.highlighted
+            if sweep is not None:
+                self.hw3.open_sweep(sweep.path)
         else:
             self.action_edit()
 
@@ -204,6 +252,9 @@ class HomeScreen(Screen[None]):
         self.hw3.launch(entry.path)
 
     def action_cancel_run(self) -> None:
+        if self.in_sweeps:
+            self._cancel_sweep()
+            return
         row = self.run
         if row is None or not row.live:
             self.notify("Highlight a live run (●) to cancel it.", severity="warning")
@@ -214,6 +265,32 @@ class HomeScreen(Screen[None]):
                 self.hw3.cancel_run(row.path)
 
         self.app.push_screen(confirm_cancel(row.name), answered)
+
+    def _cancel_sweep(self) -> None:
+        sweep = self.sweep
+        if sweep is None or sweep.state != "running":
+            self.notify("Highlight a running sweep (●) to cancel it.", severity="warning")
+            return
+        path = sweep.path
+
+        def answered(answer: str | None) -> None:
+            if answer == "yes":
+                self.hw3.cancel_sweep(path)
+
+        self.app.push_screen(confirm_cancel_sweep(sweep.name), answered)
+
+    def action_sweep(self) -> None:
+        entry = self.preset
+        if entry is None:
+            self.notify("Highlight a preset to sweep it.", severity="warning")
+            return
+        if entry.preset is None:
+            self.notify(
+                f"{entry.shown} has problems; press enter to fix them.\n{entry.problem}",
+                severity="error",
+            )
+            return
+        self.hw3.new_sweep(entry)
 
     def action_compare(self) -> None:
         if self.in_runs:
