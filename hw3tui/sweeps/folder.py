@@ -110,25 +110,6 @@ class SweepDir:
         finally:
             os.close(fd)
 
-    def workers(self) -> set[int]:
-        """The pids of the workers running trials of this sweep now (from the claims they hold):
-        SIGINT one to stop it like Ctrl-C (its trials are cancelled cleanly, resumable)."""
-        pids: set[int] = set()
-        for lock in self.runs_dir.glob("*/sweep.lock"):
-            try:
-                fd = os.open(lock, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                text = lock.read_text(encoding="utf-8", errors="replace").strip()
-                if text.isdigit():
-                    pids.add(int(text))
-            finally:
-                os.close(fd)
-        return pids
-
 
 @dataclass(frozen=True)
 class Row:
