@@ -83,11 +83,12 @@ def load_state(job: Job, state_dir: Path) -> None:
     try:
         job.module.load_state_dict(model, strict=True)
         optimizer = document["optimizer"]
-        job.optimizer.load_state_dict(
+        _load_optimizer(
+            job.optimizer,
             {
                 "state": _join_optimizer_state(tensors, optimizer["scalars"]),
                 "param_groups": optimizer["param_groups"],
-            }
+            },
         )
         job.schedules.load_state_dict(document["schedules"])
         job.scaler.load_state_dict(document["scaler"])
@@ -96,6 +97,30 @@ def load_state(job: Job, state_dir: Path) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StateError(f"{state_dir}: the saved state does not fit this run: {first}") from None
     _restore_rng(document["rng"], rng)
+
+
+IMPLEMENTATION_KEYS = ("fused", "foreach", "capturable", "differentiable")
+"""Param-group keys that say how this run's device steps, not where training is: kept as built."""
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
+    """`load_state_dict`, then each state tensor laid out like its parameter. The saved tensors are
+    contiguous (safetensors needs it) and `load_state_dict` keeps their layout, so against
+    channels_last weights the multi-tensor and fused kernels would fall back to one kernel per
+    tensor for the rest of the run. The implementation keys (fused on CUDA) stay as built here:
+    the state may have been saved on another device or by an older version."""
+    built = [{k: g[k] for k in IMPLEMENTATION_KEYS if k in g} for g in optimizer.param_groups]
+    optimizer.load_state_dict(saved)
+    for group, keys in zip(optimizer.param_groups, built, strict=True):
+        group.update(keys)
+    for param, entries in optimizer.state.items():
+        for name, value in entries.items():
+            if (
+                isinstance(value, torch.Tensor)
+                and value.shape == param.shape
+                and value.stride() != param.stride()
+            ):
+                entries[name] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def plain_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
