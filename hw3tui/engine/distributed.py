@@ -199,10 +199,13 @@ class World:
         return None if self.local_size == 1 else available_memory() // self.local_size
 
     def adapt(self, runtime: Runtime) -> Runtime:
-        """The machine's cores shared among its ranks (more threads than cores only thrash)."""
+        """The machine's cores shared among its ranks (more threads than cores only thrash): its
+        threads, and its loader workers (each rank has a train and a val loader, each worker
+        prefetching pinned batches), divided by the ranks on this machine."""
         if self.local_size == 1:
             return runtime
-        return replace(runtime, threads=max(1, runtime.threads // self.local_size))
+        workers = max(1, runtime.workers // self.local_size) if runtime.workers else 0
+        return replace(runtime, threads=max(1, runtime.threads // self.local_size), workers=workers)
 
     def check_batch_sizes(self, preset: Preset) -> None:
         """Each rank needs images of every batch: the global batch is at least one per rank."""

@@ -232,3 +232,17 @@ def test_the_torchrun_command_is_torchruns_own() -> None:
     args = parse_args(torchrun_args(2, hw3tui))  # type: ignore[no-untyped-call]
     assert args.standalone and args.nproc_per_node == "2" and args.module
     assert (args.training_script, args.training_script_args) == ("hw3tui", hw3tui)
+
+
+def test_loader_workers_and_threads_are_shared_by_the_ranks_of_a_machine() -> None:
+    """8 ranks on a 16-core machine: `workers: auto` (8 for a GPU run) and the threads are
+    divided among them, not taken 8 times over (times two loaders each)."""
+    from hw3tui.engine.runtime import Runtime as Resolved
+
+    gpu = Resolved(torch.device("cuda", 0), "bf16", True, False, threads=4, workers=8)
+    mine = World(rank=3, size=16, local_rank=3, local_size=8).adapt(gpu)
+    assert (mine.workers, mine.threads) == (1, 1)
+    assert World(size=2, local_size=2).adapt(gpu).workers == 4
+    cached = Resolved(torch.device("cpu"), "fp32", True, False, threads=16, workers=0)
+    assert World(size=4, local_size=4).adapt(cached).workers == 0  # none stays none
+    assert World(size=4, local_size=1).adapt(gpu) == gpu  # one rank per machine: all of it
