@@ -196,6 +196,7 @@ class Job:
                 device=self.runtime.device,
                 workers=self.runtime.workers,
                 shard=self.world.shard,
+                previous=self._train_batches,  # one copy of the images on the device
             )
         return self._train_batches
 

@@ -227,3 +227,24 @@ def test_a_cuda_training_step_never_waits_for_the_gpu(monkeypatch: pytest.Monkey
     syncs_in_epoch(0, 0)  # warm-up: lazy CUDA initialisation, cuDNN autotuning
     # the same syncs (setting up and reading an epoch's sums) for 24 steps as for 12: none per step
     assert syncs_in_epoch(1, 0) == syncs_in_epoch(2, 12)
+
+
+def test_a_batch_size_change_keeps_the_one_copy_of_the_images_on_the_device(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The accelerator has room for one copy of the training images (the meta device stands in
+    for a GPU here): after the schedule changes the batch size, batches still come from that
+    copy, rather than from the CPU with a copy per batch because a second one did not fit."""
+    from dataclasses import replace
+
+    from hw3tui.engine import batches as batches_module
+
+    room = iter([True])  # the first copy fits; while it is held, no second one would
+    monkeypatch.setattr(batches_module, "_fits_on", lambda device, images: next(room, False))
+    job = job_from(["schedule.batch_size={0: 8, 1: 16}"], module=TinyNet())
+    job.runtime = replace(job.runtime, device=torch.device("meta"))
+    first = job.train_batches(8)
+    assert first.images is not None and first.images.device.type == "meta"
+    second = job.train_batches(16)
+    assert len(second) == 48 // 16
+    assert second.images is first.images and second.labels is first.labels
