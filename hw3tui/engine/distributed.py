@@ -150,14 +150,14 @@ class Fault:
         # that torchrun's SIGTERM ends it and a test need not wait for the SIGKILL)
         while self.hang and not stop.requested:
             time.sleep(0.05)
-        raise RuntimeError(f"test fault at {_fault_place(where)} ({FAULT_ENV})")
+        raise RuntimeError(f"test fault {_fault_place(where)} ({FAULT_ENV})")
 
 
 def _fault_place(where: str) -> str:
     if where == "job":
-        return "building the job"
+        return "while building the job"
     epoch, step = where.split(":")
-    return f"the end of epoch {epoch}" if step == "end" else f"epoch {epoch}, step {step}"
+    return f"at the end of epoch {epoch}" if step == "end" else f"after epoch {epoch}, step {step}"
 
 
 @dataclass(eq=False)
@@ -229,9 +229,9 @@ class World:
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [device.index] if device.type == "cuda" else None
-        # no buffer broadcast every step: `sync_buffers` sends rank 0's once per epoch, before
-        # evaluation and saving, the only places they are read
-        return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+        # buffers are broadcast once here, then not before every forward: `sync_buffers` sends
+        # rank 0's once per epoch, before evaluation and saving, the only places they are read
+        return DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=False)
 
     @contextlib.contextmanager
     def agreeing(self) -> Iterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import torch
@@ -21,7 +22,13 @@ from hw3tui.engine.loop import (
     Schedules,
 )
 from hw3tui.engine.models import build_model
-from hw3tui.engine.runtime import Runtime, apply_threads, choose_device, choose_runtime
+from hw3tui.engine.runtime import (
+    DeviceError,
+    Runtime,
+    apply_threads,
+    choose_device,
+    choose_runtime,
+)
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset import LoadedPreset
 from hw3tui.preset.models import Optimizer, Preset
@@ -72,6 +79,7 @@ def prepare(
         )
     )
     apply_threads(runtime)
+    check_compile(runtime)
     if preset.backbone.pretrained is True:
         note(f"loading torchvision's ImageNet weights for {preset.backbone.name}")
     torch.manual_seed(derived_seed(preset.seed, Stream.INIT))
@@ -83,6 +91,17 @@ def prepare(
         base_dir=base_dir,
     )
     return Setup(loaded, dataset, runtime, module, base_dir, world)
+
+
+def check_compile(runtime: Runtime) -> None:
+    """`DeviceError` (bad input, before the run folder exists) when `runtime.compile` cannot
+    work: torch.compile on a GPU generates Triton kernels, and without Triton it fails at the
+    first training step."""
+    if runtime.compile and runtime.device.type == "cuda" and find_spec("triton") is None:
+        raise DeviceError(
+            "runtime.compile: torch.compile on a GPU needs Triton, which is not installed "
+            "(pip install triton, or set runtime.compile: false)"
+        )
 
 
 def _describe_data(preset: Preset) -> str:

@@ -200,3 +200,7 @@ def apply_threads(runtime: Runtime) -> None:
         torch.set_num_threads(runtime.threads)
     if runtime.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+        if runtime.precision == "fp32":
+            # TF32 tensor cores for fp32 matmuls on Ampere and later (cuDNN's convolutions use
+            # them already): the precision PyTorch's own AMP recipes train with
+            torch.set_float32_matmul_precision("high")

@@ -168,10 +168,11 @@ def _join_optimizer_state(
 
 
 def _torch_rng() -> dict[str, torch.Tensor]:
+    """The CPU generator and the current GPU's (the one this process trains on: a resume on
+    another GPU, or on a machine with another number of them, still replays its dropout)."""
     states = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
-        for index, cuda_state in enumerate(torch.cuda.get_rng_state_all()):
-            states[f"cuda.{index}"] = cuda_state
+        states["cuda"] = torch.cuda.get_rng_state()
     return states
 
 
@@ -197,6 +198,8 @@ def _restore_rng(saved: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) 
     keys = np.array(state["keys"], dtype=np.uint32)
     np.random.set_state((state["name"], keys, state["pos"], *state["gauss"]))
     torch.set_rng_state(tensors["cpu"])
-    cuda = sorted((int(k.split(".")[1]), v) for k, v in tensors.items() if k.startswith("cuda."))
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([v for _, v in cuda])
+    if torch.cuda.is_available():
+        # earlier states hold every GPU's as "cuda.0", "cuda.1", ...: take this one's
+        cuda = tensors.get("cuda", tensors.get(f"cuda.{torch.cuda.current_device()}"))
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda)

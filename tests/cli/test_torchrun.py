@@ -190,7 +190,7 @@ def test_a_stuck_rank_times_out_instead_of_hanging_the_run(subprocess_env: dict[
 @pytest.mark.parametrize(
     ("fault", "code", "reason"),
     [
-        ("1:job", 2, "rank 1 could not start: test fault at building the job"),
+        ("1:job", 2, "rank 1 could not start: test fault while building the job"),
         ("1:0:end", 1, "rank 1: RuntimeError: test fault at the end of epoch 0"),
     ],
     ids=["building-the-job", "epoch-end"],

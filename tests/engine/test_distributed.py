@@ -115,7 +115,7 @@ def test_the_test_fault_hook_reads_rank_epoch_and_step(monkeypatch: pytest.Monke
     fault = Fault.from_env()
     assert fault == Fault(rank=1, where="0:2")
     fault.fire(0, "0:2", StopFlag())  # another rank: nothing happens
-    with pytest.raises(RuntimeError, match="test fault at epoch 0, step 2"):
+    with pytest.raises(RuntimeError, match="test fault after epoch 0, step 2"):
         fault.fire(1, "0:2", StopFlag())
     monkeypatch.setenv("HW3TUI_TEST_FAULT", "1:0:2:hang")
     assert Fault.from_env() == Fault(1, "0:2", hang=True)
@@ -124,7 +124,7 @@ def test_the_test_fault_hook_reads_rank_epoch_and_step(monkeypatch: pytest.Monke
     with pytest.raises(RuntimeError, match="test fault at the end of epoch 3"):
         Fault(0, "3:end").fire(0, "3:end", StopFlag())
     monkeypatch.setenv("HW3TUI_TEST_FAULT", "1:job")
-    with pytest.raises(RuntimeError, match="test fault at building the job"):
+    with pytest.raises(RuntimeError, match="test fault while building the job"):
         Fault.from_env().fire(1, "job", StopFlag())  # type: ignore[union-attr]
     for bad in ("rank one", "1", "1:0", "1:0:later"):
         monkeypatch.setenv("HW3TUI_TEST_FAULT", bad)

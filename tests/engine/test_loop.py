@@ -252,3 +252,28 @@ def test_optimizers_are_fused_on_cuda_only() -> None:
         saved = fused.state_dict()
         _load_optimizer(plain, saved)
         assert not plain.param_groups[0]["fused"]
+
+
+def test_the_current_gpus_generator_is_saved_and_restored_whatever_the_gpu_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run saved on one GPU of eight resumes on a machine with one: the dropout stream of
+    the GPU it trains on comes back (it was dropped when the GPU counts differed)."""
+    from hw3tui.engine import state as state_module
+
+    saved = torch.arange(16, dtype=torch.uint8)
+    restored: list[torch.Tensor] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device="cuda": saved)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    tensors = state_module._torch_rng()
+    assert torch.equal(tensors["cuda"], saved)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, device="cuda": restored.append(s))
+    python = state_module._python_rng()
+    numpy = state_module._numpy_rng()
+    state_module._restore_rng({"python": python, "numpy": numpy}, tensors)
+    assert len(restored) == 1 and torch.equal(restored[0], saved)

@@ -96,3 +96,33 @@ def test_a_named_gpu_becomes_the_current_device_before_cuda_is_used(
     assert chosen.device == gpu1
     assert calls[0] == ("set_device", gpu1)
     assert ("capability", gpu1) in calls
+
+
+def test_fp32_on_cuda_uses_tf32_matmuls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hw3tui.engine.runtime import Runtime, apply_threads
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
+    before = torch.get_float32_matmul_precision()
+    try:
+        cuda = torch.device("cuda", 0)
+        apply_threads(Runtime(cuda, "bf16", True, False, threads=4, workers=0))
+        assert torch.get_float32_matmul_precision() == before  # autocast runs the matmuls
+        apply_threads(Runtime(cuda, "fp32", True, False, threads=4, workers=0))
+        assert torch.get_float32_matmul_precision() == "high"
+        assert torch.backends.cudnn.benchmark
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def test_compile_on_a_gpu_without_triton_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hw3tui.engine import job
+    from hw3tui.engine.runtime import Runtime
+
+    cuda = torch.device("cuda", 0)
+    compiled = Runtime(cuda, "bf16", True, True, threads=4, workers=0)
+    job.check_compile(compiled)  # Triton is installed here
+    monkeypatch.setattr(job, "find_spec", lambda name: None)
+    with pytest.raises(DeviceError, match="needs Triton"):
+        job.check_compile(compiled)
+    job.check_compile(Runtime(cuda, "bf16", True, False, threads=4, workers=0))
+    job.check_compile(Runtime(CPU, "fp32", True, True, threads=4, workers=0))
