@@ -180,9 +180,10 @@ class Job:
 
     @property
     def eval_model(self) -> nn.Module:
-        """What evaluates: `model`, but never a DDP wrapper, whose forward talks to the other
-        ranks (and they evaluate different numbers of batches)."""
-        return self.model if self.world.size == 1 else self.module
+        """What evaluates: the plain module. Not a DDP wrapper, whose forward talks to the other
+        ranks (and they evaluate different numbers of batches); not a compiled one, which would
+        compile again for eval mode and for the last, smaller batch."""
+        return self.module
 
     def train_batches(self, batch_size: int) -> Batches:
         if self._train_batches is None or self._train_batches.batch_size != batch_size:
