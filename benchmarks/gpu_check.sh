@@ -16,7 +16,8 @@
 #   5. predict on a folder of images;
 #   6. the GPU throughput rows at 224 px (mobilenet_v2 and resnet50, batch 64 and 128).
 # Everything is written under a temporary folder (GPU_CHECK_DIR to keep it somewhere).
-# GPU_CHECK_DEVICE=cpu runs steps 2-5 on the CPU instead (to check this script without a GPU).
+# GPU_CHECK_DEVICE=cpu runs steps 2-5 on the CPU instead, on tests/data/tiny.yaml rather than the
+# quickstart (GPU_CHECK_PRESET): a check of this script itself on a machine without a GPU.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -28,7 +29,9 @@ WORK=${GPU_CHECK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hw3tui-gpu-check.XXXXXX")}
 mkdir -p "$WORK"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
-export NO_COLOR=1 PYTHON WORK DEVICE
+if [[ $DEVICE == cpu ]]; then PRESET=tests/data/tiny.yaml; else PRESET=presets/quickstart.yaml; fi
+PRESET=${GPU_CHECK_PRESET:-$PRESET}
+export NO_COLOR=1 PYTHON WORK DEVICE PRESET
 
 hw3tui() { "$PYTHON" -m hw3tui "$@"; }
 
@@ -86,15 +89,15 @@ export -f cuda_tests
 [[ $DEVICE == cpu ]] || step "1. CUDA tests (host syncs, strides after resume, images on the GPU)" 150 cuda_tests
 
 quickstart() {
-    hw3tui run presets/quickstart.yaml --set runtime.device="$DEVICE" --set schedule.epochs=2 \
+    hw3tui run "$PRESET" --set runtime.device="$DEVICE" --set schedule.epochs=2 \
         --run-dir "$WORK/runs/quickstart"
 }
 export -f quickstart
-step "2. quickstart on $DEVICE, 2 epochs" 120 quickstart
+step "2. $PRESET on $DEVICE, 2 epochs" 120 quickstart
 
 cancel_and_resume() {
     local run=$WORK/runs/cancelled code=0
-    "$PYTHON" -m hw3tui run presets/quickstart.yaml --set runtime.device="$DEVICE" \
+    "$PYTHON" -m hw3tui run "$PRESET" --set runtime.device="$DEVICE" \
         --set schedule.epochs=6 --run-dir "$run" &
     local pid=$!
     until grep -q '"epoch_end"' "$run/events.jsonl" 2>/dev/null; do
