@@ -16,7 +16,7 @@ for a single process (`SINGLE`) every method below does nothing, so the loop has
   rank 0's batch-norm statistics; loss and correct sums and the image count are all-reduced, so
   val acc is exact and equal to a single-process `hw3tui eval` of the checkpoint.
 - **Outputs**: rank 0 alone writes events, status and checkpoints (from the plain module: no
-  `module.` prefix); the others (`Following`) wait for it at a barrier after each epoch's save.
+  `module.` prefix); the others (`Following`) wait for it in the agreement that ends each epoch.
 - **Stopping**: a signal reaches ranks at different steps, so after every step the ranks agree
   (one tiny all-reduce on the CPU) whether to stop; all stop after the same step.
 - **Failures**: the ranks agree on failure before any collective: the work between two
@@ -356,10 +356,6 @@ class World:
 
         for buffer in module.buffers():
             dist.broadcast(buffer, src=0)
-
-    def barrier(self) -> None:
-        """Wait for every rank (at most the timeout); `PeerFailed` if one failed before it."""
-        self._agree(None, None)
 
     def _cpu_all_reduce(self, tensor: torch.Tensor, op: Any = None) -> None:
         import torch.distributed as dist

@@ -99,7 +99,10 @@ def test_one_process_needs_no_collectives() -> None:
     assert SINGLE.stopping(stop, epoch=0, step=0) is False
     stop.request("SIGINT")
     assert SINGLE.agree_to_stop(stop) is True
-    SINGLE.barrier()  # returns at once
+    with SINGLE.together():  # no collective: nothing to agree with
+        pass
+    with pytest.raises(RuntimeError, match="boom"), SINGLE.together():
+        raise RuntimeError("boom")
     assert SINGLE.failure(RuntimeError("boom"), "RuntimeError: boom") == "RuntimeError: boom"
 
 
