@@ -79,19 +79,42 @@ def random_crop(*, padding: int, padding_mode: str) -> BatchTransform:
         pad = min(padding, height - 1, width - 1) if pad is None else pad
         if pad <= 0:
             return batch
-        padded = TF.pad(batch, [pad, pad, pad, pad], padding_mode=padding_mode)
         where = generator.device
         top = torch.randint(0, 2 * pad + 1, (count,), generator=generator, device=where)
         left = torch.randint(0, 2 * pad + 1, (count,), generator=generator, device=where)
         top, left = top.to(batch.device), left.to(batch.device)
-        rows = top[:, None] + torch.arange(height, device=batch.device)
-        cols = left[:, None] + torch.arange(width, device=batch.device)
+        # each window's rows and columns, counted from the original image's top-left corner
+        rows = top[:, None] + torch.arange(-pad, height - pad, device=batch.device)
+        cols = left[:, None] + torch.arange(-pad, width - pad, device=batch.device)
+        if padding_mode == "constant":
+            source = F.pad(batch, [pad, pad, pad, pad])
+            rows, cols = rows + pad, cols + pad
+        else:
+            # the other modes pad with the image's own pixels: index them directly. (torchvision's
+            # symmetric padding builds its index tensors from Python lists, a blocking host-to-GPU
+            # copy twice a step; these are computed on the device.)
+            source = batch
+            rows = _source_index(rows, height, padding_mode)
+            cols = _source_index(cols, width, padding_mode)
         images = torch.arange(count, device=batch.device)[:, None, None]
         # advanced indexing puts the indexed dims first: (B, H, W, C)
-        cropped: torch.Tensor = padded[images, :, rows[:, :, None], cols[:, None, :]]
+        cropped: torch.Tensor = source[images, :, rows[:, :, None], cols[:, None, :]]
         return cropped.permute(0, 3, 1, 2)
 
     return apply
+
+
+def _source_index(index: torch.Tensor, size: int, padding_mode: str) -> torch.Tensor:
+    """Where position `index` (from -pad to size + pad - 1, pad < size) of a padded row or
+    column takes its pixel in the original one, for `edge`, `reflect` (mirrored about the edge
+    pixel: ... 2 1 | 0 1 2 ...) and `symmetric` (the edge pixel repeated: ... 1 0 | 0 1 ...)."""
+    if padding_mode == "edge":
+        return index.clamp(0, size - 1)
+    if padding_mode == "reflect":
+        index = index.abs()
+        return torch.where(index >= size, 2 * (size - 1) - index, index)
+    index = torch.where(index < 0, -index - 1, index)
+    return torch.where(index >= size, 2 * size - 1 - index, index)
 
 
 def affine(*, degrees: float, translate: Sequence[float], scale: Sequence[float]) -> BatchTransform:

@@ -130,7 +130,11 @@ class Batches:
         device: torch.device,
         workers: int,
         shard: tuple[int, int] = (0, 1),
+        previous: Batches | None = None,
     ) -> None:
+        """`previous`: the same split's batches at another batch size, whose copy of the images
+        on the device is taken over (a second copy would not fit beside it while it is still
+        referenced, and the rest of the run would gather on the CPU and copy every batch)."""
         self.split, self.batch_size, self.device = split, batch_size, device
         self.sampler = EpochBatchSampler(
             len(split), batch_size, seed=seed, shuffle=shuffle, shard=shard
@@ -138,7 +142,9 @@ class Batches:
         self.pin = device.type == "cuda"
         self.images = split.images
         self.labels = split.labels
-        if self.images is not None and device.type != "cpu" and _fits_on(device, self.images):
+        if previous is not None and previous.split is split and previous.device == device:
+            self.images, self.labels = previous.images, previous.labels
+        elif self.images is not None and device.type != "cpu" and _fits_on(device, self.images):
             # resident on the accelerator: batches are gathered there, no copies per step
             self.images = self.images.to(device)
             self.labels = self.labels.to(device)

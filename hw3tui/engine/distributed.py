@@ -16,16 +16,25 @@ for a single process (`SINGLE`) every method below does nothing, so the loop has
   rank 0's batch-norm statistics; loss and correct sums and the image count are all-reduced, so
   val acc is exact and equal to a single-process `hw3tui eval` of the checkpoint.
 - **Outputs**: rank 0 alone writes events, status and checkpoints (from the plain module: no
-  `module.` prefix); the others (`Following`) wait for it at a barrier after each epoch's save.
+  `module.` prefix); the others (`Following`) wait for it in the agreement that ends each epoch.
 - **Stopping**: a signal reaches ranks at different steps, so after every step the ranks agree
   (one tiny all-reduce on the CPU) whether to stop; all stop after the same step.
-- **Failures**: a rank that fails leaves its reason in torchrun's store and exits; rank 0 notices
-  the lost peer at its next collective and ends the run as failed naming that rank. Every
-  collective has a timeout (`HW3TUI_DDP_TIMEOUT`, seconds, default 600), so no rank waits forever.
+- **Failures**: the ranks agree on failure before any collective: the work between two
+  collectives (a training step, an evaluation's forward passes, rank 0's saving at an epoch's
+  end, building the job) runs in a `together` block, and a rank that failed in it enters the
+  next agreement (the same tiny CPU all-reduce as the stop agreement) with its failure flag set
+  instead of raising at once. So no rank is left waiting in a GPU collective for a peer that
+  will never come (NCCL does not notice a dead peer; only its timeout would end the wait, where
+  no signal handler runs). After the agreement the failed rank raises its own error and leaves
+  its reason in torchrun's store; the others raise `PeerFailed`, and rank 0 ends the run as
+  failed naming that rank and its reason. Every collective has a timeout (`HW3TUI_DDP_TIMEOUT`,
+  seconds, default 600): a rank that hangs is ended by it, not waited for forever.
 
 Backends: gloo on the CPU; on CUDA, nccl for tensors on the GPU and gloo for the CPU agreements.
 `HW3TUI_TEST_FAULT=RANK:EPOCH:STEP[:hang]` exists for tests only: that rank raises (or hangs
-until a signal, then raises) after that training step.
+until a signal, then raises) after that training step; `RANK:EPOCH:end` raises at that epoch's
+end (after its evaluation, where rank 0 saves), `RANK:job` while building the job (the model on
+its device, before DDP).
 """
 
 from __future__ import annotations
@@ -60,6 +69,8 @@ DEFAULT_TIMEOUT = 600.0
 """Seconds a rank waits in a collective (rank 0 saving a large checkpoint, a slow peer's setup)."""
 REPORT_WAIT = 2.0
 """Seconds rank 0 waits for a lost peer's report of why it stopped."""
+PEER_REPORT_WAIT = 30.0
+"""Seconds rank 0 waits for the report of a peer that agreed it failed (it writes it at once)."""
 RANK_STREAM = 1000
 """Part of the per-rank seed, apart from every `seeds.Stream`."""
 _STORE_PREFIX = "hw3tui/"
@@ -67,6 +78,14 @@ _STORE_PREFIX = "hw3tui/"
 
 class DistributedError(ValueError):
     """A multi-process setup that cannot work, or a rank that could not start: bad input."""
+
+
+class PeerFailed(RuntimeError):
+    """Another rank failed; every rank learnt it in the same agreement."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__(f"rank {rank} failed")
+        self.rank = rank
 
 
 class StopRequest(Protocol):
@@ -100,11 +119,11 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Fault:
-    """The test-only fault hook: rank `rank` raises (or hangs) after step `step` of `epoch`."""
+    """The test-only fault hook: rank `rank` raises (or hangs) at `where`: "EPOCH:STEP" (after
+    that training step), "EPOCH:end" (at that epoch's end) or "job" (building the job)."""
 
     rank: int
-    epoch: int
-    step: int
+    where: str
     hang: bool = False
 
     @classmethod
@@ -113,20 +132,32 @@ class Fault:
         if not text:
             return None
         parts = text.split(":")
+        usage = f"{FAULT_ENV}={text}: expected RANK:EPOCH:STEP[:hang], RANK:EPOCH:end or RANK:job"
         try:
-            rank, epoch, step = (int(p) for p in parts[:3])
-        except ValueError:
-            raise DistributedError(f"{FAULT_ENV}={text}: expected RANK:EPOCH:STEP[:hang]") from None
-        return cls(rank, epoch, step, hang=parts[3:4] == ["hang"])
+            rank = int(parts[0])
+            if parts[1:] == ["job"]:
+                return cls(rank, "job")
+            epoch = int(parts[1])
+            step = "end" if parts[2] == "end" else str(int(parts[2]))
+        except (ValueError, IndexError):
+            raise DistributedError(usage) from None
+        return cls(rank, f"{epoch}:{step}", hang=parts[3:4] == ["hang"])
 
-    def fire(self, rank: int, epoch: int, step: int, stop: StopRequest) -> None:
-        if (rank, epoch, step) != (self.rank, self.epoch, self.step):
+    def fire(self, rank: int, where: str, stop: StopRequest) -> None:
+        if (rank, where) != (self.rank, self.where):
             return
         # a stuck rank: the others must time out, not wait forever (it wakes at a signal, so
         # that torchrun's SIGTERM ends it and a test need not wait for the SIGKILL)
         while self.hang and not stop.requested:
             time.sleep(0.05)
-        raise RuntimeError(f"test fault after epoch {epoch}, step {step} ({FAULT_ENV})")
+        raise RuntimeError(f"test fault {_fault_place(where)} ({FAULT_ENV})")
+
+
+def _fault_place(where: str) -> str:
+    if where == "job":
+        return "while building the job"
+    epoch, step = where.split(":")
+    return f"at the end of epoch {epoch}" if step == "end" else f"after epoch {epoch}, step {step}"
 
 
 @dataclass(eq=False)
@@ -168,10 +199,13 @@ class World:
         return None if self.local_size == 1 else available_memory() // self.local_size
 
     def adapt(self, runtime: Runtime) -> Runtime:
-        """The machine's cores shared among its ranks (more threads than cores only thrash)."""
+        """The machine's cores shared among its ranks (more threads than cores only thrash): its
+        threads, and its loader workers (each rank has a train and a val loader, each worker
+        prefetching pinned batches), divided by the ranks on this machine."""
         if self.local_size == 1:
             return runtime
-        return replace(runtime, threads=max(1, runtime.threads // self.local_size))
+        workers = max(1, runtime.workers // self.local_size) if runtime.workers else 0
+        return replace(runtime, threads=max(1, runtime.threads // self.local_size), workers=workers)
 
     def check_batch_sizes(self, preset: Preset) -> None:
         """Each rank needs images of every batch: the global batch is at least one per rank."""
@@ -195,7 +229,9 @@ class World:
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=ids)
+        # buffers are broadcast once here, then not before every forward: `sync_buffers` sends
+        # rank 0's once per epoch, before evaluation and saving, the only places they are read
+        return DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=False)
 
     @contextlib.contextmanager
     def agreeing(self) -> Iterator[None]:
@@ -231,22 +267,64 @@ class World:
 
     # --- the loop's collectives --------------------------------------------------------------
 
-    def stopping(self, stop: StopRequest, *, epoch: int, step: int) -> bool:
+    def stopping(
+        self, stop: StopRequest, *, epoch: int, step: int, error: Exception | None = None
+    ) -> bool:
         """After each training step: whether every rank stops now. A signal reaches the ranks at
-        different steps (or only one rank), so they agree (max over ranks) before anyone stops."""
-        if self.fault is not None:
-            self.fault.fire(self.rank, epoch, step, stop)
-        return self.agree_to_stop(stop)
+        different steps (or only one rank), so they agree (max over ranks) before anyone stops.
+        `error`: this rank's step failed; it is raised after the agreement (`PeerFailed` on the
+        other ranks), so no rank goes on into the next step's collectives."""
+        if error is None and self.fault is not None:
+            try:
+                self.fault.fire(self.rank, f"{epoch}:{step}", stop)
+            except RuntimeError as exc:
+                error = exc
+        return self._agree(stop, error)
 
     def agree_to_stop(self, stop: StopRequest) -> bool:
         """Whether any rank was asked to stop (then every rank's `stop` says so, with its reason):
         every rank asks at the same points, after each step and at the end of each epoch."""
+        return self._agree(stop, None)
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Work between two collectives that may fail on this rank alone (forward passes, rank 0
+        saving): at its end every rank learns whether any rank failed, before any of them enters
+        the next collective. The failed rank raises its error, the others `PeerFailed`; with one
+        process an error is simply raised."""
+        error: Exception | None = None
+        try:
+            yield
+        except Exception as exc:
+            error = exc
+        self._agree(None, error)
+
+    def test_fault(self, where: str) -> None:
+        """The test-only fault hook at `where` ("job", "EPOCH:end"): nothing unless
+        HW3TUI_TEST_FAULT names this rank and place."""
+        if self.fault is not None:
+            self.fault.fire(self.rank, where, _NO_STOP)
+
+    def _agree(self, stop: StopRequest | None, error: Exception | None) -> bool:
+        """One tiny all-reduce (max over ranks) on the CPU: the stop signal's code, and a failure
+        flag per rank. Raises `error` (this rank failed) or `PeerFailed` after it; else whether
+        to stop."""
+        asked = stop is not None and stop.requested
         if self.size == 1:
-            return stop.requested
-        code = torch.tensor([_signal_code(stop) if stop.requested else 0], dtype=torch.int32)
-        self._cpu_all_reduce(code, op=_max())
-        agreed = int(code.item())
-        if agreed and not stop.requested:
+            if error is not None:
+                raise error
+            return asked
+        votes = torch.zeros(1 + self.size, dtype=torch.int32)
+        votes[0] = _signal_code(stop) if stop is not None and asked else 0
+        votes[1 + self.rank] = int(error is not None)
+        self._cpu_all_reduce(votes, op=_max())
+        if error is not None:
+            raise error
+        failed = [rank for rank, bad in enumerate(votes[1:].tolist()) if bad]
+        if failed:
+            raise PeerFailed(failed[0])
+        agreed = int(votes[0].item())
+        if agreed and stop is not None and not stop.requested:
             stop.request(_signal_name(agreed))
         return agreed > 0
 
@@ -279,12 +357,6 @@ class World:
         for buffer in module.buffers():
             dist.broadcast(buffer, src=0)
 
-    def barrier(self) -> None:
-        """Wait for every rank (at most the timeout)."""
-        if self.size == 1:
-            return
-        self._cpu_all_reduce(torch.zeros(1, dtype=torch.int32))
-
     def _cpu_all_reduce(self, tensor: torch.Tensor, op: Any = None) -> None:
         import torch.distributed as dist
 
@@ -303,10 +375,14 @@ class World:
             if not lost:
                 self._store_set(f"failed/{self.rank}", reason)
             return f"rank {self.rank}: {reason}"
-        reports = self._reports(wait=REPORT_WAIT if lost else 0.0)
+        peer = exc.rank if isinstance(exc, PeerFailed) else None
+        wait = PEER_REPORT_WAIT if peer is not None else REPORT_WAIT if lost else 0.0
+        reports = self._reports(wait=wait)
         if reports:
             rank = min(reports)
             return f"rank {rank}: {reports[rank]}"
+        if peer is not None:
+            return f"rank {peer} failed (its reason did not reach rank 0)"
         if lost:
             return f"{_lost_reason(exc, self.timeout)} (rank 0 saw no reason from the others)"
         return f"rank 0: {reason}"
@@ -346,8 +422,8 @@ SINGLE = World()
 
 
 class Following:
-    """The run's outputs on a rank other than 0: nothing to write; it waits for rank 0 at the
-    barrier after each epoch's save (rank 0's `RunRecorder.save_state` ends at the same one)."""
+    """The run's outputs on a rank other than 0: nothing to write (every rank waits for rank 0's
+    saving in the agreement that ends each epoch: `World.together`)."""
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -359,7 +435,7 @@ class Following:
         return ""
 
     def save_state(self, job: Job) -> None:
-        self.world.barrier()
+        pass
 
 
 @contextlib.contextmanager
@@ -466,6 +542,20 @@ def _max() -> Any:
     return dist.ReduceOp.MAX
 
 
+@dataclass
+class _Unstoppable:
+    """A stop request never made (where the test fault hook has no `StopFlag` to watch)."""
+
+    requested: bool = False
+    reason: str = ""
+
+    def request(self, reason: str) -> None:
+        pass
+
+
+_NO_STOP = _Unstoppable()
+
+
 def _signal_code(stop: StopRequest) -> int:
     try:
         return int(signal.Signals[stop.reason])
@@ -484,7 +574,7 @@ def lost_contact(exc: BaseException) -> bool:
     """Whether `exc` says another rank went away or stopped answering (not a fault of ours)."""
     import torch.distributed as dist
 
-    if isinstance(exc, dist.DistError):
+    if isinstance(exc, dist.DistError | PeerFailed):
         return True
     text = str(exc)
     return any(

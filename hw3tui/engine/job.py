@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import torch
@@ -21,7 +22,13 @@ from hw3tui.engine.loop import (
     Schedules,
 )
 from hw3tui.engine.models import build_model
-from hw3tui.engine.runtime import Runtime, apply_threads, choose_device, choose_runtime
+from hw3tui.engine.runtime import (
+    DeviceError,
+    Runtime,
+    apply_threads,
+    choose_device,
+    choose_runtime,
+)
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset import LoadedPreset
 from hw3tui.preset.models import Optimizer, Preset
@@ -72,6 +79,7 @@ def prepare(
         )
     )
     apply_threads(runtime)
+    check_compile(runtime)
     if preset.backbone.pretrained is True:
         note(f"loading torchvision's ImageNet weights for {preset.backbone.name}")
     torch.manual_seed(derived_seed(preset.seed, Stream.INIT))
@@ -85,6 +93,17 @@ def prepare(
     return Setup(loaded, dataset, runtime, module, base_dir, world)
 
 
+def check_compile(runtime: Runtime) -> None:
+    """`DeviceError` (bad input, before the run folder exists) when `runtime.compile` cannot
+    work: torch.compile on a GPU generates Triton kernels, and without Triton it fails at the
+    first training step."""
+    if runtime.compile and runtime.device.type == "cuda" and find_spec("triton") is None:
+        raise DeviceError(
+            "runtime.compile: torch.compile on a GPU needs Triton, which is not installed "
+            "(pip install triton, or set runtime.compile: false)"
+        )
+
+
 def _describe_data(preset: Preset) -> str:
     data = preset.data
     if data.source == "shapes":
@@ -94,20 +113,27 @@ def _describe_data(preset: Preset) -> str:
 
 
 def make_job(setup: Setup) -> Job:
-    """The model on its device, the optimizer, schedules and input pipelines."""
+    """The model on its device, the optimizer, schedules and input pipelines: this process's own
+    work, nothing shared with other ranks. `job.model` is the plain module until `connect`."""
     preset, runtime = setup.preset, setup.runtime
     layout = torch.channels_last if runtime.channels_last else torch.contiguous_format
     module = setup.module.to(runtime.device).to(memory_format=layout)
-    trained = setup.world.wrap(module, runtime.device)
-    model: nn.Module = torch.compile(trained) if runtime.compile else trained  # type: ignore[assignment]
+    setup.world.test_fault("job")
     schedules = Schedules(preset)
     first = schedules.at(0)
     steps = build_augment(preset.augment)
+    optimizer = make_optimizer(
+        preset.optimizer,
+        module,
+        lr=first.lr,
+        wd=first.weight_decay,
+        fused=runtime.device.type == "cuda",
+    )
     return Job(
         preset=preset,
-        model=model,
+        model=module,
         module=module,
-        optimizer=make_optimizer(preset.optimizer, module, lr=first.lr, wd=first.weight_decay),
+        optimizer=optimizer,
         scaler=torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16"),
         schedules=schedules,
         train=setup.dataset.train,
@@ -119,14 +145,29 @@ def make_job(setup: Setup) -> Job:
     )
 
 
+def connect(job: Job) -> None:
+    """What trains forward: DDP around the module when several ranks train (building it is a
+    collective, which broadcasts rank 0's weights: every rank must have built its job first),
+    compiled when the preset asks. Training only: a one-pass eval or predict is not compiled."""
+    trained = job.world.wrap(job.module, job.runtime.device)
+    job.model = torch.compile(trained) if job.runtime.compile else trained  # type: ignore[assignment]
+
+
 def make_optimizer(
-    spec: Optimizer, module: nn.Module, *, lr: float, wd: float
+    spec: Optimizer, module: nn.Module, *, lr: float, wd: float, fused: bool = False
 ) -> torch.optim.Optimizer:
+    """The preset's optimizer; `fused` (on CUDA) runs its update as one kernel, which also lets
+    GradScaler skip its per-step host sync (`.item()` on the inf check)."""
     params = [p for p in module.parameters() if p.requires_grad]
     if spec.name == "sgd":
         return torch.optim.SGD(
-            params, lr=lr, weight_decay=wd, momentum=spec.momentum, nesterov=spec.nesterov
+            params,
+            lr=lr,
+            weight_decay=wd,
+            momentum=spec.momentum,
+            nesterov=spec.nesterov,
+            fused=fused,
         )
     if spec.name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd, betas=spec.betas)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=wd, betas=spec.betas)
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, betas=spec.betas, fused=fused)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=wd, betas=spec.betas, fused=fused)

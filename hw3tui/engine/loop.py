@@ -180,9 +180,10 @@ class Job:
 
     @property
     def eval_model(self) -> nn.Module:
-        """What evaluates: `model`, but never a DDP wrapper, whose forward talks to the other
-        ranks (and they evaluate different numbers of batches)."""
-        return self.model if self.world.size == 1 else self.module
+        """What evaluates: the plain module. Not a DDP wrapper, whose forward talks to the other
+        ranks (and they evaluate different numbers of batches); not a compiled one, which would
+        compile again for eval mode and for the last, smaller batch."""
+        return self.module
 
     def train_batches(self, batch_size: int) -> Batches:
         if self._train_batches is None or self._train_batches.batch_size != batch_size:
@@ -196,6 +197,7 @@ class Job:
                 device=self.runtime.device,
                 workers=self.runtime.workers,
                 shard=self.world.shard,
+                previous=self._train_batches,  # one copy of the images on the device
             )
         return self._train_batches
 
@@ -235,29 +237,42 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         out.emit(event("epoch_start", epoch=epoch, **asdict(hyper), steps=len(batches)))
         train = train_one_epoch(job, batches, out.emit, stop)
         if train is None:  # cancelled part way: keep the finished steps for resume
-            out.save_state(job)
+            with job.world.together():  # the others wait for rank 0's save (or its failure)
+                out.save_state(job)
             return Outcome("cancelled", f"{stop.reason} during epoch {epoch} (step {state.step})")
         job.world.sync_buffers(job.module)  # every rank evaluates what rank 0 would save
         val_loss, val_acc = evaluate(
             job.eval_model, job.val_batches(), job.val_inputs, job.runtime, world=job.world
         )
-        metrics = {**train, "val_loss": finite(val_loss), "val_acc": val_acc}
-        out.emit(event("epoch_end", epoch=epoch, **metrics, **asdict(hyper)))
-        state.epoch, state.step, state.partial = epoch + 1, 0, None
-        value = val_acc if job.monitor == "val_acc" else val_loss
-        if improves(value, state.best_value, monitor=job.monitor):
-            path = out.save_best(job, epoch, value)
-            state.best_epoch, state.best_value, state.best_path = epoch, value, path
-            out.emit(event("checkpoint", epoch=epoch, metric=job.monitor, value=value, path=path))
-        job.schedules.observe(val_acc)
-        stalled = early is not None and _stalled(state, value, job.monitor, early.min_delta)
-        out.save_state(job)
+        # rank 0 writes; every rank learns whether that (or anything here) failed anywhere
+        with job.world.together():
+            stalled = _epoch_end(job, out, train, epoch, val_loss, val_acc)
         if early is not None and stalled >= early.patience:
             why = f"no better {job.monitor} for {_epochs_text(stalled)}"
             return Outcome("done", f"early stop: {why}")
         if job.world.agree_to_stop(stop):  # a signal to any rank, during the epoch's end too
             return Outcome("cancelled", f"{stop.reason} after epoch {epoch}")
     return Outcome("done", f"finished {_epochs_text(job.epochs)}")
+
+
+def _epoch_end(
+    job: Job, out: Outputs, train: dict[str, Any], epoch: int, val_loss: float, val_acc: float
+) -> int:
+    """Record epoch `epoch`, save the best model and the state; the epochs without improvement."""
+    state, early, hyper = job.state, job.preset.schedule.early_stop, job.hyper
+    metrics = {**train, "val_loss": finite(val_loss), "val_acc": val_acc}
+    out.emit(event("epoch_end", epoch=epoch, **metrics, **asdict(hyper or job.schedules.at(epoch))))
+    state.epoch, state.step, state.partial = epoch + 1, 0, None
+    value = val_acc if job.monitor == "val_acc" else val_loss
+    if improves(value, state.best_value, monitor=job.monitor):
+        path = out.save_best(job, epoch, value)
+        state.best_epoch, state.best_value, state.best_path = epoch, value, path
+        out.emit(event("checkpoint", epoch=epoch, metric=job.monitor, value=value, path=path))
+    job.schedules.observe(val_acc)
+    stalled = early is not None and _stalled(state, value, job.monitor, early.min_delta)
+    out.save_state(job)
+    job.world.test_fault(f"{epoch}:end")
+    return int(stalled)
 
 
 def _epochs_text(count: int) -> str:
@@ -319,53 +334,67 @@ def train_one_epoch(
     throttle, steps, started = Throttle(PROGRESS_SECONDS), len(batches), time.perf_counter()
     window = (started, seen)
     model.train()
-    for step, (images, labels) in enumerate(batches.epoch(epoch, state.step), start=state.step):
-        generator = step_generator(seed, epoch, step, device) if augment else None
-        inputs = job.train_inputs(images, generator)
-        with runtime.autocast():
-            logits = model(inputs)
-            loss = F.cross_entropy(logits, labels)
-        optimizer.zero_grad(set_to_none=True)
-        share = batches.share(step)  # 1.0 unless the batch splits unevenly among ranks
-        weighted = loss * share if share != 1.0 else loss
-        # fp16: the loss is scaled so small gradients survive; bf16 and fp32 pass through
-        job.scaler.scale(weighted).backward()  # type: ignore[no-untyped-call]
-        job.scaler.step(optimizer)
-        job.scaler.update()
-        loss = loss.detach().float()
-        # sums stay on the device: no host sync per step
-        loss_sum += loss * labels.shape[0]
-        correct += (logits.detach().argmax(1) == labels).sum()
-        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
-        seen += labels.shape[0]
-        state.step = step + 1
-        if job.world.stopping(stop, epoch=epoch, step=step):  # every rank after the same step
+    step = state.step
+    data = iter(batches.epoch(epoch, state.step))
+    while True:
+        error: Exception | None = None
+        try:  # a failure on this rank is agreed on (`stopping`) before the next collective
+            batch = next(data, None)
+            if batch is None:
+                break
+            images, labels = batch
+            generator = step_generator(seed, epoch, step, device) if augment else None
+            inputs = job.train_inputs(images, generator)
+            with runtime.autocast():
+                logits = model(inputs)
+                loss = F.cross_entropy(logits, labels)
+            optimizer.zero_grad(set_to_none=True)
+            share = batches.share(step)  # 1.0 unless the batch splits unevenly among ranks
+            weighted = loss * share if share != 1.0 else loss
+            # fp16: the loss is scaled so small gradients survive; bf16 and fp32 pass through
+            job.scaler.scale(weighted).backward()  # type: ignore[no-untyped-call]
+            job.scaler.step(optimizer)
+            job.scaler.update()
+            loss = loss.detach().float()
+            # sums stay on the device: no host sync per step
+            loss_sum += loss * labels.shape[0]
+            correct += (logits.detach().argmax(1) == labels).sum()
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
+            seen += labels.shape[0]
+            state.step = step + 1
+            if throttle.due() and state.step < steps:
+                # sync point: reading the running loss waits for the device (a few times a second)
+                mean_loss = (loss_sum / seen).item()
+                _check_finite(first_bad, epoch)
+                now = time.perf_counter()
+                # this rank's rate times the ranks (they take equal shares of each batch)
+                rate = (seen - window[1]) * job.world.size / max(now - window[0], 1e-9)
+                window = (now, seen)
+                acc = correct.item() / seen
+                emit(
+                    event(
+                        "progress",
+                        epoch=epoch,
+                        step=state.step,
+                        steps=steps,
+                        loss=finite(mean_loss),
+                        acc=acc,
+                        images_per_s=round(rate, 1),
+                    )
+                )
+        except Exception as exc:
+            error = exc
+        # every rank after the same step
+        if job.world.stopping(stop, epoch=epoch, step=step, error=error):
             elapsed = seconds + time.perf_counter() - started
-            _check_finite(first_bad, epoch)
+            with job.world.together():
+                _check_finite(first_bad, epoch)
             loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
             state.partial = Partial(loss_sum.item(), int(correct.item()), seen, elapsed)
             return None
-        if throttle.due() and state.step < steps:
-            # sync point: reading the running loss waits for the device (a few times a second)
-            mean_loss = (loss_sum / seen).item()
-            _check_finite(first_bad, epoch)
-            now = time.perf_counter()
-            # this rank's rate times the ranks (they take equal shares of each batch)
-            rate = (seen - window[1]) * job.world.size / max(now - window[0], 1e-9)
-            window = (now, seen)
-            acc = correct.item() / seen
-            emit(
-                event(
-                    "progress",
-                    epoch=epoch,
-                    step=state.step,
-                    steps=steps,
-                    loss=finite(mean_loss),
-                    acc=acc,
-                    images_per_s=round(rate, 1),
-                )
-            )
-    _check_finite(first_bad, epoch)
+        step += 1
+    with job.world.together():
+        _check_finite(first_bad, epoch)
     seconds += time.perf_counter() - started
     loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
     train_loss = (loss_sum / max(seen, 1)).item()
@@ -402,12 +431,13 @@ def evaluate(
     loss_sum = torch.zeros((), dtype=torch.float32, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     count = 0
-    for images, labels in batches.epoch(0):
-        with runtime.autocast():
-            logits = model(inputs(images, None))
-        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
-        correct += (logits.argmax(1) == labels).sum()
-        count += labels.shape[0]
+    with world.together():  # a rank that fails here is known to all before the sums below
+        for images, labels in batches.epoch(0):
+            with runtime.autocast():
+                logits = model(inputs(images, None))
+            loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+            correct += (logits.argmax(1) == labels).sum()
+            count += labels.shape[0]
     loss_sum, correct, count = world.summed(loss_sum, correct, count)
     # one sync per evaluation
     return loss_sum.item() / max(count, 1), correct.item() / max(count, 1)

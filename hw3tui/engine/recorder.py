@@ -75,8 +75,7 @@ class RunRecorder:
         return str(path.relative_to(self.run.path))
 
     def save_state(self, job: Job) -> None:
-        save_state(job, self.run.state_dir)
-        job.world.barrier()  # the other ranks (`Following`) wait here for the save
+        save_state(job, self.run.state_dir)  # the other ranks wait in the loop's agreement
 
 
 def claim(run_dir: Path, stack: contextlib.ExitStack) -> tuple[RunDir, bool]:

@@ -104,6 +104,22 @@ def choose_runtime(
 
 
 def choose_device(name: str) -> torch.device:
+    """The device `runtime.device` names on this machine; a GPU becomes this process's current
+    device (see `use_device`)."""
+    device = _find_device(name)
+    use_device(device)
+    return device
+
+
+def use_device(device: torch.device) -> None:
+    """Make a GPU the current device before anything touches CUDA: pinned memory, loader pin
+    threads, capability checks and new tensors go to the current device, so `cuda:1` alone would
+    also open a context on GPU 0."""
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+
+
+def _find_device(name: str) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", torch.cuda.current_device())
@@ -131,8 +147,20 @@ def _mps_available() -> bool:
 
 def choose_precision(device: torch.device, backbone: str) -> Precision:
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return cuda_precision(device)
     return "fp32"
+
+
+BF16_FROM_CAPABILITY = 8
+"""Compute capability from which a GPU has bf16 tensor cores (Ampere, sm_80)."""
+
+
+def cuda_precision(device: torch.device) -> Precision:
+    """bf16 on GPUs with bf16 hardware, else fp16 (with loss scaling). Not
+    `torch.cuda.is_bf16_supported()`: by default it counts emulation, so it says yes on a T4, V100
+    or P100, where bf16 convolutions are emulated and slower than fp32."""
+    major, _minor = torch.cuda.get_device_capability(device)
+    return "bf16" if major >= BF16_FROM_CAPABILITY else "fp16"
 
 
 def choose_channels_last(device: torch.device, backbone: str, image_size: int) -> bool:
@@ -172,3 +200,7 @@ def apply_threads(runtime: Runtime) -> None:
         torch.set_num_threads(runtime.threads)
     if runtime.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+        if runtime.precision == "fp32":
+            # TF32 tensor cores for fp32 matmuls on Ampere and later (cuDNN's convolutions use
+            # them already): the precision PyTorch's own AMP recipes train with
+            torch.set_float32_matmul_precision("high")

@@ -41,7 +41,7 @@ from hw3tui.engine.distributed import (
     lost_contact,
     under_torchrun,
 )
-from hw3tui.engine.job import Note, Setup, make_job, prepare
+from hw3tui.engine.job import Note, Setup, connect, make_job, prepare
 from hw3tui.engine.loop import (
     Job,
     NonFiniteLoss,
@@ -97,7 +97,8 @@ def start_run(
                     claimed = claim(run_dir, stack)
                 with _interrupt_on_sigterm():
                     setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
-            job = make_job(setup)
+                    job = make_job(setup)  # inside the agreement: it can run out of memory
+            connect(job)
         except BaseException as exc:
             if claimed is not None:
                 abandon(*claimed, exc)
@@ -157,9 +158,10 @@ def resume_run(
                 clean_leftovers(run.path)
             with _interrupt_on_sigterm():
                 setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
-        job = make_job(setup)
-        if has_state(run.state_dir):
-            load_state(job, run.state_dir)
+                job = make_job(setup)
+                if has_state(run.state_dir):
+                    load_state(job, run.state_dir)
+        connect(job)
         if not world.is_main:
             return _fit(job, Following(world))
         status.update(pid=os.getpid(), state="running", ended=None, reason=None)

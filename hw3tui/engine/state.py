@@ -82,11 +82,12 @@ def load_state(job: Job, state_dir: Path) -> None:
     try:
         job.module.load_state_dict(model, strict=True)
         optimizer = document["optimizer"]
-        job.optimizer.load_state_dict(
+        _load_optimizer(
+            job.optimizer,
             {
                 "state": _join_optimizer_state(tensors, optimizer["scalars"]),
                 "param_groups": optimizer["param_groups"],
-            }
+            },
         )
         job.schedules.load_state_dict(document["schedules"])
         job.scaler.load_state_dict(document["scaler"])
@@ -95,6 +96,30 @@ def load_state(job: Job, state_dir: Path) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StateError(f"{state_dir}: the saved state does not fit this run: {first}") from None
     _restore_rng(document["rng"], rng)
+
+
+IMPLEMENTATION_KEYS = ("fused", "foreach", "capturable", "differentiable")
+"""Param-group keys that say how this run's device steps, not where training is: kept as built."""
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
+    """`load_state_dict`, then each state tensor laid out like its parameter. The saved tensors are
+    contiguous (safetensors needs it) and `load_state_dict` keeps their layout, so against
+    channels_last weights the multi-tensor and fused kernels would fall back to one kernel per
+    tensor for the rest of the run. The implementation keys (fused on CUDA) stay as built here:
+    the state may have been saved on another device or by an older version."""
+    built = [{k: g[k] for k in IMPLEMENTATION_KEYS if k in g} for g in optimizer.param_groups]
+    optimizer.load_state_dict(saved)
+    for group, keys in zip(optimizer.param_groups, built, strict=True):
+        group.update(keys)
+    for param, entries in optimizer.state.items():
+        for name, value in entries.items():
+            if (
+                isinstance(value, torch.Tensor)
+                and value.shape == param.shape
+                and value.stride() != param.stride()
+            ):
+                entries[name] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def _split_optimizer_state(
@@ -124,10 +149,11 @@ def _join_optimizer_state(
 
 
 def _torch_rng() -> dict[str, torch.Tensor]:
+    """The CPU generator and the current GPU's (the one this process trains on: a resume on
+    another GPU, or on a machine with another number of them, still replays its dropout)."""
     states = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
-        for index, cuda_state in enumerate(torch.cuda.get_rng_state_all()):
-            states[f"cuda.{index}"] = cuda_state
+        states["cuda"] = torch.cuda.get_rng_state()
     return states
 
 
@@ -153,6 +179,8 @@ def _restore_rng(saved: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) 
     keys = np.array(state["keys"], dtype=np.uint32)
     np.random.set_state((state["name"], keys, state["pos"], *state["gauss"]))
     torch.set_rng_state(tensors["cpu"])
-    cuda = sorted((int(k.split(".")[1]), v) for k, v in tensors.items() if k.startswith("cuda."))
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([v for _, v in cuda])
+    if torch.cuda.is_available():
+        # earlier states hold every GPU's as "cuda.0", "cuda.1", ...: take this one's
+        cuda = tensors.get("cuda", tensors.get(f"cuda.{torch.cuda.current_device()}"))
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda)

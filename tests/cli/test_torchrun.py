@@ -187,6 +187,40 @@ def test_a_stuck_rank_times_out_instead_of_hanging_the_run(subprocess_env: dict[
     assert "did not answer within 8 s (HW3TUI_DDP_TIMEOUT)" in status["reason"]
 
 
+@pytest.mark.parametrize(
+    ("fault", "code", "reason"),
+    [
+        ("1:job", 2, "rank 1 could not start: test fault while building the job"),
+        ("1:0:end", 1, "rank 1: RuntimeError: test fault at the end of epoch 0"),
+    ],
+    ids=["building-the-job", "epoch-end"],
+)
+def test_a_rank_failing_outside_a_step_ends_every_rank_naming_it(
+    subprocess_env: dict[str, str], fault: str, code: int, reason: str
+) -> None:
+    """A rank fails while building its job (the model on its GPU: an out-of-memory) or at an
+    epoch's end: the ranks agree on it before any collective, so every rank ends at once with
+    the reason, rather than one waiting in DDP's setup or a GPU all-reduce for a rank that is
+    gone (NCCL notices no dead peer; only the timeout, set long here, would end the wait)."""
+    env = {**subprocess_env, "HW3TUI_TEST_FAULT": fault, "HW3TUI_DDP_TIMEOUT": "900"}
+    failed = subprocess.run(
+        [*HW3TUI, "run", TINY, "--nproc", "2", "--runs-dir", "runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert failed.returncode == code, failed.stdout + failed.stderr
+    assert f"error: {reason}" in failed.stderr
+    assert "Connection reset" not in failed.stderr and "Traceback" not in failed.stdout
+    if fault == "1:job":  # nothing was trained: no run folder is left
+        assert not Path("runs").exists() or not any(Path("runs").iterdir())
+        return
+    status = only_run(Path("runs")).read_status()
+    assert status is not None and status["state"] == "failed"
+    assert status["reason"].startswith(reason) and status["epochs_done"] == 1
+
+
 def test_gpus_on_a_machine_without_one_is_bad_input_and_leaves_nothing() -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

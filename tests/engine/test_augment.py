@@ -56,6 +56,25 @@ def test_random_crop_keeps_size_and_moves_each_image(mode: str) -> None:
     assert distinct(out) > 4
 
 
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+@pytest.mark.parametrize("padding", [1, 4, 11, 30])
+def test_random_crop_pads_as_torchvision_does(mode: str, padding: int) -> None:
+    """Cropping from computed indices (no padded copy, no index tensors built from Python lists:
+    those are host-to-GPU copies that sync) gives torchvision's padding, pixel for pixel."""
+    from torchvision.transforms.v2 import functional as TF
+
+    images = torch.rand(6, 3, 12, 9)
+    out = random_crop(padding=padding, padding_mode=mode)(images, gen(5))
+    pad = padding if mode in ("constant", "edge") else min(padding, 11, 8)
+    padded = TF.pad(images, [pad] * 4, padding_mode=mode)
+    draws = gen(5)
+    top = torch.randint(0, 2 * pad + 1, (6,), generator=draws)
+    left = torch.randint(0, 2 * pad + 1, (6,), generator=draws)
+    for i in range(6):
+        t, l_ = int(top[i]), int(left[i])
+        assert torch.equal(out[i], padded[i, :, t : t + 12, l_ : l_ + 9]), i
+
+
 def test_random_crop_window_is_a_shifted_copy() -> None:
     out = random_crop(padding=2, padding_mode="constant")(batch(8, 10), gen(1))
     padded = torch.nn.functional.pad(batch(8, 10), (2, 2, 2, 2))
@@ -122,3 +141,19 @@ def test_preprocess_normalizes_with_imagenet_statistics_and_layout() -> None:
     expected = [(1 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD, strict=True)]
     assert torch.allclose(out[0, :, 0, 0], torch.tensor(expected))
     assert out.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric"])
+def test_random_crop_builds_no_tensor_from_python_values(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU, `torch.tensor([...], device=cuda)` is a blocking host-to-device copy: a host
+    sync per step (torchvision's symmetric padding made two). The crop builds none."""
+
+    def host_copy(*args: object, **kwargs: object) -> torch.Tensor:
+        raise AssertionError("a tensor built from Python values (a host sync on a GPU)")
+
+    images = batch()
+    monkeypatch.setattr(torch, "tensor", host_copy)
+    out = random_crop(padding=3, padding_mode=mode)(images, gen())
+    assert out.shape == images.shape

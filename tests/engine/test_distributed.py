@@ -6,16 +6,26 @@ The end-to-end runs with two processes are in tests/cli/test_torchrun.py.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from engine_helpers import TinyNet, job_from
 
 from hw3tui.engine.batches import EpochBatchSampler
-from hw3tui.engine.distributed import SINGLE, DistributedError, Fault, World, under_torchrun
-from hw3tui.engine.loop import StopFlag
+from hw3tui.engine.distributed import (
+    SINGLE,
+    DistributedError,
+    Fault,
+    PeerFailed,
+    World,
+    under_torchrun,
+)
+from hw3tui.engine.loop import Job, StopFlag, fit
 from hw3tui.engine.torchrun import check_machine, torchrun_args
 from hw3tui.preset import PresetError, load_preset
 from hw3tui.preset.models import Runtime
+from hw3tui.runs.events import Event
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny.yaml"
 
@@ -89,7 +99,10 @@ def test_one_process_needs_no_collectives() -> None:
     assert SINGLE.stopping(stop, epoch=0, step=0) is False
     stop.request("SIGINT")
     assert SINGLE.agree_to_stop(stop) is True
-    SINGLE.barrier()  # returns at once
+    with SINGLE.together():  # no collective: nothing to agree with
+        pass
+    with pytest.raises(RuntimeError, match="boom"), SINGLE.together():
+        raise RuntimeError("boom")
     assert SINGLE.failure(RuntimeError("boom"), "RuntimeError: boom") == "RuntimeError: boom"
 
 
@@ -103,15 +116,84 @@ def test_a_batch_size_below_the_process_count_is_bad_input() -> None:
 def test_the_test_fault_hook_reads_rank_epoch_and_step(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HW3TUI_TEST_FAULT", "1:0:2")
     fault = Fault.from_env()
-    assert fault == Fault(rank=1, epoch=0, step=2)
-    fault.fire(0, 0, 2, StopFlag())  # another rank: nothing happens
+    assert fault == Fault(rank=1, where="0:2")
+    fault.fire(0, "0:2", StopFlag())  # another rank: nothing happens
     with pytest.raises(RuntimeError, match="test fault after epoch 0, step 2"):
-        fault.fire(1, 0, 2, StopFlag())
+        fault.fire(1, "0:2", StopFlag())
     monkeypatch.setenv("HW3TUI_TEST_FAULT", "1:0:2:hang")
-    assert Fault.from_env() == Fault(1, 0, 2, hang=True)
-    monkeypatch.setenv("HW3TUI_TEST_FAULT", "rank one")
-    with pytest.raises(DistributedError, match="RANK:EPOCH:STEP"):
-        Fault.from_env()
+    assert Fault.from_env() == Fault(1, "0:2", hang=True)
+    monkeypatch.setenv("HW3TUI_TEST_FAULT", "0:3:end")
+    assert Fault.from_env() == Fault(0, "3:end")
+    with pytest.raises(RuntimeError, match="test fault at the end of epoch 3"):
+        Fault(0, "3:end").fire(0, "3:end", StopFlag())
+    monkeypatch.setenv("HW3TUI_TEST_FAULT", "1:job")
+    with pytest.raises(RuntimeError, match="test fault while building the job"):
+        Fault.from_env().fire(1, "job", StopFlag())  # type: ignore[union-attr]
+    for bad in ("rank one", "1", "1:0", "1:0:later"):
+        monkeypatch.setenv("HW3TUI_TEST_FAULT", bad)
+        with pytest.raises(DistributedError, match="RANK:EPOCH:STEP"):
+            Fault.from_env()
+
+
+class TwoRanks(World):
+    """Rank `rank` of two, in this one process: each agreement's all-reduce is answered by a
+    peer whose votes the test sets; every collective is recorded in order."""
+
+    def __init__(self, rank: int, peer_fails: bool = False) -> None:
+        super().__init__(rank=rank, size=2)
+        self.peer_fails = peer_fails
+        self.calls: list[str] = []
+
+    def _cpu_all_reduce(self, tensor: torch.Tensor, op: Any = None) -> None:
+        peer = torch.zeros_like(tensor)
+        peer[1 + (1 - self.rank)] = int(self.peer_fails)
+        tensor.copy_(torch.maximum(tensor, peer))
+        failed = [r for r, bad in enumerate(tensor[1:].tolist()) if bad]
+        self.calls.append(f"agree{failed}")
+
+    def summed(
+        self, loss_sum: torch.Tensor, correct: torch.Tensor, count: int
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        self.calls.append("summed")
+        return loss_sum, correct, count
+
+    def sync_buffers(self, module: torch.nn.Module) -> None:
+        self.calls.append("sync_buffers")
+
+
+class Quiet:
+    def emit(self, record: Event) -> None:
+        pass
+
+    def save_best(self, job: Job, epoch: int, value: float) -> str:
+        return ""
+
+    def save_state(self, job: Job) -> None:
+        pass
+
+
+@pytest.mark.parametrize("where", ["1:2", "0:end"])
+def test_a_failing_rank_agrees_on_its_failure_before_any_further_collective(where: str) -> None:
+    """The failure flag goes into the next agreement (its all-reduce), and only then does the
+    failing rank raise: the other ranks learn it there rather than waiting in a GPU
+    collective (summed, sync_buffers, DDP's) for a rank that will never come."""
+    world = TwoRanks(rank=1)
+    world.fault = Fault(rank=1, where=where)
+    job = job_from(["schedule.batch_size=8"], module=TinyNet())
+    job.world = world
+    with pytest.raises(RuntimeError, match="test fault"):
+        fit(job, Quiet(), StopFlag())
+    assert world.calls[-1] == "agree[1]"  # its last collective carried its failure
+    assert world.calls.count("agree[1]") == 1
+
+
+def test_the_other_ranks_stop_at_the_same_agreement_naming_the_failed_rank() -> None:
+    world = TwoRanks(rank=0, peer_fails=True)
+    job = job_from(["schedule.batch_size=8"], module=TinyNet())
+    job.world = world
+    with pytest.raises(PeerFailed, match="rank 1 failed"):
+        fit(job, Quiet(), StopFlag())
+    assert world.calls == ["agree[1]"]  # after the first step, before any sum
 
 
 def test_torchrun_is_recognised_by_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,3 +235,17 @@ def test_the_torchrun_command_is_torchruns_own() -> None:
     args = parse_args(torchrun_args(2, hw3tui))  # type: ignore[no-untyped-call]
     assert args.standalone and args.nproc_per_node == "2" and args.module
     assert (args.training_script, args.training_script_args) == ("hw3tui", hw3tui)
+
+
+def test_loader_workers_and_threads_are_shared_by_the_ranks_of_a_machine() -> None:
+    """8 ranks on a 16-core machine: `workers: auto` (8 for a GPU run) and the threads are
+    divided among them, not taken 8 times over (times two loaders each)."""
+    from hw3tui.engine.runtime import Runtime as Resolved
+
+    gpu = Resolved(torch.device("cuda", 0), "bf16", True, False, threads=4, workers=8)
+    mine = World(rank=3, size=16, local_rank=3, local_size=8).adapt(gpu)
+    assert (mine.workers, mine.threads) == (1, 1)
+    assert World(size=2, local_size=2).adapt(gpu).workers == 4
+    cached = Resolved(torch.device("cpu"), "fp32", True, False, threads=16, workers=0)
+    assert World(size=4, local_size=4).adapt(cached).workers == 0  # none stays none
+    assert World(size=4, local_size=1).adapt(gpu) == gpu  # one rank per machine: all of it

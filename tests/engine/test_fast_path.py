@@ -203,12 +203,28 @@ def test_cached_images_move_to_the_gpu_only_when_they_fit(monkeypatch: pytest.Mo
     assert not _fits_on(torch.device("cpu"), images)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_a_cuda_training_step_never_waits_for_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@CUDA
+@pytest.mark.parametrize(
+    "settings",
+    [
+        [],
+        ["runtime.precision=fp16"],  # GradScaler: the fused optimizer spares its .item()
+        ["runtime.precision=fp32"],
+        ["augment.random_crop={padding: 4, padding_mode: symmetric}"],
+        ["augment.random_crop={padding: 4, padding_mode: constant}", "optimizer.name=sgd"],
+    ],
+    ids=["auto", "fp16", "fp32", "symmetric-padding", "constant-padding-sgd"],
+)
+def test_a_cuda_training_step_never_waits_for_the_gpu(
+    monkeypatch: pytest.MonkeyPatch, settings: list[str]
+) -> None:
     from hw3tui.engine import loop
 
     monkeypatch.setattr(loop, "PROGRESS_SECONDS", 1e9)  # no progress events: they sync
-    overrides = [*ALL_FOUR, "runtime.device=cuda", "data.shapes.train_per_class=32"]
+    overrides = [*ALL_FOUR, *settings, "runtime.device=cuda", "data.shapes.train_per_class=32"]
     job = job_from([*overrides, "schedule.batch_size=4"], module=TinyNet())
     batches = job.train_batches(4)
     assert len(batches) == 24
@@ -227,3 +243,68 @@ def test_a_cuda_training_step_never_waits_for_the_gpu(monkeypatch: pytest.Monkey
     syncs_in_epoch(0, 0)  # warm-up: lazy CUDA initialisation, cuDNN autotuning
     # the same syncs (setting up and reading an epoch's sums) for 24 steps as for 12: none per step
     assert syncs_in_epoch(1, 0) == syncs_in_epoch(2, 12)
+
+
+def test_a_batch_size_change_keeps_the_one_copy_of_the_images_on_the_device(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The accelerator has room for one copy of the training images (the meta device stands in
+    for a GPU here): after the schedule changes the batch size, batches still come from that
+    copy, rather than from the CPU with a copy per batch because a second one did not fit."""
+    from dataclasses import replace
+
+    from hw3tui.engine import batches as batches_module
+
+    room = iter([True])  # the first copy fits; while it is held, no second one would
+    monkeypatch.setattr(batches_module, "_fits_on", lambda device, images: next(room, False))
+    job = job_from(["schedule.batch_size={0: 8, 1: 16}"], module=TinyNet())
+    job.runtime = replace(job.runtime, device=torch.device("meta"))
+    first = job.train_batches(8)
+    assert first.images is not None and first.images.device.type == "meta"
+    second = job.train_batches(16)
+    assert len(second) == 48 // 16
+    assert second.images is first.images and second.labels is first.labels
+
+
+@CUDA
+def test_on_a_gpu_the_images_stay_there_across_a_batch_size_change() -> None:
+    job = job_from(["runtime.device=cuda", "schedule.batch_size={0: 8, 1: 16}"], module=TinyNet())
+    first = job.train_batches(8)
+    assert first.images is not None and first.images.is_cuda
+    second = job.train_batches(16)
+    assert second.images is not None and second.images.data_ptr() == first.images.data_ptr()
+
+
+@CUDA
+@pytest.mark.parametrize("name", ["adamw", "sgd"])
+def test_on_a_gpu_a_resumed_fused_optimizer_keeps_its_parameters_strides(
+    tmp_path: Path, name: str
+) -> None:
+    from hw3tui.engine.loop import fit
+    from hw3tui.engine.state import load_state, save_state
+
+    momentum = "optimizer.momentum=0.9" if name == "sgd" else "optimizer.betas=[0.9, 0.99]"
+    overrides = ["runtime.device=cuda", "runtime.channels_last=true", f"optimizer.name={name}"]
+    overrides.append(momentum)
+
+    class Quiet:
+        def emit(self, record: Event) -> None:
+            pass
+
+        def save_best(self, job: Any, epoch: int, value: float) -> str:
+            return ""
+
+        def save_state(self, job: Any) -> None:
+            pass
+
+    first = job_from([*overrides, "schedule.epochs=1"], module=TinyNet())
+    fit(first, Quiet(), StopFlag())
+    save_state(first, tmp_path / "state")
+    second = job_from(overrides, module=TinyNet())
+    load_state(second, tmp_path / "state")
+    assert second.optimizer.param_groups[0]["fused"] is True
+    for param, entries in second.optimizer.state.items():
+        for key, value in entries.items():
+            if value.dim():
+                assert value.is_cuda and value.stride() == param.stride(), key
+    assert fit(second, Quiet(), StopFlag()).state == "done"

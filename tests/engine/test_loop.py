@@ -11,7 +11,7 @@ import torch
 from engine_helpers import TinyNet, job_from
 
 from hw3tui.engine.loop import Job, NonFiniteLoss, StopFlag, fit, improves
-from hw3tui.engine.state import load_state, save_state
+from hw3tui.engine.state import _load_optimizer, load_state, save_state
 from hw3tui.preset.schedule import preview
 from hw3tui.runs.events import Event
 
@@ -210,3 +210,70 @@ def test_cancel_part_way_and_resume_gives_the_same_model(tmp_path: Path) -> None
     resumed = {e["epoch"]: [e[m] for m in METRICS] for e in second_out.of("epoch_end")}
     for record in whole_out.of("epoch_end")[1:]:
         assert [record[m] for m in METRICS] == resumed[record["epoch"]]
+
+
+@pytest.mark.parametrize("name", ["adamw", "sgd"])
+def test_a_resumed_optimizer_keeps_its_state_laid_out_like_its_parameters(
+    tmp_path: Path, name: str
+) -> None:
+    """channels_last weights: the saved optimizer state is contiguous on disk, and comes back
+    with each parameter's own strides (the multi-tensor and fused kernels need them alike)."""
+    momentum = "optimizer.momentum=0.9" if name == "sgd" else "optimizer.betas=[0.9, 0.999]"
+    overrides = [*RESUMABLE, "runtime.channels_last=true", f"optimizer.name={name}", momentum]
+    first = job_from([*overrides, "schedule.epochs=1"], module=TinyNet())
+    fit(first, Recorder(first), StopFlag())
+    save_state(first, tmp_path / "state")
+    second = job_from(overrides, module=TinyNet())
+    load_state(second, tmp_path / "state")
+    conv = second.module.features[0].weight
+    assert not conv.is_contiguous()  # channels_last, the case that matters
+    state = second.optimizer.state
+    assert state, "the optimizer state was restored"
+    for param, entries in state.items():
+        for key, value in entries.items():
+            if value.dim():
+                assert value.stride() == param.stride(), key
+    assert fit(second, Recorder(second), StopFlag()).state == "done"
+
+
+def test_optimizers_are_fused_on_cuda_only() -> None:
+    """Fused kernels on CUDA (one launch per step, and GradScaler needs no host sync); a resume
+    keeps what this run's device built, whatever the saved state says."""
+    from hw3tui.engine.job import make_optimizer
+    from hw3tui.preset.models import Optimizer
+
+    for name in ("sgd", "adam", "adamw"):
+        spec = Optimizer(name=name)
+        fused = make_optimizer(spec, TinyNet(), lr=0.1, wd=0.0, fused=True)
+        plain = make_optimizer(spec, TinyNet(), lr=0.1, wd=0.0)
+        assert fused.defaults["fused"] is True and fused._step_supports_amp_scaling  # type: ignore[attr-defined]
+        assert not plain.defaults["fused"]
+        fused.zero_grad()
+        saved = fused.state_dict()
+        _load_optimizer(plain, saved)
+        assert not plain.param_groups[0]["fused"]
+
+
+def test_the_current_gpus_generator_is_saved_and_restored_whatever_the_gpu_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run saved on one GPU of eight resumes on a machine with one: the dropout stream of
+    the GPU it trains on comes back (it was dropped when the GPU counts differed)."""
+    from hw3tui.engine import state as state_module
+
+    saved = torch.arange(16, dtype=torch.uint8)
+    restored: list[torch.Tensor] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device="cuda": saved)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    tensors = state_module._torch_rng()
+    assert torch.equal(tensors["cuda"], saved)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, device="cuda": restored.append(s))
+    python = state_module._python_rng()
+    numpy = state_module._numpy_rng()
+    state_module._restore_rng({"python": python, "numpy": numpy}, tensors)
+    assert len(restored) == 1 and torch.equal(restored[0], saved)

@@ -50,3 +50,79 @@ def test_workers_auto() -> None:
 def test_a_missing_gpu_is_bad_input() -> None:
     with pytest.raises(DeviceError, match="no CUDA GPU"):
         choose_device("cuda:0")
+
+
+@pytest.mark.parametrize(
+    ("capability", "precision"),
+    [((6, 0), "fp16"), ((7, 0), "fp16"), ((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")],
+)
+def test_auto_precision_on_cuda_follows_the_gpus_capability(
+    monkeypatch: pytest.MonkeyPatch, capability: tuple[int, int], precision: str
+) -> None:
+    """bf16 needs the tensor cores of compute capability 8 (Ampere) or later; a T4 (7.5) or V100
+    (7.0) emulates it, slower than fp32, though `is_bf16_supported()` says yes there."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    chosen = choose_runtime(
+        RuntimeSpec(device="cuda"), backbone="resnet18", image_size=64, cached=True, workers=0
+    )
+    assert chosen.precision == precision
+
+
+def test_a_named_gpu_becomes_the_current_device_before_cuda_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`runtime.device: cuda:1`: GPU 1 is made current before the capability check (and so
+    before pinned memory or loader threads), or they would open a context on GPU 0."""
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: calls.append(("set_device", d)))
+
+    def capability(device: object = None) -> tuple[int, int]:
+        calls.append(("capability", device))
+        return (8, 0)
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", capability)
+    chosen = choose_runtime(
+        RuntimeSpec(device="cuda:1"), backbone="resnet18", image_size=64, cached=True, workers=0
+    )
+    gpu1 = torch.device("cuda", 1)
+    assert chosen.device == gpu1
+    assert calls[0] == ("set_device", gpu1)
+    assert ("capability", gpu1) in calls
+
+
+def test_fp32_on_cuda_uses_tf32_matmuls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hw3tui.engine.runtime import Runtime, apply_threads
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
+    before = torch.get_float32_matmul_precision()
+    try:
+        cuda = torch.device("cuda", 0)
+        apply_threads(Runtime(cuda, "bf16", True, False, threads=4, workers=0))
+        assert torch.get_float32_matmul_precision() == before  # autocast runs the matmuls
+        apply_threads(Runtime(cuda, "fp32", True, False, threads=4, workers=0))
+        assert torch.get_float32_matmul_precision() == "high"
+        assert torch.backends.cudnn.benchmark
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+def test_compile_on_a_gpu_without_triton_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hw3tui.engine import job
+    from hw3tui.engine.runtime import Runtime
+
+    cuda = torch.device("cuda", 0)
+    compiled = Runtime(cuda, "bf16", True, True, threads=4, workers=0)
+    job.check_compile(compiled)  # Triton is installed here
+    monkeypatch.setattr(job, "find_spec", lambda name: None)
+    with pytest.raises(DeviceError, match="needs Triton"):
+        job.check_compile(compiled)
+    job.check_compile(Runtime(cuda, "bf16", True, False, threads=4, workers=0))
+    job.check_compile(Runtime(CPU, "fp32", True, True, threads=4, workers=0))
