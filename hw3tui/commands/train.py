@@ -28,6 +28,7 @@ from hw3tui.commands.common import (
 )
 from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
+from hw3tui.runs.status import Status
 
 if TYPE_CHECKING:
     from hw3tui.console.progress import Printer
@@ -147,13 +148,11 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
         raise BadInput(f"{run_path}: no such run (a run folder, or a name under runs/)")
     from hw3tui.engine import distributed, session
 
-    status = found.read_status() or {}
-    recorded = status.get("processes")
-    processes = nproc or (recorded if isinstance(recorded, int) and recorded > 1 else 1)
+    status = found.read_status() or Status(state="")
+    recorded = status.processes
+    processes = nproc or (recorded if recorded is not None and recorded > 1 else 1)
     # a run that cannot be resumed (finished, live, never started) is told so in this process
-    startable = (
-        status.get("state") != "done" and not found.is_live() and found.preset_file.is_file()
-    )
+    startable = status.state != "done" and not found.is_live() and found.preset_file.is_file()
     if processes > 1 and startable and not distributed.under_torchrun():
         spec = load_or_exit(str(found.preset_file)).preset.runtime
         hint = f" (`hw3tui resume {run_path} --nproc 1` continues in one process)"

@@ -139,8 +139,8 @@ def load_trained(
     source = locate(target.checkpoint).describe()
     if target.run is not None:
         preset = load_preset(target.run.preset_file).preset
-        status = target.run.read_status() or {}
-        base_dir = Path(str(status.get("cwd") or Path.cwd()))
+        status = target.run.read_status()
+        base_dir = Path(status.cwd if status is not None and status.cwd else Path.cwd())
     else:
         preset = _preset_of(info, image_size, source)
         base_dir = Path.cwd()

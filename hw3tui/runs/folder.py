@@ -29,8 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hw3tui.atomic import write_text_atomic
-from hw3tui.runs.events import Event, is_event
+from hw3tui.runs.events import Best, Event, is_event
+from hw3tui.runs.status import Status, read_status, write_status
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -92,16 +92,13 @@ class RunDir:
             return cls(path)
         raise FileExistsError(f"no free run directory name for {preset_name} in {runs_dir}")
 
-    def write_status(self, status: dict[str, Any]) -> None:
+    def write_status(self, status: Status) -> None:
         """Replace status.json atomically: a reader never sees half of it."""
-        write_text_atomic(self.status_file, json.dumps(status, indent=2) + "\n")
+        write_status(self.status_file, status)
 
-    def read_status(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.status_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+    def read_status(self) -> Status | None:
+        """The run's status; None when it has none (or not a JSON object)."""
+        return read_status(self.status_file)
 
     def append_event(self, record: Event) -> None:
         """Append one event as one line in one write(2), so a tailing reader never sees half."""
@@ -215,8 +212,8 @@ class RunSummary:
     ended: float | None
     epochs_done: int
     epochs: int | None
-    best: dict[str, Any] | None
-    extra: dict[str, Any] = field(default_factory=dict)
+    best: Best | None
+    status: Status = field(default_factory=Status)
 
     @property
     def duration(self) -> float | None:
@@ -247,30 +244,20 @@ def summarize(run: RunDir) -> RunSummary | None:
     if status is None:
         return None
     live = run.is_live()
-    state = str(status.get("state", "unknown"))
-    if state == "running" and not live:
-        state = "killed"
+    state = "killed" if status.state == "running" and not live else status.state
     return RunSummary(
         path=run.path,
         name=run.name,
-        preset=str(status.get("preset", run.name)),
+        preset=status.preset or run.name,
         state=state,
         live=live,
-        started=_number(status.get("started")),
-        ended=_number(status.get("ended")),
-        epochs_done=int(status.get("epochs_done", 0) or 0),
-        epochs=_int_or_none(status.get("epochs")),
-        best=status.get("best") if isinstance(status.get("best"), dict) else None,
-        extra=status,
+        started=status.started,
+        ended=status.ended,
+        epochs_done=status.epochs_done,
+        epochs=status.epochs,
+        best=status.best,
+        status=status,
     )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:

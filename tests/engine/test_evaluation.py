@@ -26,6 +26,7 @@ from hw3tui.engine.loop import evaluate
 from hw3tui.engine.prediction import ImagesError, list_images, predict_images, predictions_csv
 from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir
+from hw3tui.runs.status import Status
 
 CLASSES = ["cat", "dog", "fox"]
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -62,7 +63,7 @@ def test_a_checkpoint_knows_its_run_and_a_joined_one_does_not(
 ) -> None:
     run = RunDir(isolated / "runs" / "tiny-20260101-000000")
     run.path.mkdir(parents=True)
-    run.write_status({"state": "done", "best": None})
+    run.write_status(Status(state="done"))
     save(model, run.best_dir)
     by_name = find_target("tiny-20260101-000000", isolated / "runs")
     assert by_name.run is not None and by_name.run.path == run.path
