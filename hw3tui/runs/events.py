@@ -210,10 +210,12 @@ def _check(record: Mapping[str, Any], declared: type[Any], where: str) -> list[s
 def _check_value(value: Any, hint: Any, where: str) -> list[str]:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
-        for choice in get_args(hint):
-            if not _check_value(value, choice, where):
-                return []
-        return [f"{where}: {value!r:.40} is not {hint}"]
+        choices = get_args(hint)
+        if value is None and type(None) in choices:
+            return []
+        found = [_check_value(value, choice, where) for choice in choices if choice is not type(None)]
+        # `X | None` with a value that is not None: what is wrong with it as an X
+        return [] if [] in found else found[0] if len(found) == 1 else [f"{where}: not {hint}"]
     if origin is Literal:
         return [] if value in get_args(hint) else [f"{where}: {value!r:.40} is not {hint}"]
     if origin is list:
