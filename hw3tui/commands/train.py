@@ -27,7 +27,7 @@ from hw3tui.commands.common import (
     set_option,
 )
 from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
+from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, RunDir, resolve_run
 from hw3tui.runs.status import Status
 
 if TYPE_CHECKING:
@@ -143,9 +143,10 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     events.jsonl, and continues from the last saved epoch (or step, after a Ctrl-C). A run that
     trained with several processes continues with as many (--nproc to change that).
     """
-    found = find_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
-    if found is None:
-        raise BadInput(f"{run_path}: no such run (a run folder, or a name under runs/)")
+    try:
+        found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
+    except NoSuchRun as exc:
+        raise BadInput(str(exc)) from None
     from hw3tui.engine import distributed, session
 
     status = found.read_status() or Status(state="")

@@ -213,7 +213,9 @@ def _check_value(value: Any, hint: Any, where: str) -> list[str]:
         choices = get_args(hint)
         if value is None and type(None) in choices:
             return []
-        found = [_check_value(value, choice, where) for choice in choices if choice is not type(None)]
+        found = [
+            _check_value(value, choice, where) for choice in choices if choice is not type(None)
+        ]
         # `X | None` with a value that is not None: what is wrong with it as an X
         return [] if [] in found else found[0] if len(found) == 1 else [f"{where}: not {hint}"]
     if origin is Literal:

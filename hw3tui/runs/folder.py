@@ -269,14 +269,6 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     return sorted(runs, key=lambda r: (r.started or 0.0, r.name), reverse=True)
 
 
-def find_run(name_or_path: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> RunDir | None:
-    """A run by path, or by its folder name under `runs_dir`."""
-    for candidate in (Path(name_or_path), runs_dir / str(name_or_path)):
-        if (candidate / "status.json").is_file() or (candidate / "preset.yaml").is_file():
-            return RunDir(candidate)
-    return None
-
-
 def hw3tui_command() -> list[str]:
     """How to start hw3tui itself as a child process (the same Python, the same install)."""
     return [sys.executable, "-m", "hw3tui"]

@@ -10,7 +10,6 @@ import pytest
 
 from hw3tui.runs import RunDir
 from hw3tui.runs.events import EVENT_TYPES, FIELDS, problems
-from hw3tui.runs.status import Status
 
 
 def _train_then_resume(tiny_preset: Path, tmp_path: Path) -> RunDir:
