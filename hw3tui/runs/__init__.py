@@ -2,22 +2,13 @@
 
 Everything that reads or writes a run folder goes through this package: the engine writes
 events (`events`), status (`status`) and the result header (`header`) through it; the TUI, the
-console and the results commands read through it (`folder`, `history`), and every command that
-takes a RUN or CHECKPOINT finds it with `resolve`.
+console and the results commands read through it (`folder`, `tails`, `summary`, `history`), and
+every command that takes a RUN or CHECKPOINT finds it with `resolve`. `launch` starts a detached
+engine on a run folder.
 """
 
-from hw3tui.runs.folder import (
-    DEFAULT_RUNS_DIR,
-    EventTail,
-    LineTail,
-    RunDir,
-    RunLocked,
-    RunSummary,
-    hw3tui_command,
-    launch_detached,
-    list_runs,
-    summarize,
-)
+from hw3tui.runs.folder import DEFAULT_RUNS_DIR, RunDir, RunLocked
+from hw3tui.runs.launch import hw3tui_command, launch_detached
 from hw3tui.runs.resolve import (
     NoSuchRun,
     Target,
@@ -27,6 +18,8 @@ from hw3tui.runs.resolve import (
     resolve_run,
 )
 from hw3tui.runs.status import Status
+from hw3tui.runs.summary import RunSummary, list_runs, summarize
+from hw3tui.runs.tails import EventTail, LineTail
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
