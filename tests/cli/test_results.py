@@ -100,7 +100,7 @@ def test_eval_of_a_run_reproduces_the_val_acc_it_recorded(finished_runs: Any, wh
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
 
-    best = status_of(run)["best"]
+    best = status_of(run).best
     assert best["metric"] == "val_acc"
     assert report["accuracy"] == best["value"]  # exactly: same model, images, batches, device
     recorded = report["recorded"]
@@ -117,7 +117,7 @@ def test_eval_shows_tables_on_a_terminal_and_finds_a_run_by_name(finished_runs: 
     result = hw3tui("eval", run.name, "--runs-dir", finished_runs.runs_dir)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    value = status_of(run)["best"]["value"]
+    value = status_of(run).best["value"]
     assert f"accuracy {value:.4f}" in out
     assert "✓ reproduced" in out
     assert "Per class" in out and "Confusion matrix" in out and "Most frequent mistakes" in out

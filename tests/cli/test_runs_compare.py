@@ -104,7 +104,7 @@ def test_compare_two_runs_shows_names_metrics_changes_and_curves(finished_runs: 
     assert rows["schedule.lr"] == ["0.001", "0.01"]
     assert "data.source" not in out  # the same in both
     for run in (a, b):
-        best = status_of(run)["best"]
+        best = status_of(run).best
         assert f"{best['value']:.3f} (epoch {best['epoch']})" in out
     plot = out.split("val acc per epoch")[-1].rstrip().splitlines()
     assert plot[-1].strip() == "epoch"  # the x axis of the curves drawn below the tables
@@ -133,10 +133,10 @@ def test_compare_json(finished_runs: Any) -> None:
     assert fields["data.source"] == ["shapes", "imagefolder"]
     assert fields["data.train"] == [None, "data/train"]
     for run, record in zip((a, b), data["runs"], strict=True):
-        best = status_of(run)["best"]
+        best = status_of(run).best
         assert record["best_val_acc"] == {"value": best["value"], "epoch": best["epoch"]}
-        assert data["curves"][run.name]["epochs"] == list(range(status_of(run)["epochs"]))
-    values = [status_of(r)["best"]["value"] for r in (a, b)]
+        assert data["curves"][run.name]["epochs"] == list(range(status_of(run).epochs))
+    values = [status_of(r).best["value"] for r in (a, b)]
     winner = None if values[0] == values[1] else (a, b)[values.index(max(values))].name
     assert data["winner"] == winner
 
