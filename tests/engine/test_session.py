@@ -45,7 +45,7 @@ def test_a_crash_fails_the_run_with_its_reason(tmp_path: Path) -> None:
     setup.module = TinyNet(classes=2)  # 3 classes in the data: the loss cannot be computed
     job = make_job(setup)
     run = RunDir.create(tmp_path / "runs", "tiny")
-    outcome = train(job, setup, run, {"state": "running"}, console=None)
+    outcome = train(job, setup, run, Status(), console=None)
     assert outcome.state == "failed"
     assert "Traceback" in outcome.detail
     saved = run.read_status()
@@ -65,7 +65,7 @@ def test_out_of_memory_names_the_batch_size_that_failed(tmp_path: Path) -> None:
     setup = prepare(load_preset(TINY, ["schedule.batch_size={0: 8, 1: 16}"]), base_dir=tmp_path)
     setup.module = OutOfMemory()
     run = RunDir.create(tmp_path / "runs", "tiny")
-    outcome = train(make_job(setup), setup, run, {"state": "running"}, console=None)
+    outcome = train(make_job(setup), setup, run, Status(), console=None)
     assert outcome.state == "failed"
     assert outcome.reason.startswith("out of memory at batch size 16 (epoch 1, step 0)")
     assert "lower schedule.batch_size" in outcome.reason
