@@ -15,25 +15,13 @@ from hw3tui.checkpoints.verify import Report
 from hw3tui.checkpoints.verify import verify as verify_chunks
 from hw3tui.commands.common import BadInput
 from hw3tui.commands.options import runs_dir_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, find_run
+from hw3tui.runs import DEFAULT_RUNS_DIR, resolve
 from hw3tui.untrusted import printable
 
 PATH_HELP = (
     "PATH: a run directory (or a run's name under --runs-dir), its best/ directory, a chunk "
     "prefix, or a .safetensors file."
 )
-
-
-def _resolved(path: Path, runs_dir: Path | None) -> Path:
-    """A run's name (as `hw3tui runs` lists it) becomes its folder; anything else stays a path."""
-    runs_dir = runs_dir or DEFAULT_RUNS_DIR
-    run = find_run(path, runs_dir)
-    if run is not None:
-        return run.path
-    by_name = runs_dir / path
-    if not path.exists() and not path.is_absolute() and by_name.is_dir():
-        return by_name  # a run folder that holds only its best/ (copied from a classmate)
-    return path
 
 
 @click.command(epilog=PATH_HELP)
@@ -46,7 +34,7 @@ def verify(path: Path, runs_dir: Path | None) -> None:
     summary when the checkpoint is whole.
     """
     try:
-        report = verify_chunks(_resolved(path, runs_dir))
+        report = verify_chunks(resolve(path, runs_dir or DEFAULT_RUNS_DIR).checkpoint)
     except CheckpointError as exc:
         raise BadInput(str(exc)) from None
     if not report.ok:
@@ -73,7 +61,9 @@ def join(path: Path, output: Path | None, force: bool, runs_dir: Path | None) ->
     is byte-identical to `cat NAME.safetensors.* > NAME.safetensors`.
     """
     try:
-        joined = join_chunks(_resolved(path, runs_dir), output, force=force)
+        joined = join_chunks(
+            resolve(path, runs_dir or DEFAULT_RUNS_DIR).checkpoint, output, force=force
+        )
     except CheckpointError as exc:
         raise BadInput(str(exc)) from None
     what = "up to date" if joined.unchanged else "wrote"

@@ -16,7 +16,7 @@ import click
 
 from hw3tui.commands.common import BadInput
 from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR
+from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, resolve_checkpoint
 
 if TYPE_CHECKING:
     from hw3tui.engine.evaluation import Trained
@@ -75,10 +75,15 @@ def _trained(
 ) -> Trained:
     if device is not None and not DEVICE.match(device):
         raise BadInput(f"--device {device}: expected auto, cpu, cuda, cuda:N or mps")
+    from hw3tui.checkpoints.format import CheckpointError
+
+    try:
+        found = resolve_checkpoint(target, runs_dir or DEFAULT_RUNS_DIR)
+    except (NoSuchRun, CheckpointError) as exc:
+        raise BadInput(str(exc)) from None
     from hw3tui.engine import evaluation
 
     try:
-        found = evaluation.find_target(target, runs_dir or DEFAULT_RUNS_DIR)
         return evaluation.load_trained(found, image_size=image_size, device=device)
     except evaluation.BAD_INPUT as exc:
         raise BadInput(str(exc)) from None

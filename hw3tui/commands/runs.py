@@ -12,7 +12,7 @@ import click
 
 from hw3tui.commands.common import BadInput
 from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run, list_runs
+from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, RunDir, list_runs, resolve_run
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
 
@@ -75,9 +75,10 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
     folder = runs_dir or DEFAULT_RUNS_DIR
     found: list[RunDir] = []
     for name in run_paths:
-        run = find_run(name, folder)
-        if run is None:
-            raise BadInput(f"{name}: no such run (a run folder, or a name under {folder}/)")
+        try:
+            run = resolve_run(name, folder)
+        except NoSuchRun as exc:
+            raise BadInput(str(exc)) from None
         if any(run.path.samefile(other.path) for other in found):
             raise BadInput(f"{name}: given twice")
         found.append(run)

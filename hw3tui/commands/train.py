@@ -27,7 +27,8 @@ from hw3tui.commands.common import (
     set_option,
 )
 from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
+from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, RunDir, resolve_run
+from hw3tui.runs.status import Status
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
@@ -143,18 +144,17 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     events.jsonl, and continues from the last saved epoch (or step, after a Ctrl-C). A run that
     trained with several processes continues with as many (--nproc to change that).
     """
-    found = find_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
-    if found is None:
-        raise BadInput(f"{run_path}: no such run (a run folder, or a name under runs/)")
+    try:
+        found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
+    except NoSuchRun as exc:
+        raise BadInput(str(exc)) from None
     from hw3tui.engine import distributed, session
 
-    status = found.read_status() or {}
-    recorded = status.get("processes")
-    processes = nproc or (recorded if isinstance(recorded, int) and recorded > 1 else 1)
+    status = found.read_status() or Status(state="")
+    recorded = status.processes
+    processes = nproc or (recorded if recorded is not None and recorded > 1 else 1)
     # a run that cannot be resumed (finished, live, never started) is told so in this process
-    startable = (
-        status.get("state") != "done" and not found.is_live() and found.preset_file.is_file()
-    )
+    startable = status.state != "done" and not found.is_live() and found.preset_file.is_file()
     if processes > 1 and startable and not distributed.under_torchrun():
         spec = load_or_exit(str(found.preset_file)).preset.runtime
         hint = f" (`hw3tui resume {run_path} --nproc 1` continues in one process)"

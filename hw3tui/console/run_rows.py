@@ -3,6 +3,7 @@ on the TUI's home screen (no Textual here)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,7 @@ class RunRow:
         return cls(path, printable(path.name), "starting", True, "–", "–", "–", "–")
 
 
-def best_text(best: dict[str, object] | None) -> str:
+def best_text(best: Mapping[str, object] | None) -> str:
     """`0.917 (ep 3)`; the metric is named when it is not val acc."""
     if not best or not isinstance(best.get("value"), int | float):
         return "–"

@@ -1,6 +1,6 @@
 """A trained checkpoint on labelled images (`hw3tui eval`) or on unlabelled ones (`predict`).
 
-    target = find_target("runs/tiny-20260101-000000", runs_dir)   # a run, or any checkpoint path
+    target = resolve_checkpoint("runs/tiny-20260101-000000", runs_dir)   # hw3tui.runs
     trained = load_trained(target)                                # checkpoint + the preset to use
     report = evaluate_checkpoint(trained)                         # the run's own val set
     report = evaluate_checkpoint(trained, data=Path("data/val"))  # or other labelled images
@@ -41,7 +41,7 @@ from hw3tui.engine.sources import DataError
 from hw3tui.preset import LoadedPreset, PresetError, load_preset
 from hw3tui.preset.models import Preset
 from hw3tui.results.eval_report import EvalReport
-from hw3tui.runs import RunDir, find_run
+from hw3tui.runs import RunDir, Target
 from hw3tui.runs.history import history_of
 
 DataSource = Literal["imagefolder", "filenames", "csv", "shapes"]
@@ -62,39 +62,6 @@ BAD_INPUT: tuple[type[Exception], ...] = (
     PresetError,
 )
 """What `eval` and `predict` report as bad input (exit 2)."""
-
-
-# --- what to evaluate ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """A checkpoint, and the run it belongs to when there is one."""
-
-    checkpoint: Path
-    run: RunDir | None
-
-
-def find_target(name_or_path: str, runs_dir: Path) -> Target:
-    """RUN (a run folder, or its name under `runs_dir`) or CHECKPOINT (a best/ folder, a chunk
-    prefix, a .safetensors file). A checkpoint inside a run's best/ brings its run along."""
-    run = find_run(name_or_path, runs_dir)
-    if run is not None:
-        return Target(run.path, run)
-    path = Path(name_or_path)
-    try:
-        source = locate(path)
-    except CheckpointError:
-        if not path.exists() and len(path.parts) == 1:
-            raise EvalError(
-                f"{name_or_path}: no such run (in {runs_dir}/) or checkpoint "
-                "(a best/ folder, a chunk prefix or a .safetensors file)"
-            ) from None
-        raise
-    owner = source.folder.parent if source.folder.name == "best" else None
-    if owner is not None and (owner / "status.json").is_file():
-        return Target(path, RunDir(owner))
-    return Target(path, None)
 
 
 @dataclass(frozen=True)
@@ -139,8 +106,8 @@ def load_trained(
     source = locate(target.checkpoint).describe()
     if target.run is not None:
         preset = load_preset(target.run.preset_file).preset
-        status = target.run.read_status() or {}
-        base_dir = Path(str(status.get("cwd") or Path.cwd()))
+        status = target.run.read_status()
+        base_dir = Path(status.cwd if status is not None and status.cwd else Path.cwd())
     else:
         preset = _preset_of(info, image_size, source)
         base_dir = Path.cwd()

@@ -25,7 +25,7 @@ from hw3tui.engine.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Preset
 from hw3tui.preset.schedule import Scheduler
-from hw3tui.runs.events import Event, EventSink, event
+from hw3tui.runs.events import Checkpoint, EpochEnd, EpochStart, Event, EventSink, Progress, now
 
 PROGRESS_SECONDS = 0.5
 """At most two progress events a second: each one costs a host sync, and watchers need no more."""
@@ -234,7 +234,7 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         job.hyper = hyper = job.schedules.at(epoch)
         set_hyper(job.optimizer, hyper)
         batches = job.train_batches(hyper.batch_size)
-        out.emit(event("epoch_start", epoch=epoch, **asdict(hyper), steps=len(batches)))
+        out.emit(_epoch_start(epoch, hyper, len(batches)))
         train = train_one_epoch(job, batches, out.emit, stop)
         if train is None:  # cancelled part way: keep the finished steps for resume
             with job.world.together():  # the others wait for rank 0's save (or its failure)
@@ -256,23 +256,38 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
 
 
 def _epoch_end(
-    job: Job, out: Outputs, train: dict[str, Any], epoch: int, val_loss: float, val_acc: float
+    job: Job, out: Outputs, train: TrainMetrics, epoch: int, val_loss: float, val_acc: float
 ) -> int:
     """Record epoch `epoch`, save the best model and the state; the epochs without improvement."""
     state, early, hyper = job.state, job.preset.schedule.early_stop, job.hyper
-    metrics = {**train, "val_loss": finite(val_loss), "val_acc": val_acc}
-    out.emit(event("epoch_end", epoch=epoch, **metrics, **asdict(hyper or job.schedules.at(epoch))))
+    out.emit(_epoch_end_event(epoch, hyper or job.schedules.at(epoch), train, val_loss, val_acc))
     state.epoch, state.step, state.partial = epoch + 1, 0, None
     value = val_acc if job.monitor == "val_acc" else val_loss
     if improves(value, state.best_value, monitor=job.monitor):
         path = out.save_best(job, epoch, value)
         state.best_epoch, state.best_value, state.best_path = epoch, value, path
-        out.emit(event("checkpoint", epoch=epoch, metric=job.monitor, value=value, path=path))
+        out.emit(Checkpoint(type="checkpoint", time=now(), epoch=epoch, metric=job.monitor,
+                            value=value, path=path))  # fmt: skip
     job.schedules.observe(val_acc)
     stalled = early is not None and _stalled(state, value, job.monitor, early.min_delta)
     out.save_state(job)
     job.world.test_fault(f"{epoch}:end")
     return int(stalled)
+
+
+def _epoch_start(epoch: int, hyper: Hyper, steps: int) -> EpochStart:
+    return EpochStart(type="epoch_start", time=now(), epoch=epoch, lr=hyper.lr,
+                      batch_size=hyper.batch_size, weight_decay=hyper.weight_decay,
+                      steps=steps)  # fmt: skip
+
+
+def _epoch_end_event(
+    epoch: int, hyper: Hyper, train: TrainMetrics, val_loss: float, val_acc: float
+) -> EpochEnd:
+    return EpochEnd(type="epoch_end", time=now(), epoch=epoch, train_loss=train.loss,
+                    train_acc=train.acc, seconds=train.seconds, images_per_s=train.images_per_s,
+                    val_loss=finite(val_loss), val_acc=val_acc, lr=hyper.lr,
+                    batch_size=hyper.batch_size, weight_decay=hyper.weight_decay)  # fmt: skip
 
 
 def _epochs_text(count: int) -> str:
@@ -313,9 +328,19 @@ class Throttle:
         return True
 
 
+@dataclass(frozen=True)
+class TrainMetrics:
+    """An epoch's training side: mean loss (None: not finite), accuracy, time and speed."""
+
+    loss: float | None
+    acc: float
+    seconds: float
+    images_per_s: float
+
+
 def train_one_epoch(
     job: Job, batches: Batches, emit: EventSink, stop: StopFlag
-) -> dict[str, Any] | None:
+) -> TrainMetrics | None:
     """One epoch (or the rest of it, after a resume); its metrics, or None when stopped early."""
     state, runtime, model, optimizer = job.state, job.runtime, job.model, job.optimizer
     # each rank draws its own augmentation and dropout (rank 0 as a single process would)
@@ -366,14 +391,15 @@ def train_one_epoch(
                 # sync point: reading the running loss waits for the device (a few times a second)
                 mean_loss = (loss_sum / seen).item()
                 _check_finite(first_bad, epoch)
-                now = time.perf_counter()
+                clock = time.perf_counter()
                 # this rank's rate times the ranks (they take equal shares of each batch)
-                rate = (seen - window[1]) * job.world.size / max(now - window[0], 1e-9)
-                window = (now, seen)
+                rate = (seen - window[1]) * job.world.size / max(clock - window[0], 1e-9)
+                window = (clock, seen)
                 acc = correct.item() / seen
                 emit(
-                    event(
-                        "progress",
+                    Progress(
+                        type="progress",
+                        time=now(),
                         epoch=epoch,
                         step=state.step,
                         steps=steps,
@@ -398,12 +424,12 @@ def train_one_epoch(
     seconds += time.perf_counter() - started
     loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
     train_loss = (loss_sum / max(seen, 1)).item()
-    return {
-        "train_loss": finite(train_loss),
-        "train_acc": int(correct.item()) / max(seen, 1),
-        "seconds": round(seconds, 3),
-        "images_per_s": round(seen / max(seconds, 1e-9), 1),
-    }
+    return TrainMetrics(
+        loss=finite(train_loss),
+        acc=int(correct.item()) / max(seen, 1),
+        seconds=round(seconds, 3),
+        images_per_s=round(seen / max(seconds, 1e-9), 1),
+    )
 
 
 def _check_finite(first_bad: torch.Tensor, epoch: int) -> None:

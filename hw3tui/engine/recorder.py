@@ -8,10 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import hw3tui
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
@@ -20,8 +18,9 @@ from hw3tui.engine.loop import (
 )
 from hw3tui.engine.state import save_state
 from hw3tui.runs import RunDir, RunLocked
-from hw3tui.runs.events import Event, EventSink, RunState, event
+from hw3tui.runs.events import Best, EndState, Event, EventSink, RunEnd, now
 from hw3tui.runs.header import stamp_result
+from hw3tui.runs.status import Status
 
 
 class RunDirError(ValueError):
@@ -34,7 +33,7 @@ class RunRecorder:
     checkpoint and the resumable state. Implements the loop's `Outputs`."""
 
     run: RunDir
-    status: dict[str, Any]
+    status: Status
     console: EventSink | None = None
     chunk_mb: float = 45.0
     classes: list[str] = field(default_factory=list)
@@ -46,15 +45,20 @@ class RunRecorder:
             self.console(record)
 
     def _update_status(self, record: Event) -> None:
-        kind = record["type"]
+        kind, status = record["type"], self.status
         if kind == "run_start":
-            self.status.update(state="running", ended=None, reason=None)
+            status.state, status.ended, status.reason = "running", None, None
         elif kind == "epoch_end":
-            self.status["epochs_done"] = record["epoch"] + 1
+            status.epochs_done = record["epoch"] + 1
         elif kind == "checkpoint":
-            self.status["best"] = {k: record[k] for k in ("epoch", "metric", "value", "path")}
+            status.best = Best(
+                epoch=record["epoch"],
+                metric=record["metric"],
+                value=record["value"],
+                path=record["path"],
+            )
         elif kind == "run_end":
-            self.status.update(state=record["state"], ended=record["time"], reason=record["reason"])
+            status.end(record["state"], record["time"], record["reason"])
         else:
             return
         self.run.write_status(self.status)
@@ -106,16 +110,14 @@ def abandon(run: RunDir, existed: bool, exc: BaseException) -> None:
     record_end(run, "cancelled" if cancelled else "failed", reason)
 
 
-def record_end(run: RunDir, state: RunState, reason: str) -> None:
+def record_end(run: RunDir, state: EndState, reason: str) -> None:
     """End a run whose engine could not end it itself (setup failed; under torchrun, rank 0 was
     killed first): a `run_end` event and a final status, keeping what status.json knew."""
-    now = round(time.time(), 3)
-    status = run.read_status() or {
-        "pid": os.getpid(), "started": now, "best": None, "epochs_done": 0,
-        "version": hw3tui.__version__,
-    }  # fmt: skip
-    status.update(state=state, ended=now, reason=reason)
+    ended = now()
+    status = run.read_status() or Status(pid=os.getpid(), started=ended, version=hw3tui.__version__)
+    status.end(state, ended, reason)
+    end = RunEnd(type="run_end", time=ended, state=state, best=status.best, reason=reason)
     with contextlib.suppress(OSError):
-        run.append_event(event("run_end", state=state, best=status.get("best"), reason=reason))
+        run.append_event(end)
         run.write_status(status)
         stamp_result(run)

@@ -26,6 +26,7 @@ from typing import Literal
 import torch
 
 from hw3tui.preset.models import Runtime as RuntimeSpec
+from hw3tui.runs.events import Runtime as RuntimeRecord
 
 Precision = Literal["fp32", "bf16", "fp16"]
 TRANSFORMERS = ("vit_", "swin_", "maxvit")
@@ -68,15 +69,15 @@ class Runtime:
             parts.append("compiled")
         return " · ".join(parts)
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "device": str(self.device),
-            "precision": self.precision,
-            "channels_last": self.channels_last,
-            "compile": self.compile,
-            "threads": self.threads,
-            "workers": self.workers,
-        }
+    def as_json(self) -> RuntimeRecord:
+        return RuntimeRecord(
+            device=str(self.device),
+            precision=self.precision,
+            channels_last=self.channels_last,
+            compile=self.compile,
+            threads=self.threads,
+            workers=self.workers,
+        )
 
 
 def choose_runtime(

@@ -23,7 +23,6 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +56,8 @@ from hw3tui.engine.sources import DataError
 from hw3tui.engine.state import StateError, has_state, load_state
 from hw3tui.preset import LoadedPreset, PresetError, load_preset
 from hw3tui.runs import RunDir, RunLocked
-from hw3tui.runs.events import EventSink, event
+from hw3tui.runs.events import EventSink, Images, RunEnd, RunStart, now
+from hw3tui.runs.status import Status
 
 BAD_INPUT: tuple[type[Exception], ...] = (
     DataError,
@@ -109,22 +109,18 @@ def start_run(
         if claimed is None:
             stack.enter_context(run.lock())
         write_text_atomic(run.preset_file, loaded.text)
-        status = {
-            "state": "running",
-            "pid": os.getpid(),
-            "started": round(time.time(), 3),
-            "ended": None,
-            "best": None,
-            "preset": loaded.preset.name,
-            "backbone": loaded.preset.backbone.name,
-            "epochs": loaded.preset.schedule.epochs,
-            "epochs_done": 0,
-            "device": str(setup.runtime.device),
-            "cwd": str(cwd.resolve()),
-            "argv": list(argv if argv is not None else sys.argv),
-            "version": hw3tui.__version__,
-            **_processes(world),
-        }
+        status = Status(
+            pid=os.getpid(),
+            started=now(),
+            preset=loaded.preset.name,
+            backbone=loaded.preset.backbone.name,
+            epochs=loaded.preset.schedule.epochs,
+            device=str(setup.runtime.device),
+            cwd=str(cwd.resolve()),
+            argv=list(argv if argv is not None else sys.argv),
+            version=hw3tui.__version__,
+            processes=_processes(world),
+        )
         return train(job, setup, run, status, console)
 
 
@@ -140,19 +136,19 @@ def resume_run(
     if status is None:
         raise RunDirError(f"{run.path}: not a run (no status.json)")
     if run.is_live() and not under_torchrun():  # under torchrun, rank 0 checks it below
-        raise RunDirError(f"{run.path}: still running (pid {status.get('pid')}); cancel it first")
-    if status.get("state") == "done":
+        raise RunDirError(f"{run.path}: still running (pid {status.pid}); cancel it first")
+    if status.state == "done":
         raise RunDirError(f"{run.path}: already finished; nothing to resume")
     if not run.preset_file.is_file():
         raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
     loaded = load_preset(run.preset_file)
-    cwd = Path(str(status.get("cwd") or Path.cwd()))
+    cwd = Path(status.cwd or Path.cwd())
     with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
         with world.agreeing():
             if world.is_main:
                 if run.is_live():
                     raise RunDirError(
-                        f"{run.path}: still running (pid {status.get('pid')}); cancel it first"
+                        f"{run.path}: still running (pid {status.pid}); cancel it first"
                     )
                 stack.enter_context(run.lock())
                 clean_leftovers(run.path)
@@ -164,12 +160,9 @@ def resume_run(
         connect(job)
         if not world.is_main:
             return _fit(job, Following(world))
-        status.update(pid=os.getpid(), state="running", ended=None, reason=None)
-        status.update(_processes(world))
-        if world.size == 1:
-            status.pop("processes", None)
-        status.setdefault("resumed", []).append(round(time.time(), 3))
-        status["resumed_argv"] = list(argv if argv is not None else sys.argv)
+        status.begin(os.getpid(), processes=_processes(world))
+        status.resumed.append(now())
+        status.resumed_argv = list(argv if argv is not None else sys.argv)
         return train(job, setup, run, status, console, resumed=True)
 
 
@@ -180,7 +173,7 @@ def train(
     job: Job,
     setup: Setup,
     run: RunDir,
-    status: dict[str, Any],
+    status: Status,
     console: EventSink | None,
     *,
     resumed: bool = False,
@@ -191,33 +184,38 @@ def train(
         run, status, console, preset.checkpoint.chunk_mb, classes=list(dataset.classes)
     )
     run.write_status(status)
-    start = {"resumed_from_epoch": job.state.epoch, "resumed_from_step": job.state.step}
-    recorder.emit(
-        event(
-            "run_start",
-            preset=preset.name,
-            device=str(setup.runtime.device),
-            num_classes=len(dataset.classes),
-            classes=list(dataset.classes),
-            run=run.name,
-            run_dir=str(run.path),
-            epochs=preset.schedule.epochs,
-            images={"train": len(dataset.train), "val": len(dataset.val)},
-            cache_mb=dataset.cache_mb,
-            data=dataset.description,
-            backbone=preset.backbone.name,
-            pretrained=str(preset.backbone.pretrained).lower()
-            if isinstance(preset.backbone.pretrained, bool)
-            else str(preset.backbone.pretrained),
-            runtime=setup.runtime.as_json(),
-            pid=os.getpid(),
-            version=hw3tui.__version__,
-            **_processes(job.world),
-            **(start if resumed else {}),
-        )
+    start = RunStart(
+        type="run_start",
+        time=now(),
+        preset=preset.name,
+        device=str(setup.runtime.device),
+        num_classes=len(dataset.classes),
+        classes=list(dataset.classes),
+        run=run.name,
+        run_dir=str(run.path),
+        epochs=preset.schedule.epochs,
+        images=Images(train=len(dataset.train), val=len(dataset.val)),
+        cache_mb=dataset.cache_mb,
+        data=dataset.description,
+        backbone=preset.backbone.name,
+        pretrained=str(preset.backbone.pretrained).lower()
+        if isinstance(preset.backbone.pretrained, bool)
+        else str(preset.backbone.pretrained),
+        runtime=setup.runtime.as_json(),
+        pid=os.getpid(),
+        version=hw3tui.__version__,
     )
+    processes = _processes(job.world)
+    if processes is not None:
+        start["processes"] = processes
+    if resumed:
+        start["resumed_from_epoch"] = job.state.epoch
+        start["resumed_from_step"] = job.state.step
+    recorder.emit(start)
     outcome = _fit(job, recorder)
-    end = event("run_end", state=outcome.state, best=status.get("best"), reason=outcome.reason)
+    end = RunEnd(
+        type="run_end", time=now(), state=outcome.state, best=status.best, reason=outcome.reason
+    )
     try:
         recorder.emit(end)
     except DiskFull as exc:
@@ -255,9 +253,9 @@ def _said_by(world: World, note: Note) -> Note:
     return note if world.is_main else lambda _: None
 
 
-def _processes(world: World) -> dict[str, int]:
+def _processes(world: World) -> int | None:
     """Recorded in status.json so `hw3tui resume` starts as many processes again."""
-    return {"processes": world.size} if world.size > 1 else {}
+    return world.size if world.size > 1 else None
 
 
 def _failure(exc: BaseException, job: Job) -> str:

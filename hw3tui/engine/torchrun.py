@@ -32,6 +32,7 @@ from hw3tui.engine.recorder import record_end
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs import RunDir
+from hw3tui.runs.status import Status
 
 Note = Callable[[str], None]
 EXIT_CODES = {"done": 0, "failed": 1, "cancelled": 130}
@@ -138,15 +139,15 @@ def _quiet_torchrun_logs() -> None:
 
 
 def _ending(run: RunDir, codes: dict[int, int] | None, *, made: bool, before: int) -> int:
-    status = run.read_status() or {}
+    status = run.read_status() or Status(state="")
     started = any(record["type"] == "run_start" for record in run.events()[before:])
-    if started and status.get("state") == "running" and not run.is_live():
+    if started and status.state == "running" and not run.is_live():
         # rank 0 was killed before it could record the end (it waited on a dead rank, say)
         interrupted = codes is None
         record_end(run, "cancelled" if interrupted else "failed", _stopped_ranks(codes))
-        status = run.read_status() or {}
+        status = run.read_status() or Status(state="")
     if started:
-        return EXIT_CODES.get(str(status.get("state")), 1)
+        return EXIT_CODES.get(status.state, 1)
     # training never started: rank 0 said why (2: bad input, 130: interrupted)
     rank0 = 130 if codes is None else codes.get(0, 0)
     code = rank0 if rank0 in (1, 2, 130) else 1

@@ -7,7 +7,7 @@ Pure reading (no torch, no UI).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ class RunSide:
         return self.summary.state if self.summary is not None else self.history.state
 
     @property
-    def checkpoint(self) -> dict[str, Any] | None:
+    def checkpoint(self) -> Mapping[str, Any] | None:
         """The best checkpoint: from the events, else from status.json."""
         return self.history.best or (self.summary.best if self.summary else None)
 

@@ -10,8 +10,8 @@
       .lock           held (flock) by the engine while it runs
 
 A run is *live* while its engine holds `.lock`. A status that says `running` without a live
-engine means the process was killed: such runs show as `killed` and can be resumed.
-No torch here: the TUI and `hw3tui runs` import this module.
+engine means the process was killed: such runs show as `killed` and can be resumed
+(`hw3tui.runs.summary`). No torch here: the TUI and `hw3tui runs` import this module.
 """
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ import errno
 import fcntl
 import json
 import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from hw3tui.atomic import naming_full_disk, write_text_atomic
-from hw3tui.runs.events import Event, is_event
+from hw3tui.atomic import naming_full_disk
+from hw3tui.runs.events import Event
+from hw3tui.runs.status import Status, read_status, write_status
+from hw3tui.runs.tails import EventTail
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -93,16 +91,13 @@ class RunDir:
             return cls(path)
         raise FileExistsError(f"no free run directory name for {preset_name} in {runs_dir}")
 
-    def write_status(self, status: dict[str, Any]) -> None:
+    def write_status(self, status: Status) -> None:
         """Replace status.json atomically: a reader never sees half of it."""
-        write_text_atomic(self.status_file, json.dumps(status, indent=2) + "\n")
+        write_status(self.status_file, status)
 
-    def read_status(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.status_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+    def read_status(self) -> Status | None:
+        """The run's status; None when it has none (or not a JSON object)."""
+        return read_status(self.status_file)
 
     def append_event(self, record: Event) -> None:
         """Append one event as one line in one write(2), so a tailing reader never sees half.
@@ -152,176 +147,3 @@ class RunDir:
         finally:
             os.close(fd)
         return False
-
-
-class LineTail:
-    """Reads the complete lines appended to a file since the last call.
-
-    A half-written last line waits for the next call; a file replaced by a shorter one is read
-    again from its start. `start_near_end` skips all but that many bytes of an existing file (a
-    long log's tail), dropping the line it starts in the middle of.
-    """
-
-    def __init__(self, path: Path, *, start_near_end: int | None = None) -> None:
-        self.path = path
-        self.offset: int | None = None if start_near_end is not None else 0
-        self._start_near_end = start_near_end or 0
-        self._partial = b""
-
-    def read_lines(self) -> list[bytes]:
-        try:
-            with self.path.open("rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                skip_first = False
-                if self.offset is None:
-                    self.offset = max(0, size - self._start_near_end)
-                    skip_first = self.offset > 0
-                elif size < self.offset:
-                    self.offset, self._partial = 0, b""
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        self.offset += len(chunk)
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()
-        return lines[1:] if skip_first else lines
-
-
-class EventTail(LineTail):
-    """Reads new complete events of an events.jsonl, remembering where it stopped."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-
-    def read(self) -> list[Event]:
-        """Events appended since the last call (a half-written last line waits for the next)."""
-        records: list[Event] = []
-        for line in self.read_lines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if is_event(record):
-                records.append(record)
-        return records
-
-
-@dataclass
-class RunSummary:
-    """One row of `hw3tui runs` and of the TUI's run list."""
-
-    path: Path
-    name: str
-    preset: str
-    state: str
-    """running | done | failed | cancelled | killed (status says running but no engine holds it)."""
-    live: bool
-    started: float | None
-    ended: float | None
-    epochs_done: int
-    epochs: int | None
-    best: dict[str, Any] | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def duration(self) -> float | None:
-        if self.started is None:
-            return None
-        end = self.ended if self.ended is not None else (time.time() if self.live else None)
-        return None if end is None else max(0.0, end - self.started)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "name": self.name,
-            "preset": self.preset,
-            "state": self.state,
-            "live": self.live,
-            "started": self.started,
-            "ended": self.ended,
-            "duration": self.duration,
-            "epochs_done": self.epochs_done,
-            "epochs": self.epochs,
-            "best": self.best,
-        }
-
-
-def summarize(run: RunDir) -> RunSummary | None:
-    """A run's summary from its status.json (None for a folder that is not a run)."""
-    status = run.read_status()
-    if status is None:
-        return None
-    live = run.is_live()
-    state = str(status.get("state", "unknown"))
-    if state == "running" and not live:
-        state = "killed"
-    return RunSummary(
-        path=run.path,
-        name=run.name,
-        preset=str(status.get("preset", run.name)),
-        state=state,
-        live=live,
-        started=_number(status.get("started")),
-        ended=_number(status.get("ended")),
-        epochs_done=int(status.get("epochs_done", 0) or 0),
-        epochs=_int_or_none(status.get("epochs")),
-        best=status.get("best") if isinstance(status.get("best"), dict) else None,
-        extra=status,
-    )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def list_runs(runs_dir: Path) -> list[RunSummary]:
-    """Every run under `runs_dir`, newest first."""
-    if not runs_dir.is_dir():
-        return []
-    found = [summarize(RunDir(p)) for p in runs_dir.iterdir() if p.is_dir()]
-    runs = [r for r in found if r is not None]
-    return sorted(runs, key=lambda r: (r.started or 0.0, r.name), reverse=True)
-
-
-def find_run(name_or_path: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> RunDir | None:
-    """A run by path, or by its folder name under `runs_dir`."""
-    for candidate in (Path(name_or_path), runs_dir / str(name_or_path)):
-        if (candidate / "status.json").is_file() or (candidate / "preset.yaml").is_file():
-            return RunDir(candidate)
-    return None
-
-
-def hw3tui_command() -> list[str]:
-    """How to start hw3tui itself as a child process (the same Python, the same install)."""
-    return [sys.executable, "-m", "hw3tui"]
-
-
-def launch_detached(
-    args: Sequence[str],
-    run: RunDir,
-    *,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.Popen[bytes]:
-    """Start `hw3tui <args>` in its own process session, output to the run's log.txt.
-
-    The child outlives the terminal and the TUI (new session: no SIGHUP from a dropped SSH
-    connection), and never writes to the TUI's screen. `env` adds to the environment (a sweep
-    pins each trial's GPU with CUDA_VISIBLE_DEVICES).
-    """
-    run.path.mkdir(parents=True, exist_ok=True)
-    with run.log_file.open("ab") as log:
-        return subprocess.Popen(
-            [*hw3tui_command(), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            start_new_session=True,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "HW3TUI_DETACHED": "1"},
-        )

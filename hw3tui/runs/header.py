@@ -13,6 +13,7 @@ ends again (a resumed run), the old result lines are replaced, never stacked. No
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,6 +21,7 @@ import hw3tui
 from hw3tui.atomic import write_text_atomic
 from hw3tui.runs import RunDir
 from hw3tui.runs.history import history_of
+from hw3tui.runs.status import Status
 from hw3tui.untrusted import printable
 
 MARK = "# hw3tui result:"
@@ -57,7 +59,7 @@ def describe(
     epochs: int | None,
     run: str,
     ended: float | None,
-    checkpoint: dict[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
     version: str = hw3tui.__version__,
 ) -> list[str]:
     """The two result lines: what the run achieved, then which run, hw3tui version and date."""
@@ -96,19 +98,14 @@ def stamp_result(run: RunDir) -> bool:
 
 def result_of(run: RunDir) -> list[str]:
     """The run's result lines, from its status and events."""
-    status = run.read_status() or {}
+    status = run.read_status() or Status(state="")
     history = history_of(run.events())
-    epochs = status.get("epochs")
     return describe(
         best=history.best_of("val_acc"),
-        state=str(status.get("state") or history.state),
+        state=status.state or history.state,
         epochs_done=history.epochs_done,
-        epochs=epochs if isinstance(epochs, int) else history.epochs_planned,
+        epochs=status.epochs if status.epochs is not None else history.epochs_planned,
         run=run.name,
-        ended=_number(status.get("ended")),
-        checkpoint=status.get("best") if isinstance(status.get("best"), dict) else None,
+        ended=status.ended,
+        checkpoint=status.best,
     )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

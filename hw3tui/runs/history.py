@@ -16,6 +16,7 @@ from typing import Any
 
 from hw3tui.preset.schedule import CosineForm, LinearForm, PlateauForm, preview
 from hw3tui.runs.events import Event
+from hw3tui.runs.numbers import as_float, as_int
 
 BATCH_LOSSES_KEPT = 400
 """Batch losses of the current epoch kept for the live line (older ones scroll off)."""
@@ -42,7 +43,7 @@ class EpochResult:
     def from_event(cls, record: Event) -> EpochResult:
         return cls(
             epoch=int(record["epoch"]),
-            **{name: _float(record.get(name)) for name in _EPOCH_FIELDS},
+            **{name: as_float(record.get(name)) for name in _EPOCH_FIELDS},
         )
 
     def metric(self, name: str) -> float | None:
@@ -106,8 +107,8 @@ class RunHistory:
         classes = record.get("classes")
         if isinstance(classes, list):
             self.classes = [str(c) for c in classes]
-        epochs = record.get("epochs")
-        if isinstance(epochs, int) and not isinstance(epochs, bool):
+        epochs = as_int(record.get("epochs"))
+        if epochs is not None:
             self.epochs_planned = epochs
         self.end = None  # a resumed run is running again
 
@@ -118,7 +119,7 @@ class RunHistory:
         self.batch_losses.clear()
 
     def _on_progress(self, record: Event) -> None:
-        loss = _float(record.get("loss"))
+        loss = as_float(record.get("loss"))
         self.progress = record
         if loss is not None:
             self.batch_losses.append(loss)
@@ -188,7 +189,7 @@ class RunHistory:
         """How far through the current epoch's training steps (0..1)."""
         if self.progress is None:
             return None
-        step, steps = _float(self.progress.get("step")), _float(self.progress.get("steps"))
+        step, steps = as_float(self.progress.get("step")), as_float(self.progress.get("steps"))
         if step is None or not steps:
             return None
         return max(0.0, min(1.0, step / steps))
@@ -201,7 +202,7 @@ class RunHistory:
         fraction = self.epoch_fraction()
         if self.current is None or self.progress is None or not fraction:
             return None
-        started, now = _float(self.current.get("time")), _float(self.progress.get("time"))
+        started, now = as_float(self.current.get("time")), as_float(self.progress.get("time"))
         if started is None or now is None or now <= started:
             return None
         return (now - started) / fraction
@@ -227,7 +228,7 @@ class RunHistory:
     def images_per_s(self) -> float | None:
         """The latest training speed: live from progress, else the last epoch's."""
         if self.progress is not None and self.end is None:
-            speed = _float(self.progress.get("images_per_s"))
+            speed = as_float(self.progress.get("images_per_s"))
             if speed:
                 return speed
         epochs = self.epochs
@@ -237,12 +238,6 @@ class RunHistory:
 def history_of(records: Iterable[Event]) -> RunHistory:
     """The history of a finished list of events."""
     return RunHistory().extend(records)
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
 
 
 def schedule_ahead(spec: Any, epochs: int, epoch: int, *, integer: bool = False) -> str:

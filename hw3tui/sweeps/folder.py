@@ -248,10 +248,9 @@ def summarize_sweep(folder: SweepDir) -> SweepSummary | None:
 
 def _monitor_of(folder: SweepDir) -> str:
     for run_path in sorted(folder.runs_dir.iterdir()):
-        status = RunDir(run_path).read_status() or {}
-        best = status.get("best")
-        if isinstance(best, dict) and isinstance(best.get("metric"), str):
-            return str(best["metric"])
+        status = RunDir(run_path).read_status()
+        if status is not None and status.best is not None:
+            return status.best["metric"]
     return "val_acc"
 
 

@@ -17,7 +17,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -73,7 +73,8 @@ class Active:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             return
-        pid = (self.run.read_status() or {}).get("pid")
+        status = self.run.read_status()
+        pid = status.pid if status is not None else None
         if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and self.run.is_live():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGINT)
@@ -196,13 +197,13 @@ class Worker:
         overrides = self.loaded.overrides(params)
         trial.set_user_attr("overrides", overrides)
         run = self.folder.run_of(trial.number)
-        status = run.read_status() or {}
+        status = run.read_status()
         process: subprocess.Popen[bytes] | None = None
         env = self.slots.env(slot)
         label = _label(start, params, self.loaded)
         if run.is_live():
             self.say(f"trial {trial.number} running ({label}): watching it again")
-        elif status.get("state") in ("done", "failed"):
+        elif status is not None and status.state in ("done", "failed"):
             pass  # it ended while no worker watched: its result is on disk
         elif run.status_file.exists() and run.preset_file.is_file():
             self.say(f"trial {trial.number} continued ({label})")
@@ -250,7 +251,7 @@ class Worker:
 
         summary = summarize(active.run)
         state = summary.state if summary is not None else "failed"
-        best = (summary.best or {}) if summary is not None else {}
+        best: Mapping[str, Any] = (summary.best or {}) if summary is not None else {}
         value = best.get("value")
         if active.pruned:
             self.study.tell(active.trial, state=optuna.trial.TrialState.PRUNED)
@@ -312,7 +313,7 @@ def leaderboard_rows(folder: SweepDir, study: optuna.Study, loaded: LoadedSweep)
             continue
         run = folder.run_of(frozen.number)
         summary = summarize(run)
-        best = (summary.best or {}) if summary is not None else {}
+        best: Mapping[str, Any] = (summary.best or {}) if summary is not None else {}
         value, epoch = best.get("value"), best.get("epoch")
         state = STATES.get(frozen.state.name, frozen.state.name.lower())
         if state == "running" and summary is not None and summary.state in ("cancelled", "killed"):

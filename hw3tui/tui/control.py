@@ -95,9 +95,9 @@ class Launcher:
 
 def interrupt(run: RunDir) -> bool:
     """SIGINT the engine that holds `run`, by the pid in its status.json."""
-    status = run.read_status() or {}
-    pid = status.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or not run.is_live():
+    status = run.read_status()
+    pid = status.pid if status is not None else None
+    if pid is None or pid <= 0 or not run.is_live():
         return False
     try:
         os.kill(pid, signal.SIGINT)

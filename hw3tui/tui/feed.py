@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hw3tui.runs import EventTail, LineTail, RunDir
 from hw3tui.runs.events import Event
+from hw3tui.runs.status import Status
 
 LOG_LINES_KEPT = 500
 """Log lines kept for the log tail (an old run's megabytes of log are not all read)."""
@@ -40,11 +40,13 @@ class FeedUpdate:
 
     events: list[Event] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
-    status: dict[str, Any] | None = None
+    status: Status | None = None
+    status_changed: bool = False
+    """The status (None: the run has none) or its liveness changed since the last poll."""
     live: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.log_lines or self.status is not None)
+        return bool(self.events or self.log_lines or self.status_changed)
 
 
 class RunFeed:
@@ -54,7 +56,7 @@ class RunFeed:
         self.run = run
         self.events = EventTail(run.events_file)
         self.log = LogTail(run.log_file)
-        self._status: dict[str, Any] | None = None
+        self._status: Status | None = None
         self._live: bool | None = None
 
     def poll(self) -> FeedUpdate:
@@ -65,5 +67,5 @@ class RunFeed:
         update.live = live
         if status != self._status or live != self._live:
             self._status, self._live = status, live
-            update.status = status if status is not None else {}
+            update.status, update.status_changed = status, True
         return update

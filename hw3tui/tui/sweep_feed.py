@@ -8,7 +8,9 @@ leaderboard on screen is live. Each trial's events.jsonl is tailed, read only wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from hw3tui.runs import EventTail, RunDir, summarize
 from hw3tui.runs.history import RunHistory
@@ -87,7 +89,7 @@ class SweepFeed:
         epochs, value, epoch = "–", row.value, row.epoch
         if run is not None:
             epochs = f"{run.epochs_done}/{run.epochs}" if run.epochs else str(run.epochs_done)
-            best = run.best or {}
+            best: Mapping[str, Any] = run.best or {}
             if isinstance(best.get("value"), int | float) and isinstance(best.get("epoch"), int):
                 value, epoch = float(best["value"]), int(best["epoch"])
         state = row.state

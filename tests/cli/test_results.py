@@ -27,6 +27,7 @@ from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import CheckpointInfo, load_checkpoint, write_best
 from hw3tui.engine.data import decode_image
 from hw3tui.runs import RunDir
+from hw3tui.runs.status import Status
 from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.evaluation import EvalScreen
 from hw3tui.tui.screens.run import RunScreen
@@ -51,7 +52,7 @@ def error_line(result: Result) -> str:
     return lines[0]
 
 
-def status_of(run: Path) -> dict[str, Any]:
+def status_of(run: Path) -> Status:
     status = RunDir(run).read_status()
     assert status is not None
     return status
@@ -99,7 +100,7 @@ def test_eval_of_a_run_reproduces_the_val_acc_it_recorded(finished_runs: Any, wh
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
 
-    best = status_of(run)["best"]
+    best = status_of(run).best
     assert best["metric"] == "val_acc"
     assert report["accuracy"] == best["value"]  # exactly: same model, images, batches, device
     recorded = report["recorded"]
@@ -116,7 +117,7 @@ def test_eval_shows_tables_on_a_terminal_and_finds_a_run_by_name(finished_runs: 
     result = hw3tui("eval", run.name, "--runs-dir", finished_runs.runs_dir)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    value = status_of(run)["best"]["value"]
+    value = status_of(run).best["value"]
     assert f"accuracy {value:.4f}" in out
     assert "✓ reproduced" in out
     assert "Per class" in out and "Confusion matrix" in out and "Most frequent mistakes" in out
@@ -182,7 +183,7 @@ def test_bad_paths_and_a_run_without_a_checkpoint_exit_2(
     assert "--data missing-folder: no such file or folder" in line
     empty = RunDir(isolated / "runs" / "empty-20260101-000000")
     empty.path.mkdir(parents=True)
-    empty.write_status({"state": "failed", "started": 0.0, "best": None})
+    empty.write_status(Status(state="failed", started=0.0))
     assert "no best checkpoint" in error_line(hw3tui("eval", empty.path))
     unlabelled(isolated / "test", ["1.png"])
     assert "no best checkpoint" in error_line(hw3tui("predict", empty.path, "test"))
@@ -361,7 +362,7 @@ def test_v_on_a_finished_run_shows_its_eval(finished_runs: Any) -> None:
             await wait_for(pilot, lambda: evaluation.report or evaluation.problem, 120)
             assert evaluation.problem == ""
             assert evaluation.report is not None
-            assert evaluation.report.accuracy == status["best"]["value"]
+            assert evaluation.report.accuracy == status.best["value"]
             assert evaluation.report.matches_record
             title = str(evaluation.query_one("#title").render())
             assert "best checkpoint on its val set" in title

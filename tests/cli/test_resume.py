@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from hw3tui.cli import cli
 from hw3tui.runs import RunDir, summarize
+from hw3tui.runs.status import Status
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "data" / "tiny.yaml")
@@ -92,7 +93,7 @@ def test_killed_and_resumed_run_ends_bit_identical(subprocess_env: dict[str, str
     )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     status = killed.read_status()
-    assert status is not None and status["state"] == "done" and status["epochs_done"] == 4
+    assert status is not None and status.state == "done" and status.epochs_done == 4
 
     starts = [e for e in events_of(killed) if e["type"] == "run_start"]
     assert len(starts) == 2 and starts[1]["resumed_from_epoch"] in (1, 2)
@@ -124,16 +125,16 @@ def test_cancelled_run_resumes_to_the_end(subprocess_env: dict[str, str]) -> Non
         if child.poll() is None:
             child.kill()
     status = run.read_status()
-    assert status is not None and status["state"] == "cancelled"
-    started = status["started"]
+    assert status is not None and status.state == "cancelled"
+    started = status.started
 
     result = CliRunner().invoke(cli, ["resume", str(run.path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "resuming at epoch" in result.output
     status = run.read_status()
     assert status is not None
-    assert status["state"] == "done" and status["epochs_done"] == 6
-    assert status["started"] == started and len(status["resumed"]) == 1
+    assert status.state == "done" and status.epochs_done == 6
+    assert status.started == started and len(status.resumed) == 1
     ends = [e["epoch"] for e in events_of(run) if e["type"] == "epoch_end"]
     assert sorted(set(ends)) == list(range(6))
 
@@ -141,7 +142,7 @@ def test_cancelled_run_resumes_to_the_end(subprocess_env: dict[str, str]) -> Non
 def test_resume_refuses_a_live_run() -> None:
     run = RunDir(Path("runs/live"))
     run.path.mkdir(parents=True)
-    run.write_status({"state": "running", "pid": os.getpid()})
+    run.write_status(Status(pid=os.getpid()))
     (run.preset_file).write_text(Path(TINY).read_text())
     with run.lock():
         result = CliRunner().invoke(cli, ["resume", str(run.path)])
@@ -152,7 +153,7 @@ def test_resume_refuses_a_live_run() -> None:
 def test_resume_refuses_a_finished_run() -> None:
     run = RunDir(Path("runs/finished"))
     run.path.mkdir(parents=True)
-    run.write_status({"state": "done"})
+    run.write_status(Status(state="done"))
     run.preset_file.write_text(Path(TINY).read_text())
     result = CliRunner().invoke(cli, ["resume", "finished"])
     assert result.exit_code == 2
@@ -168,7 +169,7 @@ def test_resume_of_something_that_is_not_a_run() -> None:
 def test_resume_of_a_run_that_never_started_says_so() -> None:
     run = RunDir(Path("runs/stillborn"))
     run.path.mkdir(parents=True)
-    run.write_status({"state": "failed", "reason": "data.train: no such folder: x"})
+    run.write_status(Status(state="failed", reason="data.train: no such folder: x"))
     result = CliRunner().invoke(cli, ["resume", str(run.path)])
     assert result.exit_code == 2
     assert "never started training" in result.output

@@ -23,6 +23,7 @@ from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
 from hw3tui.runs import RunDir
 from hw3tui.runs.header import strip_result
+from hw3tui.runs.status import Status
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "data" / "tiny.yaml")
@@ -82,18 +83,18 @@ def test_a_run_writes_its_directory_and_prints_a_line_per_epoch() -> None:
 
     status = run.read_status()
     assert status is not None
-    assert status["state"] == "done" and status["epochs_done"] == 3 and status["epochs"] == 3
-    assert status["preset"] == "tiny" and status["pid"] > 0 and status["device"] == "cpu"
-    assert status["ended"] >= status["started"]
-    assert status["cwd"] == str(Path.cwd().resolve())
-    assert status["version"] and isinstance(status["argv"], list)
+    assert status.state == "done" and status.epochs_done == 3 and status.epochs == 3
+    assert status.preset == "tiny" and status.pid > 0 and status.device == "cpu"
+    assert status.ended >= status.started
+    assert status.cwd == str(Path.cwd().resolve())
+    assert status.version and isinstance(status.argv, list)
 
     # the best checkpoint is the epoch with the best val accuracy
     accuracies = [e["val_acc"] for e in ends]
     best_epoch = accuracies.index(max(accuracies))
-    assert status["best"]["epoch"] == best_epoch
-    assert status["best"]["value"] == max(accuracies)
-    assert status["best"]["path"] == "best/resnet18_best.safetensors"
+    assert status.best["epoch"] == best_epoch
+    assert status.best["value"] == max(accuracies)
+    assert status.best["path"] == "best/resnet18_best.safetensors"
     _, info = load_checkpoint(run.path)
     assert (info.epoch, info.value, info.classes) == (best_epoch, max(accuracies), start["classes"])
 
@@ -179,7 +180,7 @@ def test_each_data_source_trains_end_to_end(source: str, layout: str, settings: 
     assert start["images"]["train"] == (9 if expected_val == 6 else 15)
     assert (start["cache_mb"] == 0) is ("data.cache=false" in settings)
     status = run.read_status()
-    assert status is not None and status["state"] == "done"
+    assert status is not None and status.state == "done"
 
 
 @pytest.mark.parametrize(
@@ -248,8 +249,8 @@ def test_run_dir_made_by_a_launcher_is_marked_failed_on_bad_data() -> None:
     )
     assert result.exit_code == 2
     status = RunDir(launched).read_status()
-    assert status is not None and status["state"] == "failed"
-    assert "no such CSV file" in status["reason"]
+    assert status is not None and status.state == "failed"
+    assert "no such CSV file" in status.reason
     assert RunDir(launched).events()[-1]["type"] == "run_end"
 
 
@@ -271,7 +272,7 @@ def test_new_run_dir_is_removed_on_bad_data() -> None:
 def test_run_dir_holding_another_run_is_refused() -> None:
     other = RunDir(Path("runs/other"))
     other.path.mkdir(parents=True)
-    other.write_status({"state": "done"})
+    other.write_status(Status(state="done"))
     result = hw3tui("run", TINY, "--run-dir", "runs/other")
     assert result.exit_code == 2
     assert "already holds a run" in result.output
@@ -286,7 +287,7 @@ def test_run_dir_with_a_launcher_log_trains_there() -> None:
     assert result.exit_code == 0, result.output
     assert (launched / "log.txt").read_text() == "started by the TUI\n"
     status = RunDir(launched).read_status()
-    assert status is not None and status["state"] == "done"
+    assert status is not None and status.state == "done"
 
 
 @pytest.mark.slow
@@ -362,12 +363,12 @@ def test_sigint_cancels_after_the_batch_saves_state_and_exits_130(
             child.kill()
     assert child.returncode == 130, output.decode()
     status = run.read_status()
-    assert status is not None and status["state"] == "cancelled"
+    assert status is not None and status.state == "cancelled"
     end = run.events()[-1]
     assert end["type"] == "run_end" and end["state"] == "cancelled"
     assert "SIGINT" in end["reason"]
     _, info = load_checkpoint(run.path)  # a valid, checksummed best checkpoint
-    assert info.epoch == status["best"]["epoch"]
+    assert info.epoch == status.best["epoch"]
     assert (run.state_dir / "state.json").is_file()
     assert not run.is_live()
     assert b"\r" not in output and b"hw3tui resume" in output

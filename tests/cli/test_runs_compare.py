@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hw3tui import __version__
 from hw3tui.cli import cli
 from hw3tui.runs import RunDir
 from hw3tui.runs.header import MARK, result_lines, stamp_result, strip_result
+from hw3tui.runs.status import Status
 
 pytestmark = pytest.mark.slow  # the module's runs are trained end to end
 
@@ -30,7 +32,7 @@ def error_line(result: Result) -> str:
     return lines[0]
 
 
-def status_of(run: Path) -> dict[str, Any]:
+def status_of(run: Path) -> Status:
     status = RunDir(run).read_status()
     assert status is not None
     return status
@@ -44,7 +46,7 @@ def runs_with_a_killed_one(finished_runs: Any, isolated: Path) -> Path:
     shutil.copytree(finished_runs.runs_dir, runs)
     killed = RunDir(shutil.copytree(finished_runs.shapes, runs / "tiny-20200101-000000"))
     status = status_of(killed.path)
-    killed.write_status({**status, "state": "running", "ended": None, "started": 1.0})
+    killed.write_status(replace(status, state="running", ended=None, started=1.0))
     return runs
 
 
@@ -61,10 +63,10 @@ def test_runs_lists_every_run_with_its_state_and_best(runs_with_a_killed_one: Pa
         if run.name == "tiny-20200101-000000":
             assert "✗ killed" in row
             continue
-        best = status["best"]
+        best = status.best
         assert "✓ done" in row
         assert f"{best['value']:.3f} (ep {best['epoch']})" in row
-        assert f"{status['epochs_done']}/{status['epochs']}" in row
+        assert f"{status.epochs_done}/{status.epochs}" in row
     assert lines[-1].split()[0] == "tiny-20200101-000000"  # newest first: started long ago
 
 
@@ -102,7 +104,7 @@ def test_compare_two_runs_shows_names_metrics_changes_and_curves(finished_runs: 
     assert rows["schedule.lr"] == ["0.001", "0.01"]
     assert "data.source" not in out  # the same in both
     for run in (a, b):
-        best = status_of(run)["best"]
+        best = status_of(run).best
         assert f"{best['value']:.3f} (epoch {best['epoch']})" in out
     plot = out.split("val acc per epoch")[-1].rstrip().splitlines()
     assert plot[-1].strip() == "epoch"  # the x axis of the curves drawn below the tables
@@ -131,10 +133,10 @@ def test_compare_json(finished_runs: Any) -> None:
     assert fields["data.source"] == ["shapes", "imagefolder"]
     assert fields["data.train"] == [None, "data/train"]
     for run, record in zip((a, b), data["runs"], strict=True):
-        best = status_of(run)["best"]
+        best = status_of(run).best
         assert record["best_val_acc"] == {"value": best["value"], "epoch": best["epoch"]}
-        assert data["curves"][run.name]["epochs"] == list(range(status_of(run)["epochs"]))
-    values = [status_of(r)["best"]["value"] for r in (a, b)]
+        assert data["curves"][run.name]["epochs"] == list(range(status_of(run).epochs))
+    values = [status_of(r).best["value"] for r in (a, b)]
     winner = None if values[0] == values[1] else (a, b)[values.index(max(values))].name
     assert data["winner"] == winner
 
@@ -154,12 +156,12 @@ def test_a_finished_runs_preset_carries_its_result_and_still_validates(finished_
     for run in (finished_runs.shapes, finished_runs.faster, finished_runs.folder):
         text = RunDir(run).preset_file.read_text()
         status = status_of(run)
-        best = status["best"]
-        epochs = status["epochs"]
+        best = status.best
+        epochs = status.epochs
         assert result_lines(text) == [
             f"best val acc {best['value']:.4f} at epoch {best['epoch']} "
             f"({epochs}/{epochs} epochs, done)",
-            f"run {run.name} · hw3tui {__version__} · {_utc(status['ended'])}",
+            f"run {run.name} · hw3tui {__version__} · {_utc(status.ended)}",
         ]
         assert text.startswith(MARK)
         result = hw3tui("validate", RunDir(run).preset_file)
@@ -170,7 +172,7 @@ def test_a_finished_runs_preset_carries_its_result_and_still_validates(finished_
 def test_a_resumed_run_replaces_its_result(finished_runs: Any, isolated: Path) -> None:
     run = RunDir(shutil.copytree(finished_runs.shapes, isolated / "runs" / "tiny-resumed"))
     status = status_of(run.path)
-    run.write_status({**status, "state": "cancelled", "reason": "SIGINT after epoch 1"})
+    run.write_status(replace(status, state="cancelled", reason="SIGINT after epoch 1"))
     stamp_result(run)
     assert "(2/2 epochs, cancelled)" in result_lines(run.preset_file.read_text())[0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from hw3tui.preset import validate_text
@@ -15,6 +16,7 @@ from hw3tui.runs.header import (
     strip_result,
     with_result,
 )
+from hw3tui.runs.status import Status
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = (REPO / "tests" / "data" / "tiny.yaml").read_text()
@@ -38,7 +40,9 @@ def a_run(root: Path, *, val_accs: list[float], state: str = "done", epochs: int
     )
     run.append_event({"type": "run_end", "time": 2.0, "state": state, "best": best})
     run.write_status(
-        {"state": state, "ended": ENDED, "epochs": epochs, "best": best, "preset": "tiny"}
+        Status.from_json(
+            {"state": state, "ended": ENDED, "epochs": epochs, "best": best, "preset": "tiny"}
+        )
     )
     return run
 
@@ -62,7 +66,7 @@ def test_a_run_that_ends_again_replaces_its_header(isolated: Path) -> None:
     run.append_event({"type": "run_start", "time": 3.0, "epochs": 4})
     for epoch, acc in [(1, 0.6), (2, 0.9), (3, 0.7)]:
         run.append_event({"type": "epoch_end", "time": 4.0, "epoch": epoch, "val_acc": acc})
-    run.write_status({**(run.read_status() or {}), "state": "done"})
+    run.write_status(replace(run.read_status() or Status(), state="done"))
     stamp_result(run)
     text = run.preset_file.read_text()
     assert result_lines(text)[0] == "best val acc 0.9000 at epoch 2 (4/4 epochs, done)"
@@ -100,6 +104,6 @@ def test_a_users_own_comments_that_look_alike_further_down_are_kept() -> None:
 def test_no_preset_file_is_not_an_error(isolated: Path) -> None:
     run = RunDir(isolated / "r")
     run.path.mkdir()
-    run.write_status({"state": "failed"})
+    run.write_status(Status(state="failed"))
     assert stamp_result(run) is False
     assert json.loads(run.status_file.read_text())["state"] == "failed"

@@ -74,11 +74,11 @@ def test_two_processes_make_one_run_whose_val_acc_one_process_reproduces(
     run, output = ddp_run
     assert output.count("epoch 1 [2/2]") == 1  # only rank 0 prints
     status = run.read_status()
-    assert status is not None and status["state"] == "done" and status["processes"] == 2
+    assert status is not None and status.state == "done" and status.processes == 2
     # rank 0 alone wrote the events: one start, one record per epoch
     assert len(events_of(run, "run_start")) == 1
     assert [e["epoch"] for e in events_of(run, "epoch_end")] == [0, 1]
-    best = status["best"]
+    best = status.best
     recorded = per_epoch(run)[best["epoch"]][METRICS.index("val_acc")]
     assert best["value"] == recorded
 
@@ -120,8 +120,8 @@ def test_crash_on_rank_1_fails_the_run_naming_it_and_resume_finishes_it_alike(
     assert "error: rank 1: RuntimeError: test fault after epoch 1, step 1" in failed.stderr
     run = only_run(Path("runs"))
     status = run.read_status()
-    assert status is not None and status["state"] == "failed"
-    assert status["reason"].startswith("rank 1: ")
+    assert status is not None and status.state == "failed"
+    assert status.reason.startswith("rank 1: ")
     assert events_of(run, "run_end")[-1]["state"] == "failed"
     assert [e["epoch"] for e in events_of(run, "epoch_end")] == [0]
 
@@ -135,7 +135,7 @@ def test_crash_on_rank_1_fails_the_run_naming_it_and_resume_finishes_it_alike(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "--nproc-per-node 2" in resumed.stdout  # the resume started two processes again
     status = run.read_status()
-    assert status is not None and status["state"] == "done" and status["processes"] == 2
+    assert status is not None and status.state == "done" and status.processes == 2
     assert per_epoch(run) == per_epoch(whole)
 
 
@@ -167,8 +167,8 @@ def test_one_sigint_cancels_every_rank_after_the_same_step(
             child.kill()
             child.wait()
     status = run.read_status()
-    assert status is not None and status["state"] == "cancelled"
-    assert status["reason"].startswith("SIGINT ")
+    assert status is not None and status.state == "cancelled"
+    assert status.reason.startswith("SIGINT ")
     assert json.loads((run.state_dir / "state.json").read_text())["train"]["epoch"] >= 1
 
 
@@ -183,8 +183,8 @@ def test_a_stuck_rank_times_out_instead_of_hanging_the_run(subprocess_env: dict[
     )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     status = only_run(Path("runs")).read_status()
-    assert status is not None and status["state"] == "failed"
-    assert "did not answer within 8 s (HW3TUI_DDP_TIMEOUT)" in status["reason"]
+    assert status is not None and status.state == "failed"
+    assert "did not answer within 8 s (HW3TUI_DDP_TIMEOUT)" in status.reason
 
 
 @pytest.mark.parametrize(
@@ -257,8 +257,8 @@ def test_the_tui_launching_a_multi_gpu_preset_records_why_it_could_not_start(
     child = launcher.child(run)
     assert child is not None and child.wait(timeout=WAIT) == 2
     status = run.read_status()
-    assert status is not None and status["state"] == "failed"
-    assert "no CUDA GPU" in status["reason"]
+    assert status is not None and status.state == "failed"
+    assert "no CUDA GPU" in status.reason
     assert "no CUDA GPU" in run.log_file.read_text()
 
 

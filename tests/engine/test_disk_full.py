@@ -180,7 +180,7 @@ def test_a_full_disk_fails_the_run_and_keeps_best_and_state(
     assert job.state.epoch == resume_epoch
     again = train(job, setup, run, status, console=None, resumed=True)
     assert again.state == "done"
-    assert (run.read_status() or {}).get("state") == "done"
+    assert getattr(run.read_status(), "state", None) == "done"
     assert [e["epoch"] for e in event_lines(run) if e["type"] == "epoch_end"][-1] == 2
 
 
@@ -212,7 +212,7 @@ def test_when_even_the_end_does_not_fit_the_run_is_left_killed_and_resumes(
     assert status is not None
     again = train(job, setup, run, status, console=None, resumed=True)
     assert again.state == "done"
-    assert (run.read_status() or {}).get("state") == "done"
+    assert getattr(run.read_status(), "state", None) == "done"
     assert event_lines(run)[-1]["type"] == "run_end"
 
 

@@ -18,14 +18,14 @@ from hw3tui.engine.evaluation import (
     EvalError,
     Recording,
     data_format,
-    find_target,
     in_checkpoint_order,
     load_trained,
 )
 from hw3tui.engine.loop import evaluate
 from hw3tui.engine.prediction import ImagesError, list_images, predict_images, predictions_csv
 from hw3tui.results.eval_report import EvalReport
-from hw3tui.runs import RunDir
+from hw3tui.runs import NoSuchRun, RunDir, resolve_checkpoint
+from hw3tui.runs.status import Status
 
 CLASSES = ["cat", "dog", "fox"]
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -62,24 +62,24 @@ def test_a_checkpoint_knows_its_run_and_a_joined_one_does_not(
 ) -> None:
     run = RunDir(isolated / "runs" / "tiny-20260101-000000")
     run.path.mkdir(parents=True)
-    run.write_status({"state": "done", "best": None})
+    run.write_status(Status(state="done"))
     save(model, run.best_dir)
-    by_name = find_target("tiny-20260101-000000", isolated / "runs")
+    by_name = resolve_checkpoint("tiny-20260101-000000", isolated / "runs")
     assert by_name.run is not None and by_name.run.path == run.path
-    inside = find_target(str(run.best_dir), Path("runs"))
+    inside = resolve_checkpoint(str(run.best_dir), Path("runs"))
     assert inside.run is not None and inside.run.path == run.path
-    prefix = find_target(str(run.best_dir / "resnet18_best.safetensors"), Path("runs"))
+    prefix = resolve_checkpoint(str(run.best_dir / "resnet18_best.safetensors"), Path("runs"))
     assert prefix.run is not None
 
     alone = save(model, isolated / "shared")
-    target = find_target(str(alone), Path("runs"))
+    target = resolve_checkpoint(str(alone), Path("runs"))
     assert target.run is None
     trained = load_trained(target)
     assert trained.preset.data.image_size == 32 and trained.preset.backbone.name == "resnet18"
     assert trained.classes == CLASSES
 
-    with pytest.raises(EvalError, match="typo: no such run"):
-        find_target("typo", Path("runs"))
+    with pytest.raises(NoSuchRun, match="typo: no such run"):
+        resolve_checkpoint("typo", Path("runs"))
 
 
 def test_data_keeps_the_checkpoints_class_numbers() -> None:
@@ -142,7 +142,7 @@ def test_images_are_listed_in_natural_order_with_unique_ids(isolated: Path) -> N
 
 def test_flip_tta_is_the_mean_softmax_of_both_views(model: torch.nn.Module, isolated: Path) -> None:
     files = images(isolated / "test", 5)
-    trained = load_trained(find_target(str(save(model, isolated / "shared")), Path("runs")))
+    trained = load_trained(resolve_checkpoint(str(save(model, isolated / "shared")), Path("runs")))
     seen: list[tuple[int, int]] = []
     rows = predict_images(
         trained, files, tta=True, seen=lambda done, total: seen.append((done, total))

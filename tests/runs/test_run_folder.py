@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from hw3tui.runs import EventTail, LineTail, RunDir, RunLocked, list_runs
+from hw3tui.runs.events import Best
+from hw3tui.runs.status import Status
 
 NOW = datetime(2026, 11, 27, 12, 0, 0)
 
@@ -84,7 +86,7 @@ def test_a_killed_engine_shows_as_killed(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
-        run.write_status({"state": "running", "pid": holder.pid, "started": time.time()})
+        run.write_status(Status(pid=holder.pid, started=time.time()))
         (summary,) = list_runs(runs)
         assert (summary.state, summary.live) == ("running", True)
     finally:
@@ -96,9 +98,10 @@ def test_a_killed_engine_shows_as_killed(tmp_path: Path) -> None:
 
 def test_status_is_replaced_whole(tmp_path: Path) -> None:
     run = RunDir.create(tmp_path, "a", now=NOW)
-    run.write_status({"state": "running"})
+    run.write_status(Status())
     inode = run.status_file.stat().st_ino
-    run.write_status({"state": "done", "best": {"epoch": 1}})
-    assert run.read_status() == {"state": "done", "best": {"epoch": 1}}
+    best = Best(epoch=1, metric="val_acc", value=0.5, path="best/x")
+    run.write_status(Status(state="done", best=best))
+    assert run.read_status() == Status(state="done", best=best)
     assert run.status_file.stat().st_ino != inode  # a new file renamed over the old one
     assert sorted(p.name for p in run.path.iterdir()) == ["status.json"]

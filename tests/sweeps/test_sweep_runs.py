@@ -76,7 +76,9 @@ def test_a_2x2_grid_ends_with_4_trials_ranked_by_their_own_runs(
     assert {r.state for r in rows} == {"done"}
     for row in rows:
         run = RunDir(folder.path / row.run)
-        best = (run.read_status() or {})["best"]
+        status = run.read_status()
+        assert status is not None and status.best is not None
+        best = status.best
         assert row.value == pytest.approx(best["value"], rel=1e-5)
         assert row.epoch == best["epoch"]
         preset = load_preset(run.preset_file).preset
@@ -137,12 +139,12 @@ def test_kill_9_during_a_trial_then_resume_gives_the_same_leaderboard(
         time.sleep(0.2)
     sweep.kill()  # kill -9: the sweep cannot clean up
     sweep.wait()
-    engine = (first.read_status() or {}).get("pid")
+    engine = getattr(first.read_status(), "pid", None)
     if isinstance(engine, int) and first.is_live():
         os.kill(engine, signal.SIGKILL)  # and the trial's engine with it, as in a reboot
     while first.is_live():
         time.sleep(0.1)
-    killed = (first.read_status() or {}).get("state") == "running"  # not a fast machine's "done"
+    killed = getattr(first.read_status(), "state", None) == "running"  # not a fast machine's "done"
 
     resumed = hw3tui("sweep", "resume", "k", cwd=Path.cwd(), env=env)
 
@@ -214,9 +216,10 @@ def test_median_pruning_stops_a_trial_that_cannot_learn_before_its_last_epoch() 
     assert rows[0].state == "done"
     assert rows[1].state == "pruned"
     hopeless = RunDir(Path("p") / rows[1].run)
-    status = hopeless.read_status() or {}
-    assert status["state"] == "cancelled"  # stopped like a cancel: resumable, folder valid
-    assert status["epochs_done"] < 3
+    status = hopeless.read_status()
+    assert status is not None
+    assert status.state == "cancelled"  # stopped like a cancel: resumable, folder valid
+    assert status.epochs_done < 3
     assert "trial 1 pruned after epoch" in done.stdout
 
 
@@ -246,7 +249,10 @@ def test_ctrl_c_cancels_the_running_trial_cleanly_and_exits_130() -> None:
 
     assert sweep.returncode == 130, output
     assert "hw3tui sweep resume c" in output
-    assert (trial.read_status() or {})["state"] == "cancelled"  # saved: `hw3tui resume` can go on
+    # saved: `hw3tui resume` can go on
+    assert getattr(trial.read_status(), "state", None) == "cancelled"
+        getattr(trial.read_status(), "state", None) == "cancelled"
+    )  # saved: `hw3tui resume` can go on
     assert not trial.is_live()
     _, rows = read_leaderboard(SweepDir(Path("c")))
     assert [(r.trial, r.state) for r in rows] == [(0, "stopped")]

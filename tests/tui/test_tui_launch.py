@@ -113,7 +113,7 @@ def test_launch_shows_epoch_val_acc_and_reopening_lists_the_result(
             )
             await wait_for(
                 pilot,
-                lambda: (run_dir.read_status() or {}).get("state") == "done",
+                lambda: getattr(run_dir.read_status(), "state", None) == "done",
                 TRAINING,
                 "the run to finish",
             )
@@ -121,7 +121,7 @@ def test_launch_shows_epoch_val_acc_and_reopening_lists_the_result(
             await pilot.press("q")  # nothing live: quits without asking
         assert app.launcher.children[run_dir.path.resolve()].wait(timeout=60) == 0
 
-        best = (run_dir.read_status() or {})["best"]
+        best = getattr(run_dir.read_status(), "best", None)
         again = Hw3tuiApp()
         async with again.run_test(size=SIZE) as pilot:
             table = again.screen.query_one(RunsTable)
@@ -170,7 +170,7 @@ def test_cancel_asks_then_the_run_ends_cancelled(presets_dir: Path, apps: list[H
             await pilot.press("y")
             await wait_for(
                 pilot,
-                lambda: (run_dir.read_status() or {}).get("state") == "cancelled",
+                lambda: getattr(run_dir.read_status(), "state", None) == "cancelled",
                 TRAINING,
                 "the cancelled state",
             )

@@ -12,6 +12,8 @@ from textual.widgets import DataTable
 from tui_fakes import STARTED, tiny_text, write_run
 from tui_pilot import run, text_of, wait_for
 
+from hw3tui.runs.events import Best
+from hw3tui.runs.status import Status
 from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.choice import ChoiceScreen
 from hw3tui.tui.screens.compare import CompareScreen
@@ -72,8 +74,9 @@ def test_live_run_is_marked_and_its_row_updates(runs_dir: Path) -> None:
                 await wait_for(pilot, lambda: len(runs_table(app).rows_shown) == 1)
                 cells = row_text(runs_table(app), live.name)
                 assert cells[1:4] == ["● running", "0.400 (ep 0)", "1/4"]
-                status = live.read_status() or {}
-                status.update(epochs_done=2, best={"epoch": 1, "metric": "val_acc", "value": 0.5})
+                status = live.read_status() or Status()
+                status.epochs_done = 2
+                status.best = Best(epoch=1, metric="val_acc", value=0.5, path="best/x")
                 live.write_status(status)
                 await wait_for(
                     pilot,

@@ -173,8 +173,10 @@ def test_a_running_trials_value_and_epochs_are_live_and_ranked(isolated: Path) -
                 assert board.column_texts("#") == ["1", "2", "3", "4"]
                 row = [str(c) for c in board.get_row("3")]
                 assert row[2:6] == ["● running", "0.7000", "1", "2/4"]
-                status = live.read_status() or {}
-                status.update(epochs_done=3, best={"epoch": 2, "metric": "val_acc", "value": 0.95})
+                status = live.read_status()
+                assert status is not None
+                status.epochs_done = 3
+                status.best = {"epoch": 2, "metric": "val_acc", "value": 0.95, "path": "best/x"}
                 live.write_status(status)
                 await wait_for(pilot, lambda: board.column_texts("trial")[0] == "3")
                 assert [str(c) for c in board.get_row("3")][3:6] == ["0.9500", "2", "3/4"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hw3tui.runs import RunDir
 from hw3tui.runs.events import Event
+from hw3tui.runs.status import Status
 
 TINY = Path(__file__).resolve().parent.parent / "data" / "tiny.yaml"
 STARTED = 1_767_225_600.0
@@ -133,16 +134,18 @@ def write_run(
     for record in events:
         run.append_event(record)
     run.write_status(
-        {
-            "state": state,
-            "pid": 999_999_999,
-            "started": start,
-            "ended": None if state == "running" else end_time,
-            "best": best_record,
-            "preset": "tiny",
-            "epochs": epochs,
-            "epochs_done": done,
-        }
+        Status.from_json(
+            {
+                "state": state,
+                "pid": 999_999_999,
+                "started": start,
+                "ended": None if state == "running" else end_time,
+                "best": best_record,
+                "preset": "tiny",
+                "epochs": epochs,
+                "epochs_done": done,
+            }
+        )
     )
     run.log_file.write_text(log or f"hw3tui run: {name}\ntraining on cpu\n")
     return run

@@ -7,7 +7,7 @@ process: closing this screen, or the app, leaves it training.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.runs import RunDir
 from hw3tui.runs.history import RunHistory
+from hw3tui.runs.status import Status
 from hw3tui.tui.feed import FeedUpdate, RunFeed
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm_cancel
@@ -84,7 +85,7 @@ class RunScreen(Screen[None]):
         self.run = run
         self.history = RunHistory()
         self.preset: Preset | None = None
-        self.status: dict[str, Any] | None = None
+        self.status: Status | None = None
         self.live = False
         self.stopping = False
         self.reading_preset = False
@@ -151,9 +152,9 @@ class RunScreen(Screen[None]):
         if update.log_lines:
             self.query_one(LogTail).add(update.log_lines)
         self.live = update.live
-        if update.status is not None:
-            self.status = update.status or None
-        if self.preset is None and (update.events or update.status):
+        if update.status_changed:
+            self.status = update.status
+        if self.preset is None and (update.events or update.status is not None):
             self._read_preset()  # the engine writes preset.yaml when it starts
         self._redraw()
 
@@ -161,7 +162,7 @@ class RunScreen(Screen[None]):
 
     @property
     def state(self) -> str:
-        status_state = str(self.status.get("state")) if self.status else None
+        status_state = self.status.state if self.status is not None else None
         live = self.live or self.hw3.launcher.live(self.run)
         if status_state is None:
             if self.history.end is not None:
@@ -178,9 +179,8 @@ class RunScreen(Screen[None]):
 
     @property
     def planned_epochs(self) -> int | None:
-        status_epochs = self.status.get("epochs") if self.status else None
-        if isinstance(status_epochs, int) and not isinstance(status_epochs, bool):
-            return status_epochs
+        if self.status is not None and self.status.epochs is not None:
+            return self.status.epochs
         if self.history.epochs_planned:
             return self.history.epochs_planned
         return self.preset.schedule.epochs if self.preset is not None else None
@@ -235,7 +235,7 @@ class RunScreen(Screen[None]):
     @property
     def _evaluable(self) -> bool:
         ended = self.state not in ("running", "starting", "stopping…")
-        return ended and bool(self.history.best or (self.status or {}).get("best"))
+        return ended and bool(self.history.best or (self.status is not None and self.status.best))
 
     def action_evaluate(self) -> None:
         if not self._evaluable:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Static
 
 from hw3tui.preset import Preset
 from hw3tui.preset.schedule import value_at
 from hw3tui.runs.history import RunHistory, schedule_ahead
+from hw3tui.runs.numbers import as_float
 
 QUANTITIES = (("lr", "lr"), ("batch_size", "batch"), ("weight_decay", "w. decay"))
 
@@ -27,7 +26,7 @@ class ScheduleNow(Static):
         current = history.current or {}
         epoch = history.current_epoch
         for field, label in QUANTITIES:
-            now = _number(current.get(field))
+            now = as_float(current.get(field))
             if now is None and preset is not None:
                 now = _first(preset, field)
             ahead = ""
@@ -44,10 +43,6 @@ class ScheduleNow(Static):
             shown = "–" if now is None else f"{now:g}"
             lines.append(f"{label:<9}{shown:<9}[dim]{ahead}[/]")
         self.update("\n".join(lines))
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _first(preset: Preset, field: str) -> float | None:
