@@ -251,8 +251,6 @@ def test_ctrl_c_cancels_the_running_trial_cleanly_and_exits_130() -> None:
     assert "hw3tui sweep resume c" in output
     # saved: `hw3tui resume` can go on
     assert getattr(trial.read_status(), "state", None) == "cancelled"
-        getattr(trial.read_status(), "state", None) == "cancelled"
-    )  # saved: `hw3tui resume` can go on
     assert not trial.is_live()
     _, rows = read_leaderboard(SweepDir(Path("c")))
     assert [(r.trial, r.state) for r in rows] == [(0, "stopped")]
