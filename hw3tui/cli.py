@@ -30,7 +30,7 @@ class Entry(NamedTuple):
 COMMANDS: dict[str, Entry] = {
     "tui": Entry(
         "hw3tui.commands.tui:tui",
-        "Open the terminal UI: edit presets, launch runs, watch them live, compare them.",
+        "Open the terminal UI: edit presets, launch runs and sweeps, watch them live, compare them.",
     ),
     "run": Entry(
         "hw3tui.commands.train:run",
