@@ -28,6 +28,10 @@ COMMANDS: dict[str, str] = {
     "verify": "hw3tui.commands.checkpoints:verify",
     "eval": "hw3tui.commands.results:evaluate",
     "predict": "hw3tui.commands.results:predict",
+    "plot": "hw3tui.commands.writeup:plot",
+    "augment": "hw3tui.commands.writeup:augment",
+    "note": "hw3tui.commands.writeup:note",
+    "report": "hw3tui.commands.report:report",
 }
 """Command name -> "module:attribute" of its click command."""
 
