@@ -66,12 +66,12 @@ def report(
     # built aside first: files written atomically inside replace_dir's locked staging folder
     # would wait on its lock, so the finished folder is moved in whole
     with tempfile.TemporaryDirectory(dir=out.resolve().parent, prefix=".report-") as built:
-        text = _write(runs, Path(built), size, fmt, title)
+        remarks = _write(runs, Path(built), size, fmt, title)
         with replace_dir(out) as staging:
             for item in Path(built).iterdir():
                 item.rename(staging / item.name)
     click.echo(f"wrote {out / REPORT_FILE} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
-    for line in text:
+    for line in remarks:
         click.echo(line)
 
 
