@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hw3tui.preset.yamlio import flow
 from hw3tui.results.compare import RunSide
 from hw3tui.results.compare_many import compare_many
 from hw3tui.results.figures import (
@@ -117,7 +118,7 @@ def differences(sides: Sequence[RunSide]) -> tuple[list[str], list[list[str]]]:
 
 
 def _value(value: object) -> str:
-    return "–" if value is None else str(value)
+    return "–" if value is None else flow(value)
 
 
 def write_comparison(

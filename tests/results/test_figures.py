@@ -165,3 +165,15 @@ def test_report_table_escapes_cells_and_links_relatively() -> None:
     assert "![curves](<run|1/curves.png>)" in text
     assert "> why\n> because" in text
     assert "cat m.safetensors.* > m.safetensors" in text
+
+
+def test_readme_figures_are_checked_in_small_pngs() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    section = (repo / "README.md").read_text().split("## Figures and report", 1)[1]
+    links = re.findall(r"\]\((docs/figures/[^)]+\.png)\)", section.split("\n## ", 1)[0])
+    assert len(links) == 7
+    for link in links:
+        path = repo / link
+        assert path.stat().st_size < 300_000, link
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size == (720, 450), link
