@@ -30,7 +30,8 @@ class Entry(NamedTuple):
 COMMANDS: dict[str, Entry] = {
     "tui": Entry(
         "hw3tui.commands.tui:tui",
-        "Open the terminal UI: edit presets, launch runs and sweeps, watch them live, compare them.",
+        "Open the terminal UI: edit presets, launch runs and sweeps, watch them live, compare "
+        "them.",
     ),
     "run": Entry(
         "hw3tui.commands.train:run",
@@ -83,6 +84,22 @@ COMMANDS: dict[str, Entry] = {
     "sweeps": Entry(
         "hw3tui.commands.sweeps:sweeps",
         "List sweeps: state, trials ended of planned, best value and its trial.",
+    ),
+    "plot": Entry(
+        "hw3tui.commands.writeup:plot",
+        "Figures of runs (or of a SWEEP's trials) into DIR, for a report.",
+    ),
+    "augment": Entry(
+        "hw3tui.commands.writeup:augment",
+        "Show what the preset's augmentation does to training images.",
+    ),
+    "note": Entry(
+        "hw3tui.commands.writeup:note",
+        "Append TEXT (why you tried this, what you saw) to the run's notes.md, dated.",
+    ),
+    "report": Entry(
+        "hw3tui.commands.report:report",
+        "Write DIR/report.md with its figures: the write-up of RUN... for a report.",
     ),
 }
 """Command name -> its entry. `hw3tui --help` reads the summaries from here."""

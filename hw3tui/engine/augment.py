@@ -19,19 +19,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Augment
+from hw3tui.preset.torchvision_code import IMAGENET_MEAN as IMAGENET_MEAN
+from hw3tui.preset.torchvision_code import IMAGENET_STD as IMAGENET_STD
 
 BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 """Float batch (B, 3, H, W) in [0, 1] and a generator (on the CPU or the batch's device) ->
 augmented batch."""
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def step_generator(seed: int, epoch: int, step: int, device: torch.device) -> torch.Generator:
@@ -117,17 +117,25 @@ def _source_index(index: torch.Tensor, size: int, padding_mode: str) -> torch.Te
     return torch.where(index >= size, 2 * size - 1 - index, index)
 
 
-def affine(*, degrees: float, translate: Sequence[float], scale: Sequence[float]) -> BatchTransform:
+def affine(
+    *,
+    degrees: float,
+    translate: Sequence[float] | None,
+    scale: Sequence[float] | None,
+) -> BatchTransform:
     """Rotate by up to `degrees` either way, shift by up to `translate` (fractions of width and
-    height) and scale by a factor in `scale`; one random transform per image, black outside."""
+    height; None: no shift) and scale by a factor in `scale` (None: no scaling), as torchvision's
+    `RandomAffine` does; one random transform per image, black outside."""
+    shift = (0.0, 0.0) if translate is None else translate
+    factors = (1.0, 1.0) if scale is None else scale
 
     def apply(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         count = batch.shape[0]
         angle = _uniform(count, -degrees, degrees, generator) * (math.pi / 180)
         # grid coordinates span [-1, 1]: a shift by a fraction f of the side is 2f
-        shift_x = _uniform(count, -translate[0], translate[0], generator) * 2
-        shift_y = _uniform(count, -translate[1], translate[1], generator) * 2
-        factor = _uniform(count, scale[0], scale[1], generator)
+        shift_x = _uniform(count, -shift[0], shift[0], generator) * 2
+        shift_y = _uniform(count, -shift[1], shift[1], generator) * 2
+        factor = _uniform(count, factors[0], factors[1], generator)
         cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
         # affine_grid maps output to input coordinates: the inverse of scale*rotate, then shift
         theta = torch.stack(
@@ -192,3 +200,9 @@ class Preprocess:
         batch = (batch - self.mean) / self.std
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
         return batch.contiguous(memory_format=layout)
+
+    def to_pixels(self, inputs: torch.Tensor) -> np.ndarray:
+        """Model inputs (B, 3, H, W) back to the uint8 (B, H, W, 3) images they show."""
+        images = (inputs.float() * self.std + self.mean).clamp(0, 1)
+        pixels = (images * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        return np.ascontiguousarray(pixels.cpu().numpy())

@@ -158,6 +158,16 @@ def read_image(path: Path, size: int) -> np.ndarray:
         return decode_image(path, size)
 
 
+def images_at(split: Split, indices: Sequence[int]) -> torch.Tensor:
+    """uint8 (N, 3, S, S) of a few of the split's images, from memory or decoded from files."""
+    if split.images is not None:
+        return split.images[list(indices)]
+    if split.files is None or not indices:
+        return torch.zeros((0, 3, split.size, split.size), dtype=torch.uint8)
+    decoded = np.stack([read_image(split.files[i], split.size) for i in indices])
+    return torch.from_numpy(decoded).permute(0, 3, 1, 2).contiguous()
+
+
 def check_header(path: Path) -> None:
     """Open `path`'s image header (cheap: no pixels decoded); a `DataError` when it is not one."""
     with _reading(path), Image.open(path) as image:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from pydantic import ValidationError
 from torch import nn
@@ -32,7 +33,7 @@ from hw3tui.engine.checkpoint import (
     check_against_model,
     load_checkpoint,
 )
-from hw3tui.engine.data import Dataset, Split, load_dataset
+from hw3tui.engine.data import Dataset, Split, images_at, load_dataset
 from hw3tui.engine.job import Setup, make_job
 from hw3tui.engine.loop import Job, evaluate
 from hw3tui.engine.models import WeightsError, build_model
@@ -241,6 +242,30 @@ def evaluate_checkpoint(
 ) -> EvalReport:
     """Accuracy, loss, per-class accuracy and confusion matrix of the checkpoint on the run's own
     val set (rebuilt as the run built it), or on the labelled images at `data`."""
+    return evaluate_with_mistakes(trained, data=data, seen=seen, mistakes=0)[0]
+
+
+@dataclass(frozen=True)
+class Mistakes:
+    """Some images the model got wrong, as it saw them (de-normalised), with both classes."""
+
+    images: np.ndarray
+    """uint8 (N, H, W, 3)."""
+    true: list[str]
+    predicted: list[str]
+    total: int
+    """How many images it got wrong in all."""
+
+
+def evaluate_with_mistakes(
+    trained: Trained,
+    *,
+    data: Path | None = None,
+    seen: Seen | None = None,
+    mistakes: int = 24,
+) -> tuple[EvalReport, Mistakes]:
+    """`evaluate_checkpoint`'s report, and up to `mistakes` misclassified images from that same
+    evaluation (in data order)."""
     dataset = labelled_images(trained, data)
     split = in_checkpoint_order(dataset, trained.classes)
     job = eval_job(trained, split, description=dataset.description)
@@ -254,7 +279,7 @@ def evaluate_checkpoint(
     confusion = torch.bincount(labels * count + predicted, minlength=count * count)
     run = trained.target.run
     own = data is None
-    return EvalReport(
+    report = EvalReport(
         classes=trained.classes,
         confusion=confusion.reshape(count, count).tolist(),
         accuracy=accuracy,
@@ -264,6 +289,16 @@ def evaluate_checkpoint(
         run=run.name if run is not None else None,
         recorded=recorded_epoch(run, trained.info.epoch) if own and run is not None else None,
         device=str(job.runtime.device),
+    )
+    wrong = torch.nonzero(predicted != labels).flatten().tolist()
+    shown = wrong[:mistakes]
+    inputs = job.val_inputs(images_at(split, shown).to(job.runtime.device), None)
+    names = trained.classes
+    return report, Mistakes(
+        images=job.val_inputs.to_pixels(inputs),
+        true=[names[int(labels[i])] for i in shown],
+        predicted=[names[int(predicted[i])] for i in shown],
+        total=len(wrong),
     )
 
 

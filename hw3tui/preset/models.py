@@ -160,28 +160,32 @@ class Optimizer(Section):
 
 
 class RandomCrop(Section):
-    """Pad the image, then crop a random window of the original size."""
+    """Pad the image, then crop a random window of the original size, like torchvision's
+    `RandomCrop(size, padding=padding, padding_mode=padding_mode)`."""
 
     padding: Annotated[Whole, Field(ge=0, le=512)] = 16
     """Pixels of padding on each side before cropping."""
-    padding_mode: Literal["constant", "edge", "reflect", "symmetric"] = "reflect"
-    """How the padding is filled."""
+    padding_mode: Literal["constant", "edge", "reflect", "symmetric"] = "constant"
+    """How the padding is filled: `constant` pads with black, as torchvision does by default;
+    `edge` repeats the border pixels; `reflect` and `symmetric` mirror the image."""
 
 
 class Affine(Section):
-    """A random rotation, translation and scaling."""
+    """A random rotation, translation and scaling, like torchvision's `RandomAffine`: what is
+    left out is not done (`affine: {degrees: 10}` is `RandomAffine(10)`: no shift, no scaling);
+    a bare `affine: {}` rotates by up to 15 degrees and nothing else."""
 
     degrees: Annotated[Real, Field(ge=0.0, le=180.0)] = 15.0
     """Rotate by up to this many degrees either way."""
-    translate: tuple[Probability, Probability] = (0.1, 0.1)
-    """Shift by up to this fraction of the width and the height."""
-    scale: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.1)
-    """Scale by a factor between these two."""
+    translate: tuple[Probability, Probability] | None = None
+    """Shift by up to this fraction of the width and the height; leave out for no shift."""
+    scale: tuple[PositiveFloat, PositiveFloat] | None = None
+    """Scale by a factor between these two; leave out for no scaling."""
 
     @field_validator("scale")
     @classmethod
-    def _ordered(cls, scale: tuple[float, float]) -> tuple[float, float]:
-        if scale[0] > scale[1]:
+    def _ordered(cls, scale: tuple[float, float] | None) -> tuple[float, float] | None:
+        if scale is not None and scale[0] > scale[1]:
             raise ValueError(f"scale goes from low to high, got [{scale[0]}, {scale[1]}]")
         return scale
 

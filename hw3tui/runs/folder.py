@@ -7,6 +7,7 @@
       best/           <backbone>_best.safetensors.NNN chunks and SHA256SUMS
       state/          resumable training state
       log.txt         the process's output when launched detached
+      notes.md        the student's notes on the run (`hw3tui note`), quoted by `hw3tui report`
       .lock           held (flock) by the engine while it runs
 
 A run is *live* while its engine holds `.lock`. A status that says `running` without a live
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from hw3tui.atomic import naming_full_disk
+from hw3tui.atomic import naming_full_disk, write_text_atomic
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
 from hw3tui.runs.tails import EventTail
@@ -75,6 +76,25 @@ class RunDir:
     @property
     def lock_file(self) -> Path:
         return self.path / ".lock"
+
+    @property
+    def notes_file(self) -> Path:
+        return self.path / "notes.md"
+
+    def read_notes(self) -> str:
+        """The run's notes.md ("" when there is none)."""
+        try:
+            return self.notes_file.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def append_note(self, text: str, when: datetime | None = None) -> None:
+        """Add a dated paragraph to notes.md; the whole file is replaced atomically, so a kill
+        never leaves half a note."""
+        stamp = (when or datetime.now()).strftime("%Y-%m-%d %H:%M")
+        before = self.read_notes()
+        gap = "" if not before else ("\n" if before.endswith("\n") else "\n\n")
+        write_text_atomic(self.notes_file, f"{before}{gap}- {stamp}: {text.strip()}\n")
 
     @classmethod
     def create(cls, runs_dir: Path, preset_name: str, now: datetime | None = None) -> RunDir:

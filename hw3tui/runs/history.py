@@ -76,6 +76,9 @@ class RunHistory:
     results: dict[int, EpochResult] = field(default_factory=dict)
     current: Event | None = None
     """The last `epoch_start`: the epoch being trained and its lr, batch size, weight decay."""
+    starts: dict[int, Event] = field(default_factory=dict)
+    """Every epoch's `epoch_start` by epoch (a resumed epoch keeps its latest): the schedules as
+    they were used."""
     progress: Event | None = None
     """The last `progress` of the current epoch."""
     batch_losses: deque[float] = field(default_factory=lambda: deque(maxlen=BATCH_LOSSES_KEPT))
@@ -113,8 +116,9 @@ class RunHistory:
         self.end = None  # a resumed run is running again
 
     def _on_epoch_start(self, record: Event) -> None:
-        int(record["epoch"])  # ValueError / KeyError: not an epoch_start we can use
+        epoch = int(record["epoch"])  # ValueError / KeyError: not an epoch_start we can use
         self.current = record
+        self.starts[epoch] = record
         self.progress = None
         self.batch_losses.clear()
 
@@ -172,6 +176,18 @@ class RunHistory:
             value = result.metric(metric)
             if value is not None:
                 xs.append(result.epoch)
+                ys.append(value)
+        return xs, ys
+
+    def schedule_used(self, name: str) -> tuple[list[int], list[float]]:
+        """Epochs and values of `lr`, `batch_size` or `weight_decay` as each epoch_start gave
+        them: what the run trained with, not what its preset would compute."""
+        xs: list[int] = []
+        ys: list[float] = []
+        for epoch in sorted(self.starts):
+            value = as_float(self.starts[epoch].get(name))
+            if value is not None:
+                xs.append(epoch)
                 ys.append(value)
         return xs, ys
 

@@ -1,0 +1,137 @@
+"""`hw3tui report RUN|SWEEP... -o DIR`: DIR/report.md with its figures beside it.
+
+The folder is built aside and swapped into place (`hw3tui.atomic.replace_dir`): a report is
+replaced whole or not at all, and a folder that is not a report is never replaced.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from hw3tui.commands.common import BadInput
+from hw3tui.commands.writeup import _draw, _figure_options, _runs, _runs_dir_option, _size
+from hw3tui.runs import RunDir
+
+if TYPE_CHECKING:
+    from hw3tui.results.figures import Size
+
+REPORT_FILE = "report.md"
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True, metavar="RUN|SWEEP...")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder of the report (replaced whole; a non-empty folder without report.md is refused).",
+)
+@_figure_options
+@click.option("--title", default="Experiments", show_default=True, help="The report's heading.")
+@_runs_dir_option
+def report(
+    targets: tuple[str, ...],
+    out: Path,
+    fmt: str,
+    size_text: str,
+    dpi: int,
+    title: str,
+    runs_dir: Path | None,
+) -> None:
+    """Write DIR/report.md with its figures: the write-up of RUN... for a report.
+
+    A table of the runs (what differs in their presets, best val acc and epoch, epochs,
+    duration, device), their val acc on one figure, then per run its figures, its notes
+    (`hw3tui note`) and its checkpoint pieces with the `cat` command that joins them.
+
+    Relative links only: the folder renders on a git host as is. Exit codes: 0 written, 2 bad
+    input.
+    """
+    from hw3tui.atomic import replace_dir
+
+    size = _size(size_text, dpi)
+    runs = _runs(targets, runs_dir)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"-o {out}: is a file; name a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / REPORT_FILE).is_file():
+        raise BadInput(
+            f"-o {out}: not empty and not a report folder (no {REPORT_FILE}); not replaced"
+        )
+    if not out.resolve().parent.is_dir():
+        raise BadInput(f"-o {out}: no such folder: {out.resolve().parent}")
+    # built aside first: files written atomically inside replace_dir's locked staging folder
+    # would wait on its lock, so the finished folder is moved in whole
+    with tempfile.TemporaryDirectory(dir=out.resolve().parent, prefix=".report-") as built:
+        remarks = _write(runs, Path(built), size, fmt, title)
+        with replace_dir(out) as staging:
+            for item in Path(built).iterdir():
+                item.rename(staging / item.name)
+    click.echo(f"wrote {out / REPORT_FILE} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+    for line in remarks:
+        click.echo(line)
+
+
+def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) -> list[str]:
+    """Figures and report.md into `staging`; the remarks to tell the user."""
+    from hw3tui.atomic import write_text_atomic
+    from hw3tui.commands.run_figures import FIGURE_TITLES, differences
+    from hw3tui.results.report import RunSection, report_markdown
+
+    sides, drawn, comparison = _draw(runs, staging, size, fmt, evaluate=True)
+    fields, values = differences(sides)
+    sections = []
+    remarks = []
+    for side, figures, row in zip(sides, drawn, values, strict=True):
+        history, summary = side.history, side.summary
+        pieces, joined = _pieces(side.run)
+        sections.append(
+            RunSection(
+                name=side.name,
+                values=row,
+                best=history.best_of("val_acc"),
+                epochs_done=history.epochs_done,
+                epochs_planned=history.epochs_planned or (summary.epochs if summary else None),
+                duration=summary.duration if summary else None,
+                device=history.device or "",
+                state=side.state,
+                figures=[
+                    (FIGURE_TITLES[kind], path.relative_to(staging).as_posix())
+                    for kind, path in figures.files.items()
+                ],
+                remarks=figures.remarks,
+                notes=side.run.read_notes(),
+                pieces=pieces,
+                joined=joined,
+                best_folder=str(side.run.best_dir),
+            )
+        )
+        remarks += [f"{side.name}: {remark}" for remark in figures.remarks]
+    relative = None if comparison is None else comparison.relative_to(staging).as_posix()
+    text = report_markdown(sections, fields, comparison=relative, title=title)
+    write_text_atomic(staging / REPORT_FILE, text)
+    return remarks
+
+
+def _pieces(run: RunDir) -> tuple[list[str], str]:
+    """The run's checkpoint chunk names and the joined file's name (none: [], "")."""
+    from hw3tui.checkpoints.format import CheckpointError
+    from hw3tui.checkpoints.locate import locate
+
+    try:
+        source = locate(run.best_dir)
+    except CheckpointError:
+        return [], ""
+    if not source.chunked:
+        return [source.name], source.name
+    chunks = sorted(
+        p.name
+        for p in source.folder.glob(f"{source.name}.*")
+        if p.name[len(source.name) + 1 :].isdigit()
+    )
+    return chunks, source.name
