@@ -217,8 +217,8 @@ def test_a_rank_failing_outside_a_step_ends_every_rank_naming_it(
         assert not Path("runs").exists() or not any(Path("runs").iterdir())
         return
     status = only_run(Path("runs")).read_status()
-    assert status is not None and status["state"] == "failed"
-    assert status["reason"].startswith(reason) and status["epochs_done"] == 1
+    assert status is not None and status.state == "failed"
+    assert status.reason.startswith(reason) and status.epochs_done == 1
 
 
 def test_gpus_on_a_machine_without_one_is_bad_input_and_leaves_nothing() -> None:

@@ -169,8 +169,8 @@ def test_a_class_name_with_an_escape_sequence_is_refused_at_loading(
     result = hw3tui("run", tiny_preset, *sets, "--set", "data.val_split=0.5", "--run-dir", launched)
     one_error_line(result)
     status = RunDir(launched).read_status()
-    assert status is not None and status["state"] == "failed"
-    assert_no_raw(status["reason"])
+    assert status is not None and status.state == "failed"
+    assert_no_raw(status.reason)
     # ... which every list of runs shows escaped
     listed = hw3tui("runs", "--runs-dir", "runs")
     assert listed.exit_code == 0 and "launched" in listed.stdout

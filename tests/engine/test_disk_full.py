@@ -22,6 +22,7 @@ import hw3tui.engine.checkpoint
 import hw3tui.engine.session
 import hw3tui.engine.state
 import hw3tui.runs.folder
+import hw3tui.runs.status
 from hw3tui.atomic import LEFTOVER, DiskFull, open_atomic
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
@@ -30,6 +31,7 @@ from hw3tui.engine.loop import Job, Outcome
 from hw3tui.engine.session import train
 from hw3tui.engine.state import load_state
 from hw3tui.preset import load_preset
+from hw3tui.runs.status import Status
 from hw3tui.runs import RunDir, summarize
 from hw3tui.runs.events import Event
 
@@ -50,7 +52,7 @@ def tiny_setup(tmp_path: Path) -> Setup:
 def start(tmp_path: Path, console: Callable[[Event], None] | None = None) -> tuple[RunDir, Outcome]:
     setup = tiny_setup(tmp_path)
     run = RunDir.create(tmp_path / "runs", "tiny")
-    status = {"state": "running", "pid": os.getpid(), "started": 0.0, "ended": None, "best": None}
+    status = Status(state="running", pid=os.getpid(), started=0.0)
     return run, train(make_job(setup), setup, run, status, console)
 
 
@@ -134,7 +136,7 @@ def fail_epoch_end_event(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fail_status_after_epoch_1(monkeypatch: pytest.MonkeyPatch) -> None:
     """status.json after epoch 1 fills the disk part way through its partial file."""
-    real = hw3tui.runs.folder.write_text_atomic
+    real = hw3tui.runs.status.write_text_atomic
 
     def write_text_atomic(path: Path, text: str) -> None:
         if json.loads(text).get("epochs_done") == 2 and json.loads(text)["state"] == "running":
@@ -143,7 +145,7 @@ def fail_status_after_epoch_1(monkeypatch: pytest.MonkeyPatch) -> None:
                 raise full()
         real(path, text)
 
-    monkeypatch.setattr(hw3tui.runs.folder, "write_text_atomic", write_text_atomic)
+    monkeypatch.setattr(hw3tui.runs.status, "write_text_atomic", write_text_atomic)
 
 
 FAULTS = {
@@ -168,7 +170,7 @@ def test_a_full_disk_fails_the_run_and_keeps_best_and_state(
     reason = f"disk full while writing {run.path / written}"
     assert (outcome.state, outcome.reason, outcome.detail) == ("failed", reason, "")
     status = run.read_status()
-    assert status is not None and (status["state"], status["reason"]) == ("failed", reason)
+    assert status is not None and (status.state, status.reason) == ("failed", reason)
     events = event_lines(run)
     assert events[-1]["type"] == "run_end" and events[-1]["reason"] == reason
     assert leftovers(run) == []

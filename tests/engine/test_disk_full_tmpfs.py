@@ -79,14 +79,14 @@ def test_a_full_disk_fails_the_run_and_resume_finishes_once_there_is_room(
     (said,) = failed.stderr.splitlines()  # that one line, no traceback
     assert said in named
     status = run.read_status()
-    assert status is not None and status["state"] == "failed" and status["epochs_done"] == 2
-    assert f"error: {status['reason']}" == said
+    assert status is not None and status.state == "failed" and status.epochs_done == 2
+    assert f"error: {status.reason}" == said
     assert [p.name for p in run.path.rglob("*") if LEFTOVER.match(p.name)] == []
     lines = run.events_file.read_text().splitlines()
     assert json.loads(lines[-1])["type"] == "run_end"  # and every line whole
     verified = CliRunner().invoke(cli, ["verify", str(run.path)])
     assert verified.exit_code == 0, verified.output
-    assert status["best"]["epoch"] in (0, 1)
+    assert status.best["epoch"] in (0, 1)
 
     resize(small_disk, 64 * 1024 * KiB)
     resumed = CliRunner().invoke(cli, ["resume", run.name, "--runs-dir", str(runs_dir)])
@@ -94,6 +94,6 @@ def test_a_full_disk_fails_the_run_and_resume_finishes_once_there_is_room(
     assert resumed.exit_code == 0, resumed.output
     assert "resuming at epoch 1" in resumed.stdout  # state/ of epoch 0 loaded
     done = run.read_status()
-    assert done is not None and done["state"] == "done" and done["epochs_done"] == 2
+    assert done is not None and done.state == "done" and done.epochs_done == 2
     verified = CliRunner().invoke(cli, ["verify", str(run.path)])
     assert verified.exit_code == 0, verified.output
