@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "verify": "hw3tui.commands.checkpoints:verify",
     "eval": "hw3tui.commands.results:evaluate",
     "predict": "hw3tui.commands.results:predict",
+    "tune": "hw3tui.commands.tune:tune",
 }
 """Command name -> "module:attribute" of its click command."""
 

@@ -161,7 +161,8 @@ def settle(
     )
     cached = None if tune else _rates_from_json(probe_cache.read(key))
     if cached is not None and _covers(cached, settings, workload):
-        return _with(table, Decision(choose(settings, cached, workload), "cached", rates=cached))
+        rates = {s.label: cached[s.label] for s in settings}
+        return _with(table, Decision(choose(settings, rates, workload), "cached", rates=rates))
     why = _why_not(workload, len(settings), may_measure=may_measure, tune=tune)
     if why:
         return _with(table, Decision(default, "table", why))
