@@ -194,6 +194,21 @@ def settle(
     return _with(table, decision)
 
 
+def as_started(spec: RuntimeSpec, recorded: Any) -> RuntimeSpec:
+    """`spec` with its `auto` precision and layout fixed to what a run's first `run_start`
+    recorded: a resumed run must not measure again and perhaps choose otherwise (the rest of the
+    run would then differ from the uninterrupted one)."""
+    if not isinstance(recorded, dict) or "auto" not in recorded:
+        return spec
+    precision, layout = recorded.get("precision"), recorded.get("channels_last")
+    update: dict[str, Any] = {}
+    if spec.precision == "auto" and precision in ("fp32", "bf16", "fp16"):
+        update["precision"] = precision
+    if spec.channels_last == "auto" and isinstance(layout, bool):
+        update["channels_last"] = layout
+    return spec.model_copy(update=update)
+
+
 def _why_not(workload: Workload, count: int, *, may_measure: bool, tune: bool) -> str:
     if not may_measure:
         return "not measured with several processes"

@@ -14,7 +14,7 @@ from engine_helpers import TinyNet
 
 from hw3tui.engine import probe, probe_cache
 from hw3tui.engine.probe import Decision, Setting, StepTimer, Workload, settle
-from hw3tui.engine.runtime import Runtime
+from hw3tui.engine.runtime import Runtime, choose_runtime
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
 AUTO = RuntimeSpec(device="cpu")
@@ -276,3 +276,16 @@ def test_decision_json_round_trips_through_the_cache() -> None:
     decision = Decision(Setting("bf16", True), "measured", rates={"bf16 channels_last": {8: 12.5}})
     assert probe._rates_from_json(decision.as_json()["rates"]) == decision.rates
     assert probe._rates_from_json({"bf16 NCHW": {"eight": 1.0}}) is None
+
+
+def test_a_resumed_run_keeps_what_auto_chose_when_it_started() -> None:
+    recorded = {"precision": "bf16", "channels_last": True, "auto": {"how": "measured"}}
+    pinned = probe.as_started(AUTO, recorded)
+    assert (pinned.precision, pinned.channels_last) == ("bf16", True)
+    resolved = choose_runtime(pinned, backbone="tinynet", image_size=16, cached=True, workers=0)
+    runtime, decision = settle(resolved, pinned, TinyNet(), LONG, sgd, timer=never)
+    assert decision.how == "forced" and (runtime.precision, runtime.channels_last) == ("bf16", True)
+    forced = RuntimeSpec(device="cpu", precision="fp32")
+    assert probe.as_started(forced, recorded).precision == "fp32"  # the preset's own word stands
+    assert probe.as_started(AUTO, {"precision": "bf16", "channels_last": True}) == AUTO  # older run
+    assert probe.as_started(AUTO, None) == AUTO
