@@ -272,28 +272,29 @@ def measure(
     max_steps: int | None,
 ) -> dict[tuple[Setting, int], list[float]] | None:
     """Timed training steps of every setting at every batch size, interleaved: one warm-up step
-    each, then rounds of one step each while the budget lasts. None if not one round fits."""
+    each, then whole rounds of one step each while the budget lasts (every setting gets as many
+    steps as the others). None if not one round fits."""
     arms = [(s, size) for size in workload.batch_sizes for s in settings]
     rounds = MAX_ROUNDS if max_steps is None else min(MAX_ROUNDS, max_steps // len(arms) - 1)
     times: dict[tuple[Setting, int], list[float]] = {arm: [] for arm in arms}
-    elapsed = 0.0
+    elapsed = last_round = 0.0
     with _streams_untouched(device):
         rigs = {s: _Rig(s, module, optimizer_for, device) for s in settings}
         generator = torch.Generator().manual_seed(0)
         batches = {size: _batch(size, workload, generator) for size in workload.batch_sizes}
         for round_ in range(rounds + 1):  # round 0 warms up (first-step costs, weight casts)
+            if round_ > 0 and elapsed + last_round > cap:
+                break  # the warm-up round over-estimates the first timed one: on the safe side
+            last_round = 0.0
             for setting, size in arms:
-                last = times[(setting, size)][-1:] or [elapsed / max(1, round_ * len(arms))]
-                if round_ > 0 and elapsed + last[0] > cap:
-                    return times if all(times.values()) else None
                 step = functools.partial(rigs[setting].step, *batches[size])
                 seconds = timer(setting, size, step)
-                elapsed += seconds
+                elapsed, last_round = elapsed + seconds, last_round + seconds
+                if round_ == 0 and elapsed > cap:
+                    return None  # the warm-up alone is over budget: a slow model, a busy machine
                 if round_ > 0:
                     times[(setting, size)].append(seconds)
-                elif max_steps is not None and elapsed > cap:
-                    return None  # the warm-up alone is over budget: a slow model, a busy machine
-    return times
+    return times if all(times.values()) else None
 
 
 class _Rig:

@@ -289,3 +289,15 @@ def test_a_resumed_run_keeps_what_auto_chose_when_it_started() -> None:
     assert probe.as_started(forced, recorded).precision == "fp32"  # the preset's own word stands
     assert probe.as_started(AUTO, {"precision": "bf16", "channels_last": True}) == AUTO  # older run
     assert probe.as_started(AUTO, None) == AUTO
+
+
+def test_the_time_budget_ends_the_probe_after_a_whole_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(probe, "MAX_ROUNDS", 5)
+    second_steps = FakeTimer({}, per_size={8: 10.0})  # every step 1 s
+    # 1 s a step, 4 a round: warm-up 4 s, rounds end at 8 and 12 s; a third would pass 15 s
+    _, decision = settle(table(), AUTO, TinyNet(), LONG, sgd, timer=second_steps)
+    assert decision.how == "measured"
+    labels = [label for label, _ in second_steps.calls]
+    assert len(labels) == 12 and all(labels.count(label) == 3 for label in set(labels))
