@@ -459,6 +459,8 @@ def describe_runtime(runtime: dict[str, Any]) -> str:
     how = auto.get("how", "")
     if how == "measured":
         how = f"measured in {auto.get('probe_seconds')} s"
+    elif auto.get("why"):
+        how = f"{how}: {auto['why']}"
     return f"{runtime['device']} {runtime['precision']} {layout}" + (f" ({how})" if how else "")
 
 
