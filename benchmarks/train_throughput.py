@@ -14,7 +14,12 @@ child process so none inherits another's memory or threads:
 - plain:    benchmarks/plain_loop.py, a course-template loop (ImageFolder, PIL transforms,
             DataLoader, fp32, NCHW, `.item()` every step, evaluation every epoch);
 - resident: the step rate with synthetic tensors already on the device and the model, batch,
-            optimizer, precision and layout the engine picks: the ceiling for any data path.
+            optimizer, precision and layout the engine picks (runtime auto measures again in
+            this child, outside the timed steps): the ceiling for any data path.
+
+Every child starts with an empty cache folder (XDG_CACHE_HOME), so runtime auto's measurement
+(hw3tui.engine.probe) is inside the engine's wall time: the cpu suite's last five rows train
+180 steps, enough for it to measure (shorter runs use the table).
 
 Images/s of engine and plain are end to end: training images x epochs over the wall time from
 reading the data to the last evaluation. "engine train / resident" compares the engine's training
@@ -94,6 +99,14 @@ def suite(name: str) -> list[Workload]:
             ("resnet50", 64, 384, 96, 2),
             ("mobilenet_v2", 224, 480, 96, 1),
             ("resnet50", 224, 192, 48, 1),
+        ]
+        # 180 steps: long enough for runtime auto to measure (in the engine's wall time)
+        shapes += [
+            ("resnet50", 64, 2880, 192, 2),
+            ("resnet50", 128, 2880, 192, 2),
+            ("resnet18", 64, 2880, 192, 2),
+            ("resnet18", 128, 2880, 192, 2),
+            ("mobilenet_v2", 64, 2880, 192, 2),
         ]
         for model, size, images, val, epochs in shapes:
             opt, lr = recipe_optimizer(model)
@@ -237,6 +250,8 @@ def run_resident(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
     import torchvision
 
     from hw3tui.engine.job import make_optimizer
+    from hw3tui.engine.probe import Workload as ProbeWorkload
+    from hw3tui.engine.probe import settle
     from hw3tui.engine.runtime import apply_threads, choose_runtime
     from hw3tui.preset.models import Optimizer
     from hw3tui.preset.models import Runtime as RuntimeSpec
@@ -249,17 +264,21 @@ def run_resident(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
         workers="auto",
     )
     apply_threads(runtime)
-    device = runtime.device
-    layout = torch.channels_last if runtime.channels_last else torch.contiguous_format
     torch.manual_seed(0)
     model = torchvision.models.get_model(workload.model, num_classes=CLASSES)
-    model = model.to(device).to(memory_format=layout)
-    optimizer = make_optimizer(
-        Optimizer(name=workload.optimizer),
+    spec = Optimizer(name=workload.optimizer)
+    images = {workload.batch_size: workload.train_per_class * CLASSES * workload.epochs}
+    runtime, _ = settle(  # what runtime auto chooses (measured, as the engine's run does)
+        runtime,
+        RuntimeSpec(device=workload.device),
         model,
-        lr=workload.lr,
-        wd=0.0,
+        ProbeWorkload(workload.model, workload.image_size, CLASSES, images),
+        lambda copy: make_optimizer(spec, copy, lr=workload.lr, wd=0.0),
     )
+    device = runtime.device
+    layout = torch.channels_last if runtime.channels_last else torch.contiguous_format
+    model = model.to(device).to(memory_format=layout)
+    optimizer = make_optimizer(spec, model, lr=workload.lr, wd=0.0)
     scaler = torch.amp.GradScaler(device.type, enabled=runtime.precision == "fp16")
     size, batch = workload.image_size, workload.batch_size
     inputs = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=layout)
@@ -374,7 +393,10 @@ def spawn(variant: str, workload: Workload, data: Path) -> dict[str, Any]:
         "--data",
         str(data),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="hw3tui-bench-cache-") as cache:
+        # an empty cache folder: runtime auto measures in every run, inside its wall time
+        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT):
             result: dict[str, Any] = json.loads(line[len(RESULT) :])
@@ -433,7 +455,13 @@ class Row:
 
 def describe_runtime(runtime: dict[str, Any]) -> str:
     layout = "channels_last" if runtime["channels_last"] else "NCHW"
-    return f"{runtime['device']} {runtime['precision']} {layout}"
+    auto = runtime.get("auto") or {}
+    how = auto.get("how", "")
+    if how == "measured":
+        how = f"measured in {auto.get('probe_seconds')} s"
+    elif auto.get("why"):
+        how = f"{how}: {auto['why']}"
+    return f"{runtime['device']} {runtime['precision']} {layout}" + (f" ({how})" if how else "")
 
 
 def markdown(rows: Sequence[Row]) -> str:

@@ -101,6 +101,10 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.report:report",
         "Write DIR/report.md with its figures: the write-up of RUN... for a report.",
     ),
+    "tune": Entry(
+        "hw3tui.commands.tune:tune",
+        "Time the precisions and memory layouts `runtime: auto` chooses among for PRESET.",
+    ),
 }
 """Command name -> its entry. `hw3tui --help` reads the summaries from here."""
 

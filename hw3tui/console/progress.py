@@ -120,6 +120,9 @@ class Printer:
             f"{images.get('train', '?')} train / {images.get('val', '?')} val images ({cache}), "
             f"{where}"
         )
+        auto = runtime.get("auto") or {}
+        if auto.get("how") in ("measured", "cached", "table"):
+            self.line(f"  runtime auto: {_auto_text(auto)}")
         if r.get("resumed_from_epoch") is not None:
             step = r.get("resumed_from_step") or 0
             part = f", step {step}" if step else ""
@@ -240,3 +243,21 @@ def _pretrained(value: Any) -> str:
     if value in (False, "false", None):
         return "from scratch"
     return f"weights {value}"
+
+
+def _auto_text(auto: dict[str, Any]) -> str:
+    """How `auto` chose precision and layout, with the measured rates (images/s)."""
+    text = str(auto.get("how"))
+    if auto.get("why"):
+        text += f" ({auto['why']})"
+    rates = auto.get("rates") or {}
+    if rates:
+        shown = ", ".join(
+            f"{label} {'/'.join(f'{float(rate):.0f}' for rate in by.values())}"
+            for label, by in rates.items()
+            if isinstance(by, dict)
+        )
+        text += f"; img/s: {shown}"
+    if auto.get("probe_seconds"):
+        text += f"; measured in {auto['probe_seconds']} s"
+    return text

@@ -22,6 +22,7 @@ from hw3tui.engine.loop import (
     Schedules,
 )
 from hw3tui.engine.models import build_model
+from hw3tui.engine.probe import Workload, settle
 from hw3tui.engine.runtime import (
     DeviceError,
     Runtime,
@@ -32,6 +33,7 @@ from hw3tui.engine.runtime import (
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset import LoadedPreset
 from hw3tui.preset.models import Optimizer, Preset
+from hw3tui.preset.schedule import Scheduler
 
 Note = Callable[[str], None]
 """Where setup messages go ("decoding 9866 images ..."), before the run's events exist."""
@@ -60,8 +62,10 @@ def prepare(
     base_dir: Path,
     note: Note = lambda _: None,
     world: World = SINGLE,
+    tune: bool = False,
 ) -> Setup:
-    """Check the device, find and decode the data, build the model; `BAD_INPUT` errors if not."""
+    """Check the device, find and decode the data, build the model and settle `auto` precision
+    and layout on it (`tune`: measured even if cached); `BAD_INPUT` errors if not."""
     preset = loaded.preset
     choose_device(preset.runtime.device)  # a missing GPU is reported before minutes of decoding
     world.check_batch_sizes(preset)
@@ -90,6 +94,16 @@ def prepare(
         pretrained=preset.backbone.pretrained,
         base_dir=base_dir,
     )
+    runtime, _ = settle(
+        runtime,
+        preset.runtime,
+        module,
+        _workload(preset, len(dataset.train), len(dataset.classes)),
+        lambda copy: _first_optimizer(preset, copy),
+        may_measure=world.size == 1,  # ranks measuring apart could choose apart
+        tune=tune,
+        note=note,
+    )
     return Setup(loaded, dataset, runtime, module, base_dir, world)
 
 
@@ -102,6 +116,23 @@ def check_compile(runtime: Runtime) -> None:
             "runtime.compile: torch.compile on a GPU needs Triton, which is not installed "
             "(pip install triton, or set runtime.compile: false)"
         )
+
+
+def _workload(preset: Preset, images: int, classes: int) -> Workload:
+    """The images the run trains at each of its batch sizes (a plateau schedule's later sizes
+    are not known up front: its first size stands for them)."""
+    schedule = preset.schedule
+    sizes = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
+    images_at: dict[int, int] = {}
+    for epoch in range(schedule.epochs):
+        size = int(sizes.at(epoch))
+        images_at[size] = images_at.get(size, 0) + images
+    return Workload(preset.backbone.name, preset.data.image_size, classes, images_at)
+
+
+def _first_optimizer(preset: Preset, module: nn.Module) -> torch.optim.Optimizer:
+    first = Schedules(preset).at(0)
+    return make_optimizer(preset.optimizer, module, lr=first.lr, wd=first.weight_decay)
 
 
 def _describe_data(preset: Preset) -> str:

@@ -21,7 +21,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -50,6 +50,8 @@ class Runtime:
     compile: bool
     threads: int
     workers: int
+    auto: dict[str, Any] | None = None
+    """How `auto` decided precision and layout (hw3tui.engine.probe's Decision, as JSON)."""
 
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:
@@ -77,6 +79,7 @@ class Runtime:
             compile=self.compile,
             threads=self.threads,
             workers=self.workers,
+            **({"auto": self.auto} if self.auto is not None else {}),  # type: ignore[typeddict-item]
         )
 
 

@@ -19,6 +19,7 @@ get an `Outputs` that does nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -50,6 +51,7 @@ from hw3tui.engine.loop import (
     fit,
 )
 from hw3tui.engine.models import WeightsError
+from hw3tui.engine.probe import as_started
 from hw3tui.engine.recorder import RunDirError, RunRecorder, abandon, claim
 from hw3tui.engine.runtime import DeviceError
 from hw3tui.engine.sources import DataError
@@ -141,7 +143,7 @@ def resume_run(
         raise RunDirError(f"{run.path}: already finished; nothing to resume")
     if not run.preset_file.is_file():
         raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
-    loaded = load_preset(run.preset_file)
+    loaded = _as_started(load_preset(run.preset_file), run)
     cwd = Path(status.cwd or Path.cwd())
     with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
         with world.agreeing():
@@ -164,6 +166,13 @@ def resume_run(
         status.resumed.append(now())
         status.resumed_argv = list(argv if argv is not None else sys.argv)
         return train(job, setup, run, status, console, resumed=True)
+
+
+def _as_started(loaded: LoadedPreset, run: RunDir) -> LoadedPreset:
+    """The run's preset with `auto` precision and layout as its first start chose them."""
+    first = next((e for e in run.events() if e.get("type") == "run_start"), None)
+    spec = as_started(loaded.preset.runtime, first.get("runtime") if first else None)
+    return dataclasses.replace(loaded, preset=loaded.preset.model_copy(update={"runtime": spec}))
 
 
 # --- training and its ending ----------------------------------------------------------------

@@ -274,9 +274,11 @@ class Runtime(Section):
             ) from None
 
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    """Arithmetic precision (`auto`: what is fastest for the device and model)."""
+    """Arithmetic precision (`auto`: fp32 or bf16 on a CPU, as measured fastest on this machine
+    for the model, image size and batch size; see `hw3tui tune`)."""
     channels_last: Literal["auto"] | bool = "auto"
-    """Memory layout of images and weights (`auto`: channels-last where it is faster)."""
+    """Memory layout of images and weights (`auto`: channels-last or not, measured with the
+    precision)."""
     compile: bool = False
     """Compile the model with torch.compile (slow to start; pays off on long GPU runs)."""
     gpus: Annotated[Whole, Field(ge=1, le=1024)] = 1

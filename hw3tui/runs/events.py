@@ -40,6 +40,8 @@ class Runtime(TypedDict):
     compile: bool
     threads: int
     workers: int
+    auto: NotRequired[dict[str, Any]]
+    """How `auto` settled precision and layout: measured, cached, table or forced, and the rates."""
 
 
 class Best(TypedDict):

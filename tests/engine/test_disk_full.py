@@ -31,9 +31,9 @@ from hw3tui.engine.loop import Job, Outcome
 from hw3tui.engine.session import train
 from hw3tui.engine.state import load_state
 from hw3tui.preset import load_preset
-from hw3tui.runs.status import Status
 from hw3tui.runs import RunDir, summarize
 from hw3tui.runs.events import Event
+from hw3tui.runs.status import Status
 
 # TinyNet learns enough in 3 epochs at this lr for a new best at epochs 0 and 1
 OVERRIDES = ["schedule.epochs=3", "schedule.lr=0.01", "checkpoint.monitor=val_acc"]

@@ -37,7 +37,8 @@ def test_the_benchmark_prints_a_markdown_row_for_its_workload(
     ratio = float(row["engine ÷ plain"].strip("*×"))
     assert engine > 0 and plain > 0 and ratio == pytest.approx(engine / plain, rel=0.02)
     assert float(row["resident img/s"]) > 0 and float(row["engine train ÷ resident"]) > 0
-    assert row["engine runtime"] == "cpu fp32 NCHW"  # resnet18 below 96 px: the plain layout
+    # 3 steps are too short for runtime auto to measure: the table's resnet18 below 96 px
+    assert row["engine runtime"] == "cpu fp32 NCHW (table: run too short to measure (3 steps))"
     # one progress line per variant on stderr, none in the pasteable output
     assert [v for v in ("engine", "plain", "resident") if f"  {v}" in done.stderr] == [
         "engine",
