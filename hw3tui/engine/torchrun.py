@@ -17,12 +17,13 @@ every rank once: they stop after the same step, save, and end the run as cancell
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
 import shutil
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -95,17 +96,31 @@ def launch(
     the run's folder (removed again when training never started)."""
     args = torchrun_args(processes, hw3tui_args)
     note(f"{processes} processes: python -m torch.distributed.run {shlex.join(args)}")
-    # torch's own threads are set per rank by the engine; this keeps other libraries in line
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpu_count() // processes)))
     before = len(run.events())  # a resumed run's earlier events
     try:
-        codes = _torchrun(args)
+        # torch's own threads are set per rank by the engine; this keeps other libraries in
+        # line. Only for the ranks: left set, it would follow every later child of this process
+        with _environment("OMP_NUM_THREADS", str(max(1, cpu_count() // processes))):
+            codes = _torchrun(args)
     except Exception as exc:  # the rendezvous or the launcher itself, before any rank ran
         if made:
             shutil.rmtree(run.path, ignore_errors=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LaunchError(f"torchrun could not start the processes: {first}") from exc
     return _ending(run, codes, made=made, before=before)
+
+
+@contextlib.contextmanager
+def _environment(name: str, default: str) -> Iterator[None]:
+    """`name` set to `default` (unless the user set it) for the duration, then as it was."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = default
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def _torchrun(args: list[str]) -> dict[int, int] | None:

@@ -227,6 +227,8 @@ def _check_value(value: Any, hint: Any, where: str) -> list[str]:
             return [f"{where}: {value!r:.40} is not a list"]
         (item,) = get_args(hint)
         return [p for i, v in enumerate(value) for p in _check_value(v, item, f"{where}[{i}]")]
+    if origin is dict:  # a free-form object (runtime.auto): its keys are the probe's own
+        return [] if isinstance(value, dict) else [f"{where}: {value!r:.40} is not an object"]
     if isinstance(hint, type) and hasattr(hint, "__required_keys__"):  # a nested TypedDict
         if not isinstance(value, dict):
             return [f"{where}: {value!r:.40} is not an object"]
