@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.color import Color
 from rich.console import Console
 from test_tui_editor import app_for, open_tiny, retype, show_section
+from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_pilot import run, text_of, wait_for
 
+from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.editor import EditorScreen
 from hw3tui.tui.widgets.augment_preview import UPPER_HALF, AugmentPreview, half_block, tile_grid
 
 CHILD_S = 120.0
@@ -112,3 +116,20 @@ def test_missing_data_is_said_in_one_line(presets_dir: Path, runs_dir: Path) -> 
             assert "\n" not in shown and "Traceback" not in shown
 
     run(scenario())
+
+
+def test_editor_with_the_augment_preview_snapshot(
+    snap_compare: Any, presets_dir: Path, runs_dir: Path
+) -> None:
+    async def open_augment(pilot: Pilot[Any]) -> None:
+        app: Hw3tuiApp = pilot.app  # type: ignore[assignment]
+        app.edit_preset(presets_dir / "tiny.yaml")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+        editor: EditorScreen = app.screen  # type: ignore[assignment]
+        await wait_for(pilot, lambda: editor.query("#sections"))
+        await show_section(pilot, editor, "Augment")
+        preview = editor.query_one(AugmentPreview)
+        await wait_for(pilot, lambda: preview.drawn == 1, CHILD_S, "the preview")
+        await pilot.pause()
+
+    assert snap_compare(Hw3tuiApp(), terminal_size=(80, 30), run_before=open_augment)

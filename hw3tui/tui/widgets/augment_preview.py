@@ -9,6 +9,7 @@ decodes no image, so typing never waits for it. An edit restarts the child after
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from hw3tui.tui.document import PresetDocument
@@ -83,9 +85,8 @@ class AugmentPreview(Static):
         self._folder = Path(tempfile.mkdtemp(prefix="hw3tui-augment-"))
 
     def on_unmount(self) -> None:
-        for file in self._folder.iterdir():
-            file.unlink(missing_ok=True)
-        self._folder.rmdir()
+        # a child being killed may still write into it: whatever is there goes
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def request(self, document: PresetDocument) -> None:
         """Draw the document's augmentation after a pause (edits in a row draw once)."""
@@ -104,8 +105,12 @@ class AugmentPreview(Static):
         self._timer = self.set_timer(delay, self._start)
 
     def _start(self) -> None:
-        if self._wanted is not None:
-            self._compute(self._wanted)
+        if self._wanted is None:
+            return
+        if not all(node.display for node in self.ancestors_with_self if isinstance(node, Widget)):
+            self._wanted = None  # the section was left: the next request (on showing it) draws
+            return
+        self._compute(self._wanted)
 
     @work(exclusive=True, group="augment-preview")
     async def _compute(self, text: str) -> None:
