@@ -24,7 +24,8 @@ BAD_INPUT = 2
 
 def main(argv: list[str]) -> int:
     preset_file, out, images, draws, tile = argv
-    os.nice(5)  # the app the user types into comes first
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(5)  # the app the user types into comes first
     from hw3tui.preset import PresetError, validate_text
 
     try:
