@@ -27,6 +27,7 @@ from hw3tui.tui.document import MISSING, PresetDocument
 from hw3tui.tui.fields import SECTION_TITLES, section_help
 from hw3tui.tui.screens.choice import Choice, ChoiceScreen, confirm
 from hw3tui.tui.screens.path_prompt import PathPrompt
+from hw3tui.tui.widgets.augment_preview import AugmentPreview
 from hw3tui.tui.widgets.field_help import FieldHelp
 from hw3tui.tui.widgets.preset_field import PresetField, lookup
 from hw3tui.tui.widgets.problem_list import ProblemList
@@ -153,6 +154,10 @@ class EditorScreen(Screen[None]):
                 preview(value, schedule.epochs, integer=name == "batch_size"),
                 f"{describe(value)}  ·  {schedule.epochs} epochs",
             )
+        # only while it shows: each draw is a child process
+        if self.query_one("#forms", ContentSwitcher).current == form_id("augment"):
+            for augment in self.query(AugmentPreview):
+                augment.request(self.document)
 
     # ---- edits -----------------------------------------------------------------------------
 
@@ -195,6 +200,7 @@ class EditorScreen(Screen[None]):
                     area.load_text(self.document.text)
         else:
             self.query_one(f"#{target}", SectionForm).load(self.document.data())
+            self._refresh_previews()
         if target == YAML_VIEW:
             help_text = "The preset's text: edit it directly; the forms follow it."
         else:

@@ -11,6 +11,7 @@ from textual.widgets import Static
 from hw3tui.preset import Problem
 from hw3tui.tui.document import PresetDocument, problems_at
 from hw3tui.tui.fields import FieldSpec, section_fields, section_help
+from hw3tui.tui.widgets.augment_preview import AugmentPreview
 from hw3tui.tui.widgets.preset_field import PresetField, lookup
 from hw3tui.tui.widgets.schedule_editor import ScheduleEditor
 
@@ -44,6 +45,8 @@ class SectionForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(section_help(self.section), classes="intro")
+        if self.section == "augment":
+            yield AugmentPreview(id="augment-preview")
         for spec in section_fields(self.section):
             yield from self._field(spec)
 
