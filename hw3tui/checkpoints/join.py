@@ -12,7 +12,8 @@ from hw3tui.checkpoints.format import (
     CheckpointError,
 )
 from hw3tui.checkpoints.locate import locate, read_sums
-from hw3tui.checkpoints.verify import Changed, file_sha256, scan, verify
+from hw3tui.checkpoints.verify import file_sha256, scan, verify
+from hw3tui.checkpoints.version import Changed
 
 
 @dataclass(frozen=True)

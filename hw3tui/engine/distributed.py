@@ -42,20 +42,19 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from hw3tui.engine.data import available_memory
+from hw3tui.engine.fault_injection import Fault, StopRequest
+from hw3tui.engine.rank_errors import DistributedError, PeerFailed
 from hw3tui.preset.models import Preset
-from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.preset.schedule import Scheduler
 
 if TYPE_CHECKING:
@@ -64,7 +63,6 @@ if TYPE_CHECKING:
     from hw3tui.runs.events import Event
 
 TIMEOUT_ENV = "HW3TUI_DDP_TIMEOUT"
-FAULT_ENV = "HW3TUI_TEST_FAULT"
 DEFAULT_TIMEOUT = 600.0
 """Seconds a rank waits in a collective (rank 0 saving a large checkpoint, a slow peer's setup)."""
 REPORT_WAIT = 2.0
@@ -74,27 +72,6 @@ PEER_REPORT_WAIT = 30.0
 RANK_STREAM = 1000
 """Part of the per-rank seed, apart from every `seeds.Stream`."""
 _STORE_PREFIX = "hw3tui/"
-
-
-class DistributedError(ValueError):
-    """A multi-process setup that cannot work, or a rank that could not start: bad input."""
-
-
-class PeerFailed(RuntimeError):
-    """Another rank failed; every rank learnt it in the same agreement."""
-
-    def __init__(self, rank: int) -> None:
-        super().__init__(f"rank {rank} failed")
-        self.rank = rank
-
-
-class StopRequest(Protocol):
-    """The loop's `StopFlag`, as far as the agreement to stop needs it."""
-
-    requested: bool
-    reason: str
-
-    def request(self, reason: str) -> None: ...
 
 
 def under_torchrun() -> bool:
@@ -107,57 +84,14 @@ def under_torchrun() -> bool:
 
 def env_rank() -> int:
     """This process's rank under torchrun (0 otherwise)."""
-    return _env_int("RANK", 0) if under_torchrun() else 0
+    return env_int("RANK", 0) if under_torchrun() else 0
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
     try:
         return int(os.environ.get(name, default))
     except ValueError:
         return default
-
-
-@dataclass(frozen=True)
-class Fault:
-    """The test-only fault hook: rank `rank` raises (or hangs) at `where`: "EPOCH:STEP" (after
-    that training step), "EPOCH:end" (at that epoch's end) or "job" (building the job)."""
-
-    rank: int
-    where: str
-    hang: bool = False
-
-    @classmethod
-    def from_env(cls) -> Fault | None:
-        text = os.environ.get(FAULT_ENV, "").strip()
-        if not text:
-            return None
-        parts = text.split(":")
-        usage = f"{FAULT_ENV}={text}: expected RANK:EPOCH:STEP[:hang], RANK:EPOCH:end or RANK:job"
-        try:
-            rank = int(parts[0])
-            if parts[1:] == ["job"]:
-                return cls(rank, "job")
-            epoch = int(parts[1])
-            step = "end" if parts[2] == "end" else str(int(parts[2]))
-        except (ValueError, IndexError):
-            raise DistributedError(usage) from None
-        return cls(rank, f"{epoch}:{step}", hang=parts[3:4] == ["hang"])
-
-    def fire(self, rank: int, where: str, stop: StopRequest) -> None:
-        if (rank, where) != (self.rank, self.where):
-            return
-        # a stuck rank: the others must time out, not wait forever (it wakes at a signal, so
-        # that torchrun's SIGTERM ends it and a test need not wait for the SIGKILL)
-        while self.hang and not stop.requested:
-            time.sleep(0.05)
-        raise RuntimeError(f"test fault {_fault_place(where)} ({FAULT_ENV})")
-
-
-def _fault_place(where: str) -> str:
-    if where == "job":
-        return "while building the job"
-    epoch, step = where.split(":")
-    return f"at the end of epoch {epoch}" if step == "end" else f"after epoch {epoch}, step {step}"
 
 
 @dataclass(eq=False)
@@ -436,93 +370,6 @@ class Following:
 
     def save_state(self, job: Job) -> None:
         pass
-
-
-@contextlib.contextmanager
-def joined(spec: RuntimeSpec) -> Iterator[World]:
-    """This process's `World`: `SINGLE`, or under torchrun (several ranks) a joined process group
-    on the right device, left again at the end."""
-    size = _env_int("WORLD_SIZE", 1) if under_torchrun() else 1
-    if size <= 1:
-        yield SINGLE
-        return
-    import torch.distributed as dist
-
-    world = World(
-        rank=_env_int("RANK", 0),
-        size=size,
-        local_rank=_env_int("LOCAL_RANK", 0),
-        local_size=_env_int("LOCAL_WORLD_SIZE", 1),
-        timeout=_timeout(),
-        fault=Fault.from_env(),
-    )
-    cuda = _uses_cuda(spec, world)
-    dist.init_process_group(
-        "cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timedelta(seconds=world.timeout)
-    )
-    previous = _calm_sigterm()
-    try:
-        yield world
-    finally:
-        if not world.broken:
-            dist.destroy_process_group()
-            # a failed run keeps ignoring torchrun's SIGTERM while it exits with its own code
-            _restore_sigterm(previous)
-
-
-def check_device_for_ranks(device: str) -> None:
-    """`DistributedError` unless `runtime.device` can be shared by several processes (checked by
-    the launcher before torchrun starts, and by each rank under a torchrun started by hand)."""
-    if device == "mps":
-        raise DistributedError("runtime.device: mps cannot train with several processes")
-    if device.startswith("cuda:"):
-        raise DistributedError(
-            f"runtime.device: {device} names one GPU, but each process takes its own "
-            "(cuda:LOCAL_RANK): use auto or cuda"
-        )
-
-
-def _uses_cuda(spec: RuntimeSpec, world: World) -> bool:
-    """Whether the ranks train on GPUs (one each: cuda:LOCAL_RANK); checks that they can."""
-    check_device_for_ranks(spec.device)
-    if spec.device == "cpu" or not torch.cuda.is_available():
-        return False  # `cuda` without a GPU is reported by the engine's own device check
-    count = torch.cuda.device_count()
-    if world.local_rank >= count:
-        raise DistributedError(
-            f"{world.local_size} processes on this machine need {world.local_size} GPUs "
-            f"(one each); it has {count}"
-        )
-    torch.cuda.set_device(world.local_rank)
-    return True
-
-
-def _timeout() -> float:
-    text = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise DistributedError(f"{TIMEOUT_ENV}={text}: expected a number of seconds above 0")
-    return seconds
-
-
-def _calm_sigterm() -> Any:
-    """When one rank fails, torchrun sends SIGTERM to the others at once; by default that kills
-    rank 0 before it can record why the run failed. Outside training (where it stops the loop)
-    it is therefore ignored: the run is ending anyway, and torchrun kills for good after 30 s.
-    Returns the previous handler (None off the main thread, where handlers cannot be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _store() -> Any:

@@ -17,10 +17,8 @@ from hw3tui.engine.distributed import (
     SINGLE,
     World,
 )
-from hw3tui.engine.loop import (
-    Job,
-    Schedules,
-)
+from hw3tui.engine.hyper import Schedules
+from hw3tui.engine.loop import Job
 from hw3tui.engine.models import build_model
 from hw3tui.engine.probe import Workload, settle
 from hw3tui.engine.runtime import (

@@ -33,14 +33,7 @@ import torch
 
 import hw3tui
 from hw3tui.atomic import DiskFull, clean_leftovers, write_text_atomic
-from hw3tui.engine.distributed import (
-    DistributedError,
-    Following,
-    World,
-    joined,
-    lost_contact,
-    under_torchrun,
-)
+from hw3tui.engine.distributed import Following, World, lost_contact, under_torchrun
 from hw3tui.engine.job import Note, Setup, connect, make_job, prepare
 from hw3tui.engine.loop import (
     Job,
@@ -52,6 +45,8 @@ from hw3tui.engine.loop import (
 )
 from hw3tui.engine.models import WeightsError
 from hw3tui.engine.probe import as_started
+from hw3tui.engine.process_group import joined
+from hw3tui.engine.rank_errors import DistributedError
 from hw3tui.engine.recorder import RunDirError, RunRecorder, abandon, claim
 from hw3tui.engine.runtime import DeviceError
 from hw3tui.engine.sources import DataError

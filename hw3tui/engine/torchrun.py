@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from hw3tui.engine.distributed import DistributedError, check_device_for_ranks
+from hw3tui.engine.process_group import check_device_for_ranks
+from hw3tui.engine.rank_errors import DistributedError
 from hw3tui.engine.recorder import record_end
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.preset.models import Runtime as RuntimeSpec

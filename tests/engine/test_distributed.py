@@ -13,15 +13,10 @@ import torch
 from engine_helpers import TinyNet, job_from
 
 from hw3tui.engine.batches import EpochBatchSampler
-from hw3tui.engine.distributed import (
-    SINGLE,
-    DistributedError,
-    Fault,
-    PeerFailed,
-    World,
-    under_torchrun,
-)
+from hw3tui.engine.distributed import SINGLE, World, under_torchrun
+from hw3tui.engine.fault_injection import Fault
 from hw3tui.engine.loop import Job, StopFlag, fit
+from hw3tui.engine.rank_errors import DistributedError, PeerFailed
 from hw3tui.engine.torchrun import check_machine, torchrun_args
 from hw3tui.preset import PresetError, load_preset
 from hw3tui.preset.models import Runtime
