@@ -240,16 +240,9 @@ class HomeScreen(Screen[None]):
             if run is not None:
                 self.hw3.launch(run.path / "preset.yaml")
             return
-        entry = self.preset
-        if entry is None:
-            return
-        if entry.preset is None:
-            self.notify(
-                f"{entry.shown} has problems; press enter to fix them.\n{entry.problem}",
-                severity="error",
-            )
-            return
-        self.hw3.launch(entry.path)
+        entry = self._valid_preset(quietly=True)
+        if entry is not None:
+            self.hw3.launch(entry.path)
 
     def action_cancel_run(self) -> None:
         if self.in_sweeps:
@@ -280,17 +273,24 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(confirm_cancel_sweep(sweep.name), answered)
 
     def action_sweep(self) -> None:
+        entry = self._valid_preset(quietly=False)
+        if entry is not None:
+            self.hw3.new_sweep(entry)
+
+    def _valid_preset(self, *, quietly: bool) -> PresetEntry | None:
+        """The highlighted preset when it is valid; else None, having said why."""
         entry = self.preset
         if entry is None:
-            self.notify("Highlight a preset to sweep it.", severity="warning")
-            return
+            if not quietly:
+                self.notify("Highlight a preset to sweep it.", severity="warning")
+            return None
         if entry.preset is None:
             self.notify(
                 f"{entry.shown} has problems; press enter to fix them.\n{entry.problem}",
                 severity="error",
             )
-            return
-        self.hw3.new_sweep(entry)
+            return None
+        return entry
 
     def action_compare(self) -> None:
         if self.in_runs:
