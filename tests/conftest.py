@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+_HOLD_SWEEP_WORKER = [
+    sys.executable,
+    "-c",
+    """
+import sys, time
+from pathlib import Path
+from hw3tui.sweeps.workers import hold_worker
+with hold_worker(Path(sys.argv[1])):
+    try:
+        print("held", flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+""",
+]
+
+
+@pytest.fixture
+def hold_sweep_worker() -> list[str]:
+    """A command that holds a sweep folder's worker lock (add the folder) until SIGINT, as a
+    running `hw3tui sweep` does: what `hw3tui sweeps` and the TUI see as a live sweep."""
+    return list(_HOLD_SWEEP_WORKER)
 
 
 @pytest.fixture(autouse=True)

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from hw3tui.sweeps.workers import interrupt_workers, live_workers
 
-HOLD = """
-import sys, time
-from pathlib import Path
-from hw3tui.sweeps.workers import hold_worker
-with hold_worker(Path(sys.argv[1])):
-    try:
-        print("held", flush=True)
-        time.sleep(60)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-"""
-
 
 def test_a_live_worker_is_listed_and_sigint_stops_it(
-    tmp_path: Path, subprocess_env: dict[str, str]
+    tmp_path: Path, subprocess_env: dict[str, str], hold_sweep_worker: list[str]
 ) -> None:
     assert live_workers(tmp_path) == []
     child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(tmp_path)],
+        [*hold_sweep_worker, str(tmp_path)],
         stdout=subprocess.PIPE,
         env=subprocess_env,
         text=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,28 +94,18 @@ def test_home_lists_the_sweep_and_its_screen_shows_the_leaderboard(
     run(scenario())
 
 
-HOLD_WORKER = """
-import sys, time
-from pathlib import Path
-from hw3tui.sweeps.workers import hold_worker
-with hold_worker(Path(sys.argv[1])):
-    try:
-        print("held", flush=True)
-        time.sleep(60)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-"""
-
-
 def test_cancel_sigints_the_sweep_and_resume_starts_it_detached(
-    isolated: Path, subprocess_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    isolated: Path,
+    subprocess_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    hold_sweep_worker: list[str],
 ) -> None:
     folder = write_sweep(isolated / "sweeps")
     launches = Launches()
     started = launches.started
     monkeypatch.setattr(control, "launch_detached", launches)
     worker = subprocess.Popen(  # a sweep worker, as `hw3tui sweep` holds its lock
-        [sys.executable, "-c", HOLD_WORKER, str(folder.path)],
+        [*hold_sweep_worker, str(folder.path)],
         stdout=subprocess.PIPE,
         env=subprocess_env,
         text=True,
