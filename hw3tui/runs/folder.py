@@ -28,10 +28,10 @@ from datetime import datetime
 from pathlib import Path
 
 from hw3tui.atomic import naming_full_disk, write_text_atomic
-from hw3tui.untrusted import printable
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
 from hw3tui.runs.tails import EventTail
+from hw3tui.untrusted import printable
 
 DEFAULT_RUNS_DIR = Path("runs")
 
