@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hw3tui.atomic import write_bytes_atomic, write_text_atomic
+from hw3tui.atomic import clean_leftovers, write_bytes_atomic, write_text_atomic
 
 MARKER = ".hw3tui-report"
 WRITTEN_BY = "hw3tui report"
@@ -101,6 +101,9 @@ class ReportFolder:
             for rel in {*now.owned, *new}
         }
         _write_marker(self.path, both)
+        for folder in sorted({self.path, *((self.path / rel).parent for rel in new)}):
+            if folder.is_dir():
+                clean_leftovers(folder)  # partial files of a killed report: never the user's
         for rel in sorted(new):
             target = self.path / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -235,3 +235,31 @@ def test_a_hostile_run_name_and_note_stay_text_in_the_report(isolated: Path) -> 
     assert r"copied\x1b[2J from a classmate" in text
     for svg in rep.rglob("*.svg"):
         assert not any(raw in svg.read_bytes() for raw in RAW), svg
+
+
+def test_a_report_killed_half_way_is_finished_by_the_next(isolated: Path) -> None:
+    from hw3tui.results import report_folder
+
+    write_run(isolated / "runs" / "first")
+    write_run(isolated / "runs" / "second", lr=0.01)
+    assert hw3tui("report", "runs/first", "-o", "rep").exit_code == 0
+    (isolated / "rep" / "discussion.md").write_text("mine\n")
+    written = report_folder.write_bytes_atomic
+    calls = []
+
+    def killed_after_three(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) > 3:
+            raise RuntimeError("killed")
+        written(path, data)
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(RuntimeError, match="killed"):
+        patch.setattr(report_folder, "write_bytes_atomic", killed_after_three)
+        hw3tui("report", "runs/first", "runs/second", "-o", "rep")
+    assert "second" in (isolated / "rep" / "report.md").read_text()  # new, its figures not yet
+    again = hw3tui("report", "runs/first", "runs/second", "-o", "rep")
+    assert again.exit_code == 0, again.output
+    assert (isolated / "rep" / "discussion.md").read_text() == "mine\n"
+    marker = json.loads((isolated / "rep" / MARKER).read_text())
+    assert all(isinstance(digest, str) for digest in marker["files"].values())
+    assert "second" in (isolated / "rep" / "report.md").read_text()
