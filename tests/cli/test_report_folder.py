@@ -238,13 +238,13 @@ def test_a_hostile_run_name_and_note_stay_text_in_the_report(isolated: Path) -> 
 
 
 def test_a_report_killed_half_way_is_finished_by_the_next(isolated: Path) -> None:
+    from hw3tui.atomic import write_bytes_atomic as written
     from hw3tui.results import report_folder
 
     write_run(isolated / "runs" / "first")
     write_run(isolated / "runs" / "second", lr=0.01)
     assert hw3tui("report", "runs/first", "-o", "rep").exit_code == 0
     (isolated / "rep" / "discussion.md").write_text("mine\n")
-    written = report_folder.write_bytes_atomic
     calls = []
 
     def killed_after_three(path: Path, data: bytes) -> None:
