@@ -214,9 +214,12 @@ def test_a_hostile_run_name_and_note_stay_text_in_the_report(isolated: Path) -> 
         result = hw3tui(
             "report", "runs/plain", hostile, "-o", "rep", "--format", "svg", "--title", "T\x1b[2J"
         )
+        plotted = hw3tui("plot", hostile, "-o", "figs", "--no-eval")
     assert result.exit_code == 0, result.output
-    assert not [w for w in caught if "Glyph" in str(w.message)]
-    assert not any(raw in result.stdout_bytes + result.stderr_bytes for raw in RAW)
+    assert plotted.exit_code == 0, plotted.output
+    assert not [w for w in caught if "Glyph" in str(w.message)]  # raw ESC in a figure title
+    for done in (result, plotted):
+        assert not any(raw in done.stdout_bytes + done.stderr_bytes for raw in RAW), done.output
     rep = isolated / "rep"
     data = (rep / "report.md").read_bytes()
     assert not any(raw in data for raw in RAW), data
