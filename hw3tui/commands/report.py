@@ -1,7 +1,8 @@
 """`hw3tui report RUN|SWEEP... -o DIR`: DIR/report.md with its figures beside it.
 
-The folder is built aside and swapped into place (`hw3tui.atomic.replace_dir`): a report is
-replaced whole or not at all, and a folder that is not a report is never replaced.
+The report is drawn in a temporary folder, then put into DIR by `hw3tui.results.report_folder`:
+only files a report wrote (listed in DIR/.hw3tui-report) are replaced or removed, so a file of
+the user's in DIR is never lost.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 from hw3tui.commands.common import BadInput
 from hw3tui.commands.writeup import _draw, _figure_options, _runs, _runs_dir_option, _size
 from hw3tui.runs import RunDir
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.results.figures import Size
@@ -30,7 +32,8 @@ REPORT_FILE = "report.md"
     "out",
     type=click.Path(path_type=Path),
     required=True,
-    help="Folder of the report (replaced whole; a non-empty folder without report.md is refused).",
+    help="Folder of the report: new, empty or an earlier report's (only files a report wrote "
+    "are replaced; yours are kept).",
 )
 @_figure_options
 @click.option("--title", default="Experiments", show_default=True, help="The report's heading.")
@@ -50,31 +53,33 @@ def report(
     duration, device), their val acc on one figure, then per run its figures, its notes
     (`hw3tui note`) and its checkpoint pieces with the `cat` command that joins them.
 
-    Relative links only: the folder renders on a git host as is. Exit codes: 0 written, 2 bad
-    input.
+    Relative links only: the folder renders on a git host as is. DIR/.hw3tui-report lists the
+    files a report wrote; a later report replaces only those, and refuses to overwrite a file
+    you added or edited (an edited report.md). Exit codes: 0 written, 2 bad input.
     """
-    from hw3tui.atomic import replace_dir
+    from hw3tui.atomic import DiskFull
+    from hw3tui.results.report_folder import ReportFolder, ReportFolderError, check_destination
 
     size = _size(size_text, dpi)
     runs = _runs(targets, runs_dir)
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"-o {out}: is a file; name a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / REPORT_FILE).is_file():
-        raise BadInput(
-            f"-o {out}: not empty and not a report folder (no {REPORT_FILE}); not replaced"
-        )
-    if not out.resolve().parent.is_dir():
-        raise BadInput(f"-o {out}: no such folder: {out.resolve().parent}")
-    # built aside first: files written atomically inside replace_dir's locked staging folder
-    # would wait on its lock, so the finished folder is moved in whole
-    with tempfile.TemporaryDirectory(dir=out.resolve().parent, prefix=".report-") as built:
-        remarks = _write(runs, Path(built), size, fmt, title)
-        with replace_dir(out) as staging:
-            for item in Path(built).iterdir():
-                item.rename(staging / item.name)
-    click.echo(f"wrote {out / REPORT_FILE} ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+    reported = [run.path for run in runs] + [Path(t) for t in targets if Path(t).is_dir()]
+    try:
+        check_destination(out, reported)
+        folder = ReportFolder.open(out)
+        with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
+            remarks = _write(runs, Path(built), size, fmt, title)
+            folder.publish(Path(built))
+    except ReportFolderError as exc:
+        raise BadInput(str(exc)) from None
+    except DiskFull as exc:
+        raise BadInput(str(exc)) from None
+    except OSError as exc:
+        raise BadInput(f"-o {out}: cannot write: {exc.strerror or exc}") from None
+    click.echo(
+        f"wrote {printable(out / REPORT_FILE)} ({len(runs)} run{'s' if len(runs) != 1 else ''})"
+    )
     for line in remarks:
-        click.echo(line)
+        click.echo(printable(line))
 
 
 def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) -> list[str]:

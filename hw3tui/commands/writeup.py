@@ -14,6 +14,7 @@ import click
 from hw3tui.commands.common import BadInput, load_or_exit, set_option
 from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.commands.run_figures import RunFigures
@@ -171,11 +172,11 @@ def plot(
     _, drawn, comparison = _draw(runs, out, size, fmt, evaluate=not no_eval)
     for figures in drawn:
         for remark in figures.remarks:
-            click.echo(f"{click.style(figures.side.name, bold=True)}: {remark}")
+            click.echo(f"{click.style(printable(figures.side.name), bold=True)}: {remark}")
         for path in figures.files.values():
-            click.echo(f"wrote {path}")
+            click.echo(f"wrote {printable(path)}")
     if comparison is not None:
-        click.echo(f"wrote {comparison}")
+        click.echo(f"wrote {printable(comparison)}")
 
 
 @click.command()
@@ -196,7 +197,7 @@ def note(target: str, text: str, runs_dir: Path | None) -> None:
         run.append_note(text)
     except OSError as exc:
         raise BadInput(f"{run.notes_file}: cannot write: {exc.strerror or exc}") from None
-    click.echo(f"noted in {run.notes_file}")
+    click.echo(f"noted in {printable(run.notes_file)}")
 
 
 @click.command()

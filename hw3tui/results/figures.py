@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from hw3tui.atomic import write_bytes_atomic
 from hw3tui.runs.history import RunHistory
+from hw3tui.untrusted import printable
 
 Format = Literal["png", "svg", "pdf"]
 FORMATS: tuple[Format, ...] = ("png", "svg", "pdf")
@@ -44,8 +45,9 @@ class Size:
 
 def plain(text: object, limit: int = LABEL_CHARS) -> str:
     """Someone else's string (a class name, a run name) as literal figure text: no mathtext
-    (`$` is not a formula), no line breaks, at most `limit` characters."""
-    flat = " ".join(str(text).split())
+    (`$` is not a formula), no line breaks, control characters as escapes (`printable`: the font
+    has no glyph for ESC, and matplotlib warns on stderr), at most `limit` characters."""
+    flat = printable(" ".join(str(text).split()))
     flat = flat if len(flat) <= limit else flat[: limit - 1] + "…"
     return flat.replace("$", r"\$")
 

@@ -3,17 +3,21 @@
 Outline: a table of the runs (what differs in their presets as columns, best val acc and its
 epoch, epochs, duration, device), the comparison figure, then per run its figures, its notes
 and its checkpoint pieces with the `cat` command that joins them. Links are relative (the
-figures sit beside report.md). Text from other people (run names, class names, notes) is data:
-table cells are escaped so they cannot break the table.
+figures sit beside report.md). Text from other people (run names, values, file names) is data,
+written through `hw3tui.results.markdown`: it cannot break the table, a heading or a link. The
+notes are the student's own Markdown, kept as Markdown with control characters escaped.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from hw3tui.humanize import format_duration
+from hw3tui.results.markdown import code, target, text
+from hw3tui.untrusted import printable
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,14 @@ class RunSection:
     best_folder: str = ""
 
 
-def cell(text: object) -> str:
-    """A table cell: one line, `|` escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|") or "–"
+def cell(value: object) -> str:
+    """A table cell: one line of literal text (`|` escaped), a dash when empty."""
+    return text(value).strip() or "–"
 
 
 def link(path: str) -> str:
-    """A relative link target (spaces and parentheses escaped by angle brackets)."""
-    return f"<{PurePosixPath(path)}>"
+    """A relative link target, percent-encoded."""
+    return target(PurePosixPath(path).as_posix())
 
 
 def report_markdown(
@@ -57,9 +61,9 @@ def report_markdown(
     comparison: str | None = None,
     title: str = "Experiments",
 ) -> str:
-    lines = [f"# {title}", ""]
-    header = ["run", *(f"`{f}`" for f in fields), "best val acc", "best epoch", "epochs"]
-    header += ["duration", "device", "state"]
+    lines = [f"# {text(title)}", ""]
+    header = ["run", *(code(f, in_table=True) for f in fields), "best val acc", "best epoch"]
+    header += ["epochs", "duration", "device", "state"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for s in sections:
         best = ("–", "–") if s.best is None else (f"{s.best[0]:.4f}", str(s.best[1]))
@@ -80,11 +84,13 @@ def _section(s: RunSection) -> list[str]:
     for remark in s.remarks:
         lines += [f"*{cell(remark)}*", ""]
     for title, path in s.figures:
-        lines += [f"### {title}", "", f"![{title}]({link(path)})", ""]
+        lines += [f"### {text(title)}", "", f"![{text(title)}]({link(path)})", ""]
     lines += ["### Notes", ""]
-    notes = s.notes.strip()
+    # the student's own Markdown (a copied notes.md may hold anything: control characters are
+    # escaped line by line, so the quote stays a quote and a terminal showing it obeys nothing)
+    notes = [printable(line) for line in s.notes.strip().splitlines()]
     lines += (
-        [*(f"> {line}" if line else ">" for line in notes.splitlines()), ""]
+        [*(f"> {line}" if line else ">" for line in notes), ""]
         if notes
         else [
             '*no notes (add one with `hw3tui note RUN "why"`)*',
@@ -93,13 +99,14 @@ def _section(s: RunSection) -> list[str]:
     )
     lines += ["### Checkpoint", ""]
     if s.pieces:
-        listed = ", ".join(f"`{cell(p)}`" for p in s.pieces)
+        listed = ", ".join(code(p) for p in s.pieces)
+        joined = shlex.quote(printable(s.joined))
         lines += [
-            f"The best model is saved in {len(s.pieces)} piece(s) in `{cell(s.best_folder)}`: "
+            f"The best model is saved in {len(s.pieces)} piece(s) in {code(s.best_folder)}: "
             f"{listed}. Join them with:",
             "",
             "```sh",
-            f"cat {s.joined}.* > {s.joined}",
+            f"cat {joined}.* > {joined}",
             "```",
             "",
         ]

@@ -31,6 +31,7 @@ from hw3tui.atomic import naming_full_disk, write_text_atomic
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
 from hw3tui.runs.tails import EventTail
+from hw3tui.untrusted import printable
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -90,11 +91,13 @@ class RunDir:
 
     def append_note(self, text: str, when: datetime | None = None) -> None:
         """Add a dated paragraph to notes.md; the whole file is replaced atomically, so a kill
-        never leaves half a note."""
+        never leaves half a note. Control characters are stored as escapes (`printable`), line
+        by line: a note may span lines (indented, so they stay in its list item)."""
         stamp = (when or datetime.now()).strftime("%Y-%m-%d %H:%M")
         before = self.read_notes()
         gap = "" if not before else ("\n" if before.endswith("\n") else "\n\n")
-        write_text_atomic(self.notes_file, f"{before}{gap}- {stamp}: {text.strip()}\n")
+        lines = "\n  ".join(printable(line.rstrip()) for line in text.strip().splitlines())
+        write_text_atomic(self.notes_file, f"{before}{gap}- {stamp}: {lines}\n")
 
     @classmethod
     def create(cls, runs_dir: Path, preset_name: str, now: datetime | None = None) -> RunDir:

@@ -35,6 +35,7 @@ from hw3tui.sweeps.study import (
     shown,
     suggest,
 )
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     import optuna
@@ -107,7 +108,8 @@ class Worker:
         self.folder = folder
         self.loaded = loaded
         self.slots = slots
-        self.say = say
+        # a trial line quotes axis values and paths from the sweep file: escaped for every face
+        self.say: Say = lambda line: say(printable(line))
         self.study = open_study(folder, loaded)
         self.active: dict[int, Active] = {}
 

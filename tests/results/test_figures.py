@@ -162,7 +162,7 @@ def test_report_table_escapes_cells_and_links_relatively() -> None:
     )
     text = report_markdown([section], ["schedule.lr"])
     assert "| run\\|1 | 0.01 | 0.7500 | 3 | 4/5 | 1m05s | cpu | done |" in text
-    assert "![curves](<run|1/curves.png>)" in text
+    assert "![curves](<run%7C1/curves.png>)" in text  # percent-encoded: one link
     assert "> why\n> because" in text
     assert "cat m.safetensors.* > m.safetensors" in text
 
