@@ -11,6 +11,7 @@ from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.evaluation import EvalScreen, _read
 from hw3tui.tui.screens.run import RunScreen
 from hw3tui.tui.widgets.best_panel import BestPanel
+from hw3tui.tui.widgets.log_tail import LogTail
 from hw3tui.tui.widgets.run_header import RunHeader
 from hw3tui.tui.widgets.runs_table import RunsTable
 
@@ -59,3 +60,39 @@ def test_the_eval_screen_shows_a_childs_error_line_escaped() -> None:
     report, problem = _read(2, b"", err)
     assert report is None
     assert problem == r"best/m.safetensors.000: metadata 'classes' holds \x1b]0;PWNED\x07"
+
+
+HOSTILE_LOG = (
+    "loading\n"
+    "\x1b]0;PWNED-TITLE\x07 title\n"
+    "\x1b[2J cleared\n"
+    "\x1b]52;c;aGk=\x07 clipboard\n"
+    "\u009b31m c1 csi\n"
+)
+"""A log.txt that retitles the terminal, clears it, writes the clipboard and uses a C1 CSI
+(written as UTF-8: the bytes c2 9b)."""
+
+
+def test_run_screen_shows_a_hostile_log_escaped(runs_dir: Path) -> None:
+    hostile = write_run(runs_dir, "tiny-20260101-000000", epochs=2)
+    hostile.log_file.write_bytes(HOSTILE_LOG.encode("utf-8"))
+    assert b"\xc2\x9b" in hostile.log_file.read_bytes()
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=(120, 34)) as pilot:
+            await wait_for(pilot, lambda: len(app.screen.query(RunsTable)) == 1)
+            app.open_run(hostile.path)
+            await wait_for(pilot, lambda: len(app.screen.query(LogTail)) == 1)
+            log = app.screen.query_one(LogTail)
+            await wait_for(pilot, lambda: log.line_count >= 5, what="the log's lines")
+            await pilot.pause()
+            lines = list(log.lines)
+            shown = "\n".join(lines)
+            assert r"\x1b]0;PWNED-TITLE\x07 title" in lines
+            assert r"\x1b[2J cleared" in lines
+            assert r"\x1b]52;c;aGk=\x07 clipboard" in lines
+            assert r"\x9b31m c1 csi" in lines
+            assert not any(raw in shown for raw in RAW), repr(shown)
+
+    run(scenario())
