@@ -235,13 +235,16 @@ def comparison_view(
     for row_label, cells in comparison.metric_rows():
         if row_label == "best val acc" and winner is not None:
             cells = [f"{c} ★" if i == winner else c for i, c in enumerate(cells)]
-        runs.add_row(row_label, *(escape(c) for c in cells))
+        runs.add_row(row_label, *(escape(printable(c)) for c in cells))
     series = comparison.series(metric)
     values = [v for _, ys in series for v in ys]
     low, high = (min(values), max(values)) if values else (None, None)
     runs.add_row(f"{label} per epoch", *(sparkline(ys, low, high) for _, ys in series))
 
-    parts: list[RenderableType] = [runs, _changes_view(comparison, letters)]
+    parts: list[RenderableType] = [runs]
+    for name, note in comparison.notes():
+        parts.append(Text(printable(f"{name}: {note}"), style="yellow"))
+    parts.append(_changes_view(comparison, letters))
     if values:
         curves = [
             (f"{letter} {printable(name)}", xs, ys)

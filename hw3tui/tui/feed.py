@@ -44,9 +44,12 @@ class FeedUpdate:
     status_changed: bool = False
     """The status (None: the run has none) or its liveness changed since the last poll."""
     live: bool = False
+    skipped: int = 0
+    """Lines of events.jsonl skipped so far (not JSON, or not an event: NaN, a wrong type)."""
+    skipped_changed: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.log_lines or self.status_changed)
+        return bool(self.events or self.log_lines or self.status_changed or self.skipped_changed)
 
 
 class RunFeed:
@@ -61,7 +64,10 @@ class RunFeed:
 
     def poll(self) -> FeedUpdate:
         """New events and log lines; the status (and liveness) only when they changed."""
+        skipped = self.events.skipped
         update = FeedUpdate(events=self.events.read(), log_lines=self.log.read())
+        update.skipped = self.events.skipped
+        update.skipped_changed = update.skipped != skipped
         status = self.run.read_status()
         live = self.run.is_live()
         update.live = live

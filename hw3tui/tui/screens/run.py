@@ -32,6 +32,7 @@ from hw3tui.tui.widgets.log_tail import LogTail
 from hw3tui.tui.widgets.run_header import RunHeader
 from hw3tui.tui.widgets.run_progress import RunProgress
 from hw3tui.tui.widgets.schedule_now import ScheduleNow
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.tui.app import Hw3tuiApp
@@ -89,6 +90,8 @@ class RunScreen(Screen[None]):
         self.live = False
         self.stopping = False
         self.reading_preset = False
+        self.skipped = 0
+        """Lines of events.jsonl skipped (said in the header, and once as a notification)."""
 
     @property
     def hw3(self) -> Hw3tuiApp:
@@ -154,6 +157,14 @@ class RunScreen(Screen[None]):
         self.live = update.live
         if update.status_changed:
             self.status = update.status
+        if update.skipped_changed:
+            if not self.skipped:
+                self.notify(
+                    f"{printable(self.run.name)}: events.jsonl has lines that are not events "
+                    "(not JSON, NaN, Infinity, a wrong type): skipped.",
+                    severity="warning",
+                )
+            self.skipped = update.skipped
         if self.preset is None and (update.events or update.status is not None):
             self._read_preset()  # the engine writes preset.yaml when it starts
         self._redraw()
@@ -198,6 +209,9 @@ class RunScreen(Screen[None]):
             detail.append(history.device)
         if history.classes:
             detail.append(f"{len(history.classes)} classes")
+        if self.skipped:
+            lines = "line" if self.skipped == 1 else "lines"
+            detail.append(f"{self.skipped} {lines} of events.jsonl skipped")
         live = state in ("running", "starting", "stopping…")
         self.query_one(RunHeader).show(self.run.name, state, live, " · ".join(detail))
         self.query_one("#loss", Curves).plot(
