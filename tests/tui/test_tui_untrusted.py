@@ -124,3 +124,36 @@ def test_run_screen_reads_past_non_finite_events(runs_dir: Path) -> None:
             assert app.return_code is None  # still running, no exception
 
     run(scenario())
+
+
+def test_home_lists_a_run_without_a_readable_status_as_unknown(runs_dir: Path) -> None:
+    """`compare` showed such a run as done while the list left it out: one answer, everywhere."""
+    write_run(runs_dir, "tiny-20260101-000000", epochs=2)
+    write_run(runs_dir, "no-status", epochs=2).status_file.unlink()
+    write_run(runs_dir, "bad-status", epochs=2).status_file.write_text('{"state": ')
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=(140, 34)) as pilot:
+            table = app.screen.query_one(RunsTable)
+            await wait_for(pilot, lambda: len(table.rows_shown) == 3, what="three runs")
+            states = {row.name: row_state(table, key) for key, row in table.rows_shown.items()}
+            assert states == {
+                "tiny-20260101-000000": "✓ done",
+                "no-status": "? unknown (status.json missing)",
+                "bad-status": "? unknown (status.json is not valid JSON)",
+            }
+            app.open_run(runs_dir / "no-status")
+            await wait_for(pilot, lambda: len(app.screen.query(RunHeader)) == 1)
+            header = app.screen.query_one(RunHeader)
+            await wait_for(
+                pilot,
+                lambda: "unknown (status.json missing)" in text_of(header),
+                what="the run screen's state",
+            )
+
+    run(scenario())
+
+
+def row_state(table: RunsTable, key: str) -> str:
+    return str(table.get_row(key)[1])

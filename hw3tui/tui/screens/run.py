@@ -22,6 +22,7 @@ from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.runs import RunDir
 from hw3tui.runs.history import RunHistory
 from hw3tui.runs.status import Status
+from hw3tui.runs.summary import decide_state
 from hw3tui.tui.feed import FeedUpdate, RunFeed
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm_cancel
@@ -87,6 +88,9 @@ class RunScreen(Screen[None]):
         self.history = RunHistory()
         self.preset: Preset | None = None
         self.status: Status | None = None
+        self.status_problem: str | None = None
+        self.polled = False
+        """The run's files were read once (until then it shows as starting)."""
         self.live = False
         self.stopping = False
         self.reading_preset = False
@@ -156,7 +160,8 @@ class RunScreen(Screen[None]):
             self.query_one(LogTail).add(update.log_lines)
         self.live = update.live
         if update.status_changed:
-            self.status = update.status
+            self.status, self.status_problem = update.status, update.status_problem
+            self.polled = True
         if update.skipped_changed:
             if not self.skipped:
                 self.notify(
@@ -173,20 +178,20 @@ class RunScreen(Screen[None]):
 
     @property
     def state(self) -> str:
-        status_state = self.status.state if self.status is not None else None
         live = self.live or self.hw3.launcher.live(self.run)
-        if status_state is None:
-            if self.history.end is not None:
-                return self.history.state
+        if self.status is None:
             code = self.hw3.launcher.exit_code(self.run)
             if code is not None:
                 return f"failed to start (exit {code}; see the log)"
-            return "starting"
-        if status_state == "running":
-            if not live:
-                return "killed"
-            return "stopping…" if self.stopping else "running"
-        return status_state
+            if live or not self.polled:
+                return "starting"
+        # the rule `hw3tui runs` and the home list follow: no readable status is `unknown`
+        state, reason = decide_state(self.status, self.status_problem, live=live)
+        if state == "unknown":
+            return f"unknown ({reason})"
+        if state == "running" and self.stopping:
+            return "stopping…"
+        return state
 
     @property
     def planned_epochs(self) -> int | None:
