@@ -16,7 +16,6 @@ whose numbers are numbers; readers still check each value they use (`hw3tui.runs
 
 from __future__ import annotations
 
-import functools
 import time
 import types
 from collections.abc import Callable, Mapping
@@ -229,10 +228,14 @@ def _check(
     return found
 
 
-@functools.cache
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _hints(declared: type[Any]) -> dict[str, Any]:
-    """A TypedDict's fields (cached: every line of every events.jsonl is checked)."""
-    return get_type_hints(declared, include_extras=True)
+    """A TypedDict's fields (kept: every line of every events.jsonl is checked)."""
+    if declared not in _HINTS:
+        _HINTS[declared] = get_type_hints(declared, include_extras=True)
+    return _HINTS[declared]
 
 
 def _check_value(value: Any, hint: Any, where: str, complete: bool) -> list[str]:
@@ -242,7 +245,9 @@ def _check_value(value: Any, hint: Any, where: str, complete: bool) -> list[str]
         if value is None and type(None) in choices:
             return []
         found = [
-            _check_value(value, choice, where, complete) for choice in choices if choice is not type(None)
+            _check_value(value, choice, where, complete)
+            for choice in choices
+            if choice is not type(None)
         ]
         # `X | None` with a value that is not None: what is wrong with it as an X
         return [] if [] in found else found[0] if len(found) == 1 else [f"{where}: not {hint}"]

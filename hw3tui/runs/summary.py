@@ -99,7 +99,9 @@ def summarize(run: RunDir) -> RunSummary | None:
     )
 
 
-def decide_state(status: Status | None, problem: str | None, *, live: bool) -> tuple[str, str | None]:
+def decide_state(
+    status: Status | None, problem: str | None, *, live: bool
+) -> tuple[str, str | None]:
     """A run's state and its reason (escaped), from what `check_status` found and whether an
     engine holds the run: the one rule `runs`, `compare` and the TUI's screens follow."""
     if status is None:

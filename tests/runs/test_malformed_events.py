@@ -26,10 +26,24 @@ def good_events() -> list[str]:
     for epoch in range(2):
         events += [
             {"type": "epoch_start", "time": START + epoch, "epoch": epoch, "lr": 0.001},
-            {"type": "progress", "time": START + epoch, "epoch": epoch, "step": 1, "steps": 2,
-             "loss": 0.9},
-            {"type": "epoch_end", "time": START + epoch + 1, "epoch": epoch, "val_acc": 0.5 + epoch / 10,
-             "train_acc": 0.5, "val_loss": 1.0, "train_loss": 1.0, "seconds": 1.0},
+            {
+                "type": "progress",
+                "time": START + epoch,
+                "epoch": epoch,
+                "step": 1,
+                "steps": 2,
+                "loss": 0.9,
+            },
+            {
+                "type": "epoch_end",
+                "time": START + epoch + 1,
+                "epoch": epoch,
+                "val_acc": 0.5 + epoch / 10,
+                "train_acc": 0.5,
+                "val_loss": 1.0,
+                "train_loss": 1.0,
+                "seconds": 1.0,
+            },
         ]
     return [json.dumps(e) for e in events]
 

@@ -101,11 +101,14 @@ def test_run_screen_shows_a_hostile_log_escaped(runs_dir: Path) -> None:
 def test_run_screen_reads_past_non_finite_events(runs_dir: Path) -> None:
     """`"loss": NaN` in a progress event crashed the batch-loss sparkline, `"epoch": Infinity`
     the history: both lines are skipped, and the header says so."""
-    broken = write_run(runs_dir, "tiny-20260101-000000", epochs=2, state="running", done=1,
-                       in_epoch_steps=2)
+    broken = write_run(
+        runs_dir, "tiny-20260101-000000", epochs=2, state="running", done=1, in_epoch_steps=2
+    )
     with broken.events_file.open("a") as events:
-        events.write('{"type": "progress", "time": 1767225620.0, "epoch": 1, "step": 3, '
-                     '"steps": 6, "loss": NaN, "images_per_s": 400.0}\n')
+        events.write(
+            '{"type": "progress", "time": 1767225620.0, "epoch": 1, "step": 3, '
+            '"steps": 6, "loss": NaN, "images_per_s": 400.0}\n'
+        )
         events.write('{"type": "epoch_start", "time": 1767225621.0, "epoch": Infinity}\n')
 
     async def scenario() -> None:
