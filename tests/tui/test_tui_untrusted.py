@@ -160,3 +160,39 @@ def test_home_lists_a_run_without_a_readable_status_as_unknown(runs_dir: Path) -
 
 def row_state(table: RunsTable, key: str) -> str:
     return str(table.get_row(key)[1])
+
+
+def test_sweep_list_and_leaderboard_show_hostile_names_and_axis_values_escaped(
+    isolated: Path,
+) -> None:
+    from tui_sweep_fakes import AXES, write_sweep
+
+    from hw3tui.sweeps.folder import leaderboard_text, read_leaderboard
+    from hw3tui.tui.screens.sweep import SweepScreen
+    from hw3tui.tui.widgets.leaderboard_table import LeaderboardTable
+    from hw3tui.tui.widgets.sweeps_table import SweepsTable
+
+    folder = write_sweep(isolated / "sweeps", "grid-\x1b]0;PWNED-TITLE\x07-\x9b31m")
+    _, rows = read_leaderboard(folder)
+    rows[0].params["optimizer.name"] = "\x1b]52;c;aGk=\x07adam\x9b2J"
+    folder.leaderboard_file.write_text(leaderboard_text(rows, AXES))
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=(140, 34)) as pilot:
+            table = app.screen.query_one(SweepsTable)
+            await wait_for(pilot, lambda: table.row_count == 1, what="the sweep listed")
+            name = str(table.get_row_at(0)[0])
+            assert name == r"grid-\x1b]0;PWNED-TITLE\x07-\x9b31m"
+            table.focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+            board = app.screen.query_one(LeaderboardTable)
+            await wait_for(pilot, lambda: board.row_count == 4, what="the leaderboard")
+            values = board.column_texts("optimizer.name")
+            assert values[0].startswith(r"\x1b]52;c;aGk=\x07adam"), values
+            header = text_of(app.screen.query_one(RunHeader))
+            for shown in (*values, header):
+                assert not any(raw in shown for raw in RAW), repr(shown)
+
+    run(scenario())
