@@ -48,7 +48,12 @@ def tui(
     from hw3tui.tui.app import Hw3tuiApp
 
     sweeps = sweeps_dir if sweeps_dir is not None else Path("sweeps")
-    Hw3tuiApp(presets_dir=folder, runs_dir=runs, sweeps_dir=sweeps, opened=opened).run()
+    app = Hw3tuiApp(presets_dir=folder, runs_dir=runs, sweeps_dir=sweeps, opened=opened)
+    app.run()
+    # Textual catches an exception that kills the app, prints it and returns normally, with
+    # return_code 1: a script (or a test) that ran the TUI must not read that as success
+    if app.return_code:
+        raise SystemExit(app.return_code)
 
 
 def _bad_input(message: str) -> click.ClickException:

@@ -12,6 +12,7 @@ import contextlib
 import string
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from hw3tui.console.run_rows import COLUMNS
     from hw3tui.results.comparison import Comparison
     from hw3tui.results.eval_report import EvalReport
-from hw3tui.console.run_rows import COLUMNS, STATE_MARKS, RunRow
+from hw3tui.console.run_rows import COLUMNS, RunRow, state_text
 from hw3tui.runs import RunSummary
 from hw3tui.untrusted import printable
 
@@ -178,21 +179,23 @@ def eval_view(report: EvalReport) -> Group:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def runs_table(summaries: Sequence[RunSummary]) -> Table:
-    """The TUI home screen's run list, as a table: the same rows, the same columns."""
+def runs_table(summaries: Sequence[RunSummary]) -> Group:
+    """The TUI home screen's run list, as a table: the same rows, the same columns; then why
+    each `unknown` run is unknown, one line each (the TUI shows it in the state's cell)."""
     table = _table()
     rows = [RunRow.of(summary) for summary in summaries]
     for column in COLUMNS:
         # a run's name is what `hw3tui eval`, `compare` and `resume` take: never cut it
         width = max((len(row.name) for row in rows), default=0) if column == "Run" else None
         table.add_column(column, min_width=width, no_wrap=column == "Run")
+    styles = {"failed": "red", "killed": "red", "cancelled": "yellow", "unknown": "yellow"}
     for row in rows:
-        style = {"failed": "red", "killed": "red", "cancelled": "yellow"}.get(row.state)
-        state = Text(STATE_MARKS.get(row.state, row.state), style=style or "")
+        state = Text(state_text(replace(row, reason="")), style=styles.get(row.state, ""))
         if row.live:
             state.stylize("bold green")
         table.add_row(escape(row.name), state, row.best, row.epochs, row.duration, row.started)
-    return table
+    notes = [Text(f"{row.name}: {row.reason}", style="yellow") for row in rows if row.reason]
+    return Group(table, *notes)
 
 
 # --- compare ---------------------------------------------------------------------------------
@@ -235,13 +238,16 @@ def comparison_view(
     for row_label, cells in comparison.metric_rows():
         if row_label == "best val acc" and winner is not None:
             cells = [f"{c} ★" if i == winner else c for i, c in enumerate(cells)]
-        runs.add_row(row_label, *(escape(c) for c in cells))
+        runs.add_row(row_label, *(escape(printable(c)) for c in cells))
     series = comparison.series(metric)
     values = [v for _, ys in series for v in ys]
     low, high = (min(values), max(values)) if values else (None, None)
     runs.add_row(f"{label} per epoch", *(sparkline(ys, low, high) for _, ys in series))
 
-    parts: list[RenderableType] = [runs, _changes_view(comparison, letters)]
+    parts: list[RenderableType] = [runs]
+    for name, note in comparison.notes():
+        parts.append(Text(printable(f"{name}: {note}"), style="yellow"))
+    parts.append(_changes_view(comparison, letters))
     if values:
         curves = [
             (f"{letter} {printable(name)}", xs, ys)

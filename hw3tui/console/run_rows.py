@@ -20,6 +20,7 @@ STATE_MARKS = {
     "failed": "✗ failed",
     "cancelled": "■ cancelled",
     "killed": "✗ killed",
+    "unknown": "? unknown",
 }
 
 
@@ -36,6 +37,8 @@ class RunRow:
     epochs: str
     started: str
     duration: str
+    reason: str = ""
+    """Why an `unknown` run is unknown (`status.json missing`), escaped."""
 
     @property
     def key(self) -> str:
@@ -54,6 +57,7 @@ class RunRow:
             epochs=epochs,
             started=format_started(summary.started),
             duration=format_duration(summary.duration),
+            reason=summary.reason or "" if summary.state == "unknown" else "",
         )
 
     @classmethod
@@ -71,6 +75,11 @@ def best_text(best: Mapping[str, object] | None) -> str:
     return f"{label}{value:.3f} (ep {best.get('epoch', '?')})"
 
 
+def state_text(row: RunRow) -> str:
+    """`✓ done`, `? unknown (status.json missing)`: the state, and why when it is unknown."""
+    state = STATE_MARKS.get(row.state, printable(row.state))
+    return f"{state} ({row.reason})" if row.reason else state
+
+
 def cells(row: RunRow) -> tuple[str, ...]:
-    state = STATE_MARKS.get(row.state, row.state)
-    return (row.name, state, row.best, row.epochs, row.duration, row.started)
+    return (row.name, state_text(row), row.best, row.epochs, row.duration, row.started)

@@ -29,6 +29,9 @@ class RunSide:
     history: RunHistory
     preset: Preset | None
     preset_problem: str | None = None
+    events_skipped: int = 0
+    """Lines of events.jsonl skipped: not JSON, or not an event (NaN, Infinity, a wrong type)."""
+    skipped_note: str | None = None
 
     @property
     def name(self) -> str:
@@ -52,7 +55,16 @@ def load_side(run: RunDir) -> RunSide:
         preset = load_preset(run.preset_file).preset
     except PresetError as exc:
         problem = str(exc).splitlines()[0]
-    return RunSide(run, summarize(run), history_of(run.events()), preset, problem)
+    read = run.read_events()
+    return RunSide(
+        run,
+        summarize(run),
+        history_of(read.events),
+        preset,
+        problem,
+        events_skipped=read.skipped,
+        skipped_note=read.skipped_note,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,18 @@ class Comparison:
             if any(values[name] != first[name] for values in others)
         ]
 
+    def notes(self) -> list[tuple[str, str]]:
+        """(run, note) for what a reader of the runs should know: a status.json that could not
+        be read, lines of events.jsonl that were skipped."""
+        found: list[tuple[str, str]] = []
+        for side in self.sides:
+            summary = side.summary
+            if summary is not None and summary.state == "unknown" and summary.reason:
+                found.append((side.name, summary.reason))
+            if side.skipped_note:
+                found.append((side.name, side.skipped_note))
+        return found
+
     def preset_problems(self) -> list[tuple[str, str]]:
         """(run, problem) for each run whose preset.yaml could not be read."""
         return [(s.name, s.preset_problem) for s in self.sides if s.preset_problem]
@@ -132,6 +156,7 @@ class Comparison:
                     f"best_{metric}": None if b is None else {"value": b[0], "epoch": b[1]},
                     "checkpoint": side.checkpoint,
                     "preset_problem": side.preset_problem,
+                    "events_skipped": side.events_skipped,
                 }
                 for side, b in zip(self.sides, best, strict=True)
             ],

@@ -8,7 +8,10 @@ the field list, in one place: mypy checks that the engine writes exactly these f
 and checks every line it wrote).
 
 Readers take what they read as an `Event` (any mapping): a file may be hand-edited, truncated or
-written by another version, so they check each value they use (`hw3tui.runs.numbers`).
+written by another version. The one reader of events.jsonl (`hw3tui.runs.tails.EventTail`) lets
+through only records that `malformed` finds nothing wrong with (a missing field is allowed, a
+field of the wrong type, or a number that is not finite, is not), so every face gets events
+whose numbers are numbers; readers still check each value they use (`hw3tui.runs.numbers`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypedDict, Union, get_args, get_origin, get_type_hints
 
 from typing_extensions import NotRequired
+
+from hw3tui.runs.numbers import as_float, as_int
 
 EventType = Literal["run_start", "epoch_start", "progress", "epoch_end", "checkpoint", "run_end"]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
@@ -191,32 +196,58 @@ def problems(record: Any) -> list[str]:
     (empty when it matches exactly). A JSON integer counts as a float, as JSON does."""
     if not is_event(record):
         return [f"not an event: {record!r:.80}"]
-    return _check(record, FIELDS[record["type"]], record["type"])
+    return _check(record, FIELDS[record["type"]], record["type"], complete=True)
 
 
-def _check(record: Mapping[str, Any], declared: type[Any], where: str) -> list[str]:
-    hints = get_type_hints(declared, include_extras=True)
+def malformed(record: Any) -> str | None:
+    """Why a decoded line is no event a reader can use (`not an hw3tui event`, `epoch_start.epoch:
+    inf is not int`), or None. Lenient where `problems` is strict: a field may be missing (an
+    older version, a hand-made file) or undeclared (a newer version); a declared field must have
+    its type, and a number must be finite and within `hw3tui.runs.numbers`' bounds."""
+    if not is_event(record):
+        return "not an hw3tui event"
+    found = _check(record, FIELDS[record["type"]], record["type"], complete=False)
+    return found[0] if found else None
+
+
+def _check(
+    record: Mapping[str, Any], declared: type[Any], where: str, *, complete: bool
+) -> list[str]:
+    hints = _hints(declared)
     optional = {name for name, hint in hints.items() if get_origin(hint) is NotRequired}
     found: list[str] = []
-    for name in sorted(set(hints) - set(record) - optional):
-        found.append(f"{where}: no {name}")
-    for name in sorted(set(record) - set(hints)):
-        found.append(f"{where}: {name} is not a declared field")
+    if complete:
+        for name in sorted(set(hints) - set(record) - optional):
+            found.append(f"{where}: no {name}")
+        for name in sorted(set(record) - set(hints)):
+            found.append(f"{where}: {name} is not a declared field")
     for name, hint in hints.items():
         if name in record:
             plain = get_args(hint)[0] if name in optional else hint
-            found += _check_value(record[name], plain, f"{where}.{name}")
+            found += _check_value(record[name], plain, f"{where}.{name}", complete)
     return found
 
 
-def _check_value(value: Any, hint: Any, where: str) -> list[str]:
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(declared: type[Any]) -> dict[str, Any]:
+    """A TypedDict's fields (kept: every line of every events.jsonl is checked)."""
+    if declared not in _HINTS:
+        _HINTS[declared] = get_type_hints(declared, include_extras=True)
+    return _HINTS[declared]
+
+
+def _check_value(value: Any, hint: Any, where: str, complete: bool) -> list[str]:
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         choices = get_args(hint)
         if value is None and type(None) in choices:
             return []
         found = [
-            _check_value(value, choice, where) for choice in choices if choice is not type(None)
+            _check_value(value, choice, where, complete)
+            for choice in choices
+            if choice is not type(None)
         ]
         # `X | None` with a value that is not None: what is wrong with it as an X
         return [] if [] in found else found[0] if len(found) == 1 else [f"{where}: not {hint}"]
@@ -226,19 +257,21 @@ def _check_value(value: Any, hint: Any, where: str) -> list[str]:
         if not isinstance(value, list):
             return [f"{where}: {value!r:.40} is not a list"]
         (item,) = get_args(hint)
-        return [p for i, v in enumerate(value) for p in _check_value(v, item, f"{where}[{i}]")]
+        return [
+            p for i, v in enumerate(value) for p in _check_value(v, item, f"{where}[{i}]", complete)
+        ]
     if origin is dict:  # a free-form object (runtime.auto): its keys are the probe's own
         return [] if isinstance(value, dict) else [f"{where}: {value!r:.40} is not an object"]
     if isinstance(hint, type) and hasattr(hint, "__required_keys__"):  # a nested TypedDict
         if not isinstance(value, dict):
             return [f"{where}: {value!r:.40} is not an object"]
-        return _check(value, hint, where)
+        return _check(value, hint, where, complete=complete)
     if hint is type(None):
         return [] if value is None else [f"{where}: {value!r:.40} is not null"]
-    if hint is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is float:  # finite and within bounds: NaN, Infinity and 1e400 are no numbers here
+        ok = as_float(value) is not None
     elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = as_int(value) is not None
     else:
         ok = isinstance(value, hint)
     return [] if ok else [f"{where}: {value!r:.40} is not {hint.__name__}"]

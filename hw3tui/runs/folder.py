@@ -30,7 +30,7 @@ from pathlib import Path
 from hw3tui.atomic import naming_full_disk, write_text_atomic
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
-from hw3tui.runs.tails import EventTail
+from hw3tui.runs.tails import EventsRead, read_events
 from hw3tui.untrusted import printable
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -137,8 +137,13 @@ class RunDir:
                 os.close(fd)
 
     def events(self) -> list[Event]:
-        """Every complete event written so far."""
-        return EventTail(self.events_file).read()
+        """Every complete event written so far (malformed lines skipped: `read_events`)."""
+        return self.read_events().events
+
+    def read_events(self) -> EventsRead:
+        """Every complete event written so far, and how many lines were skipped (not JSON, or
+        not an event a reader can use), so that a reader can say so."""
+        return read_events(self.events_file)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

@@ -95,7 +95,7 @@ class RunHistory:
             return
         try:
             handler(record)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return  # a reader must survive a hand-edited or truncated file
         self.events_seen += 1
 

@@ -5,7 +5,10 @@
      "cwd": "/home/me/hw3", "argv": ["hw3tui", "run", "tiny.yaml"], "version": "0.1.0",
      "reason": null}
 
-`write_status` is its one writer, `read_status` its one reader. The reader takes any file an
+`write_status` is its one writer, `check_status` its one reader (`read_status` when the reason
+does not matter), and `hw3tui.runs.summary` the one place that turns what it found into a
+state: a status.json that is missing or unreadable makes a run `unknown`, with the reason,
+in `runs`, `runs --json`, `compare` and the TUI alike. The reader takes any file an
 hw3tui wrote (keys it does not know are kept and written back; a value of the wrong type reads as
 absent), so a status from an older version still reads. Optional facts that a run does not have
 (`processes` of a one-process run, `resumed` of a run never resumed) are left out of the file.
@@ -14,6 +17,8 @@ absent), so a status from an older version still reads. Optional facts that a ru
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
@@ -67,13 +72,12 @@ class Status:
     def from_json(cls, data: dict[str, Any]) -> Status:
         """A decoded status.json, each value checked (a wrong one reads as absent)."""
         known = {f.name for f in fields(cls)} - {"extra"}
-        best = data.get("best")
         return cls(
             state=str(data.get("state", "unknown")),
             pid=as_int(data.get("pid")),
             started=as_float(data.get("started")),
             ended=as_float(data.get("ended")),
-            best=cast(Best, best) if isinstance(best, dict) and best else None,
+            best=_best(data.get("best")),
             reason=_text(data.get("reason")),
             preset=_text(data.get("preset")),
             backbone=_text(data.get("backbone")),
@@ -121,13 +125,55 @@ def write_status(path: Path, status: Status) -> None:
     write_text_atomic(path, json.dumps(status.as_json(), indent=2) + "\n")
 
 
+STATUS_MAX_BYTES = 1 << 20
+"""A status.json is a few hundred bytes: one above this is not read (a reader must not swallow
+a gigabyte someone put there)."""
+
+
+def check_status(path: Path) -> tuple[Status | None, str | None]:
+    """The status at `path`, or None and why not: `status.json missing`, `... is not valid
+    JSON`, `... is not a JSON object`, `... is not a file`, `... is too large`, `... unreadable`.
+    A FIFO or a device is never opened for reading (it would block or never end)."""
+    name = path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None, f"{name} missing"
+    except OSError as exc:
+        return None, f"{name} unreadable ({exc.strerror})"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"{name} is not a file"
+        if info.st_size > STATUS_MAX_BYTES:
+            return None, f"{name} is too large ({info.st_size} bytes)"
+        try:
+            raw = handle.read(STATUS_MAX_BYTES + 1)
+        except OSError as exc:
+            return None, f"{name} unreadable ({exc.strerror})"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, f"{name} is not valid JSON"
+    if not isinstance(data, dict):
+        return None, f"{name} is not a JSON object"
+    return Status.from_json(data), None
+
+
 def read_status(path: Path) -> Status | None:
     """The status at `path`; None when there is none, or it is not a JSON object."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    return check_status(path)[0]
+
+
+def _best(value: Any) -> Best | None:
+    """A best checkpoint whose epoch and value, when given, are numbers (not NaN, Infinity)."""
+    if not isinstance(value, dict) or not value:
         return None
-    return Status.from_json(data) if isinstance(data, dict) else None
+    if "value" in value and as_float(value["value"]) is None:
+        return None
+    if "epoch" in value and as_int(value["epoch"]) is None:
+        return None
+    return cast(Best, value)
 
 
 def _text(value: Any) -> str | None:

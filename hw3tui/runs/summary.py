@@ -1,15 +1,27 @@
-"""One line per run: what `hw3tui runs` and the TUI's run list show, from each status.json."""
+"""One line per run: what `hw3tui runs`, `compare` and the TUI's run list show, from each
+status.json.
+
+`summarize` is the one place a run's state is decided, so every face gives the same answer: a
+folder that holds a run's files (status.json, preset.yaml or events.jsonl) but whose status.json
+is missing, unreadable or holds a state no hw3tui writes is `unknown`, with the reason; one
+whose engine holds its lock before writing status.json is `starting`.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from hw3tui.runs.events import Best
+from hw3tui.runs.events import Best, RunState
 from hw3tui.runs.folder import RunDir
-from hw3tui.runs.status import Status
+from hw3tui.runs.status import Status, check_status
+from hw3tui.untrusted import printable
+
+STATES: frozenset[str] = frozenset(get_args(RunState))
+"""The states status.json can hold: anything else reads as `unknown`."""
 
 
 @dataclass
@@ -20,7 +32,8 @@ class RunSummary:
     name: str
     preset: str
     state: str
-    """running | done | failed | cancelled | killed (status says running but no engine holds it)."""
+    """running | done | failed | cancelled | killed (status says running but no engine holds
+    it) | starting (an engine holds it, no status yet) | unknown (status.json unreadable)."""
     live: bool
     started: float | None
     ended: float | None
@@ -28,6 +41,9 @@ class RunSummary:
     epochs: int | None
     best: Best | None
     status: Status = field(default_factory=Status)
+    reason: str | None = None
+    """Why the run is `unknown` (`status.json missing`); else why it ended, as status.json says
+    (`finished 3 epochs`, a failed run's error), escaped (`printable`)."""
 
     @property
     def duration(self) -> float | None:
@@ -49,16 +65,24 @@ class RunSummary:
             "epochs_done": self.epochs_done,
             "epochs": self.epochs,
             "best": self.best,
+            "reason": self.reason,
         }
 
 
+def holds_a_run(run: RunDir) -> bool:
+    """Whether a folder holds a run's files (whatever state they are in)."""
+    files = (run.status_file, run.preset_file, run.events_file)
+    return any(os.path.lexists(path) for path in files)
+
+
 def summarize(run: RunDir) -> RunSummary | None:
-    """A run's summary from its status.json (None for a folder that is not a run)."""
-    status = run.read_status()
-    if status is None:
+    """A run's summary from its status.json (None for a folder that holds no run's files)."""
+    if not holds_a_run(run):
         return None
+    found, problem = check_status(run.status_file)
     live = run.is_live()
-    state = "killed" if status.state == "running" and not live else status.state
+    status = found or Status(state="unknown", pid=None)
+    state, reason = decide_state(found, problem, live=live)
     return RunSummary(
         path=run.path,
         name=run.name,
@@ -71,11 +95,27 @@ def summarize(run: RunDir) -> RunSummary | None:
         epochs=status.epochs,
         best=status.best,
         status=status,
+        reason=reason,
     )
 
 
+def decide_state(
+    status: Status | None, problem: str | None, *, live: bool
+) -> tuple[str, str | None]:
+    """A run's state and its reason (escaped), from what `check_status` found and whether an
+    engine holds the run: the one rule `runs`, `compare` and the TUI's screens follow."""
+    if status is None:
+        if live:
+            return "starting", None
+        return "unknown", printable(problem or "status.json missing")
+    if status.state not in STATES:
+        return "unknown", printable(f"status.json: state {status.state!r:.60} is not a run state")
+    state = "killed" if status.state == "running" and not live else status.state
+    return state, None if status.reason is None else printable(status.reason)
+
+
 def list_runs(runs_dir: Path) -> list[RunSummary]:
-    """Every run under `runs_dir`, newest first."""
+    """Every run under `runs_dir` (unreadable ones as `unknown`), newest first."""
     if not runs_dir.is_dir():
         return []
     found = [summarize(RunDir(p)) for p in runs_dir.iterdir() if p.is_dir()]

@@ -91,7 +91,10 @@ class Hw3tuiApp(App[None]):
         from hw3tui.runs import list_runs
 
         starting = [RunRow.starting(run.path) for run in self.launcher.starting()]
-        return [*starting, *(RunRow.of(s) for s in list_runs(self.runs_dir))]
+        # a child that has written its preset.yaml but no status.json yet is listed by both
+        keys = {row.key for row in starting}
+        listed = [RunRow.of(s) for s in list_runs(self.runs_dir)]
+        return [*starting, *(row for row in listed if row.key not in keys)]
 
     def sweep_summaries(self) -> list[SweepSummary]:
         """Every sweep under the sweeps folder, newest first (read without Optuna)."""

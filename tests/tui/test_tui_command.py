@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from hw3tui.cli import cli
@@ -43,3 +44,18 @@ def test_first_screen_imports_neither_torch_nor_the_preset_models(
         [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_an_app_that_dies_of_an_exception_exits_non_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual catches the exception, prints it and returns: the command must not exit 0."""
+    from hw3tui.tui.app import Hw3tuiApp
+    from hw3tui.tui.screens.home import HomeScreen
+
+    def broken(self: HomeScreen) -> None:
+        raise RuntimeError("a bug in a screen")
+
+    run = Hw3tuiApp.run
+    monkeypatch.setattr(HomeScreen, "on_mount", broken)
+    monkeypatch.setattr(Hw3tuiApp, "run", lambda self: run(self, headless=True))
+    result = CliRunner().invoke(cli, ["tui"])
+    assert result.exit_code == 1, result.output

@@ -89,7 +89,7 @@ class CompareScreen(Screen[None]):
         for label, cells in comparison.metric_rows():
             if label == "best val acc" and winner is not None:
                 cells = [f"{c} ★" if i == winner else c for i, c in enumerate(cells)]
-            table.add_row(label, *cells)
+            table.add_row(label, *(escape(printable(cell)) for cell in cells))
         self._plot()
         self.query_one("#changes", Static).update(_changes_text(comparison))
 
@@ -124,7 +124,9 @@ def _changes_text(comparison: Comparison) -> Text:
         if side.preset_problem
     ]
     for problem in problems:
-        text.append(problem + "\n", style="red")
+        text.append(printable(problem) + "\n", style="red")
+    for name, note in comparison.notes():  # an unreadable status.json, skipped event lines
+        text.append(printable(f"{name}: {note}") + "\n", style="yellow")
     if problems:
         return text
     changes = comparison.changes()
@@ -135,8 +137,8 @@ def _changes_text(comparison: Comparison) -> Text:
     for change in changes:
         before, after = change.values
         text.append(f"{change.field:<{width}}  ")
-        text.append(flow(before), style="red")
+        text.append(printable(flow(before)), style="red")
         text.append(" → ")
-        text.append(flow(after), style="green")
+        text.append(printable(flow(after)), style="green")
         text.append("\n")
     return text

@@ -22,6 +22,7 @@ from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.runs import RunDir
 from hw3tui.runs.history import RunHistory
 from hw3tui.runs.status import Status
+from hw3tui.runs.summary import decide_state
 from hw3tui.tui.feed import FeedUpdate, RunFeed
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import confirm_cancel
@@ -32,6 +33,7 @@ from hw3tui.tui.widgets.log_tail import LogTail
 from hw3tui.tui.widgets.run_header import RunHeader
 from hw3tui.tui.widgets.run_progress import RunProgress
 from hw3tui.tui.widgets.schedule_now import ScheduleNow
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.tui.app import Hw3tuiApp
@@ -86,9 +88,14 @@ class RunScreen(Screen[None]):
         self.history = RunHistory()
         self.preset: Preset | None = None
         self.status: Status | None = None
+        self.status_problem: str | None = None
+        self.polled = False
+        """The run's files were read once (until then it shows as starting)."""
         self.live = False
         self.stopping = False
         self.reading_preset = False
+        self.skipped = 0
+        """Lines of events.jsonl skipped (said in the header, and once as a notification)."""
 
     @property
     def hw3(self) -> Hw3tuiApp:
@@ -153,7 +160,16 @@ class RunScreen(Screen[None]):
             self.query_one(LogTail).add(update.log_lines)
         self.live = update.live
         if update.status_changed:
-            self.status = update.status
+            self.status, self.status_problem = update.status, update.status_problem
+            self.polled = True
+        if update.skipped_changed:
+            if not self.skipped:
+                self.notify(
+                    f"{printable(self.run.name)}: events.jsonl has lines that are not events "
+                    "(not JSON, NaN, Infinity, a wrong type): skipped.",
+                    severity="warning",
+                )
+            self.skipped = update.skipped
         if self.preset is None and (update.events or update.status is not None):
             self._read_preset()  # the engine writes preset.yaml when it starts
         self._redraw()
@@ -162,20 +178,20 @@ class RunScreen(Screen[None]):
 
     @property
     def state(self) -> str:
-        status_state = self.status.state if self.status is not None else None
         live = self.live or self.hw3.launcher.live(self.run)
-        if status_state is None:
-            if self.history.end is not None:
-                return self.history.state
+        if self.status is None:
             code = self.hw3.launcher.exit_code(self.run)
             if code is not None:
                 return f"failed to start (exit {code}; see the log)"
-            return "starting"
-        if status_state == "running":
-            if not live:
-                return "killed"
-            return "stopping…" if self.stopping else "running"
-        return status_state
+            if live or not self.polled:
+                return "starting"
+        # the rule `hw3tui runs` and the home list follow: no readable status is `unknown`
+        state, reason = decide_state(self.status, self.status_problem, live=live)
+        if state == "unknown":
+            return f"unknown ({reason})"
+        if state == "running" and self.stopping:
+            return "stopping…"
+        return state
 
     @property
     def planned_epochs(self) -> int | None:
@@ -198,6 +214,9 @@ class RunScreen(Screen[None]):
             detail.append(history.device)
         if history.classes:
             detail.append(f"{len(history.classes)} classes")
+        if self.skipped:
+            lines = "line" if self.skipped == 1 else "lines"
+            detail.append(f"{self.skipped} {lines} of events.jsonl skipped")
         live = state in ("running", "starting", "stopping…")
         self.query_one(RunHeader).show(self.run.name, state, live, " · ".join(detail))
         self.query_one("#loss", Curves).plot(

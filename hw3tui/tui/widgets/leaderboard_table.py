@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 
 from hw3tui.tui.sweep_feed import TrialView
 from hw3tui.tui.widgets.columns import fit_columns
+from hw3tui.untrusted import printable
 
 STATE_MARKS = {
     "waiting": "· waiting",
@@ -73,7 +74,7 @@ class LeaderboardTable(DataTable[str]):
         cells = [_cells(t, ranked[t.trial], self.axes) for t in ordered]
         labels = self.labels
         shown = tuple(
-            escape(label)
+            escape(printable(label))
             + (f" {'▲' if self.reverse else '▼'}" if label == self._sort_label() else "")
             for label in labels
         )
@@ -154,7 +155,7 @@ def _cells(trial: TrialView, rank: int, axes: list[str]) -> tuple[str, ...]:
     return (
         str(rank) if trial.value is not None else "",
         str(trial.trial),
-        STATE_MARKS.get(trial.state, trial.state),
+        escape(STATE_MARKS.get(trial.state, printable(trial.state))),
         value,
         epoch,
         trial.epochs,
@@ -164,5 +165,5 @@ def _cells(trial: TrialView, rank: int, axes: list[str]) -> tuple[str, ...]:
 
 def _clip(text: str, width: int = 24) -> str:
     """An axis value as a cell: the user's text, never markup or control characters."""
-    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = printable(text)
     return escape(text if cell_len(text) <= width else text[: width - 1] + "…")

@@ -1,10 +1,17 @@
-"""The last lines of the run's log.txt (the child's own output: warnings, errors)."""
+"""The last lines of the run's log.txt (the child's own output: warnings, errors).
+
+A log is anyone's text (a copied-in run's log.txt can hold `ESC]0;title BEL` or `ESC[2J`), and
+Textual's `Log` writes its lines to the terminal as they are: each line is escaped here, the
+widget's one way in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from textual.widgets import Log
+
+from hw3tui.untrusted import printable
 
 LINES_KEPT = 500
 
@@ -26,4 +33,4 @@ class LogTail(Log):
         self.border_title = "log.txt"
 
     def add(self, lines: Iterable[str]) -> None:
-        self.write_lines(list(lines))
+        self.write_lines([printable(line) for line in lines])

@@ -15,6 +15,7 @@ STATE_STYLES = {
     "cancelled": "b $warning",
     "failed": "b $error",
     "killed": "b $error",
+    "unknown": "b $warning",
 }
 
 
@@ -32,7 +33,8 @@ class RunHeader(Static):
     def show(self, name: str, state: str, live: bool, detail: str) -> None:
         style = STATE_STYLES.get(state.split()[0] if state else state, "b")
         mark = "● " if live else ""
-        name, detail = printable(name), printable(detail)  # a copied-in run's folder name
+        # a copied-in run's folder name, a sweep's state: anyone's text
+        name, state, detail = printable(name), printable(state), printable(detail)
         self.update(
             f"[b]{escape(name)}[/]  [{style}]{mark}{escape(state)}[/]  [dim]{escape(detail)}[/]"
         )

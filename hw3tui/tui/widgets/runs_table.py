@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
+from rich.markup import escape
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from hw3tui.console.run_rows import COLUMNS, RunRow
-from hw3tui.console.run_rows import cells as row_cells
+from hw3tui.console.run_rows import cells as shown_cells
 from hw3tui.tui.widgets.columns import fit_columns
 
 if TYPE_CHECKING:
     pass
+
+
+def row_cells(row: RunRow) -> tuple[str, ...]:
+    """The row's cells as a DataTable takes them: markup (`[b]` in a folder's name) escaped."""
+    return tuple(escape(cell) for cell in shown_cells(row))
 
 
 class RunsTable(DataTable[str]):

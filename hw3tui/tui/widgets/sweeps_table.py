@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from hw3tui.tui.widgets.columns import fit_columns
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.sweeps.folder import SweepSummary
@@ -56,13 +57,13 @@ class SweepsTable(DataTable[str]):
 def cells_of(summary: SweepSummary) -> tuple[str, ...]:
     best = summary.best
     best_text = (
-        f"{summary.monitor.replace('_', ' ')} {best.value:.3f} (trial {best.trial})"
+        f"{printable(summary.monitor.replace('_', ' '))} {best.value:.3f} (trial {best.trial})"
         if best is not None and best.value is not None
         else "–"
     )
     return (
-        escape(summary.name),
-        STATE_MARKS.get(summary.state, summary.state),
+        escape(printable(summary.name)),
+        escape(STATE_MARKS.get(summary.state, printable(summary.state))),
         f"{summary.ended}/{summary.planned}",
-        best_text,
+        escape(best_text),
     )
