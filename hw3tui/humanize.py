@@ -1,4 +1,4 @@
-"""Durations and times as people read them in a table (no imports beyond the standard library)."""
+"""Durations, times and numbers as people read them in a table or a panel (stdlib only)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,11 @@ def format_started(timestamp: float | None, *, year: bool = False) -> str:
         return "–"
     pattern = "%Y-%m-%d %H:%M" if year else "%b %d %H:%M"
     return datetime.fromtimestamp(timestamp).strftime(pattern)
+
+
+def format_number(value: float, digits: int = 3) -> str:
+    """`0.00126`, `16`, `1e-05`: `digits` significant digits (a cosine's lr has a dozen), whole
+    numbers written out whole (`1024`, never `1.02e+03`)."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.{digits}g}"

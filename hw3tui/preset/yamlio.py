@@ -310,17 +310,17 @@ def _assign(root: Any, path: Path_, value: Any) -> None:
             child = CommentedMap()
             node[part] = child
         node = child
-    node[path[-1]] = _flow_node(value)
+    node[path[-1]] = flow_node(value)
 
 
-def _flow_node(value: Any) -> Any:
+def flow_node(value: Any) -> Any:
     """A value as a round-trip node written on one line, like `{0: 0.1, 15: 0.01}`."""
     if isinstance(value, dict):
-        mapping = CommentedMap((k, _flow_node(v)) for k, v in value.items())
+        mapping = CommentedMap((k, flow_node(v)) for k, v in value.items())
         mapping.fa.set_flow_style()
         return mapping
     if isinstance(value, list | tuple):
-        sequence = CommentedSeq(_flow_node(v) for v in value)
+        sequence = CommentedSeq(flow_node(v) for v in value)
         sequence.fa.set_flow_style()
         return sequence
     return value

@@ -1,4 +1,4 @@
-"""Reading a sweep file, and checking every trial it can make before any starts.
+"""Reading a sweep file, and checking every trial it can make before any starts; writing one.
 
 The sweep file goes through the presets' own YAML reader and error rendering (`hw3tui.preset`),
 so its problems read like a preset's: `sweep.yaml:7:19: axes.schedule.lr: ...`. Then each `set`
@@ -15,11 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from ruamel.yaml.comments import CommentedMap
 
 from hw3tui.preset import PresetError, Problem, builtin_presets, validate_text
 from hw3tui.preset.explain import explain, locate
 from hw3tui.preset.io import parse_override, resolve
-from hw3tui.preset.yamlio import decode, flow, parse, set_in_text, to_plain
+from hw3tui.preset.yamlio import (
+    Document,
+    decode,
+    dump,
+    flow,
+    flow_node,
+    parse,
+    set_in_text,
+    to_plain,
+)
 from hw3tui.sweeps.model import (
     Choice,
     IntRange,
@@ -74,8 +84,25 @@ def load_sweep(path: Path, overrides: Sequence[str] = ()) -> LoadedSweep:
 
 def queue_sweep(presets: Sequence[str], overrides: Sequence[str] = ()) -> LoadedSweep:
     """A queue: these presets one after another, as a sweep (relative to the working directory)."""
-    text = "name: queue\npresets: " + flow([str(p) for p in presets]) + "\n"
+    text = dump_sweep({"name": "queue", "presets": [str(p) for p in presets]})
     return check_sweep_text(text, "queue", Path.cwd(), overrides)
+
+
+def dump_sweep(sweep: Mapping[str, Any], *, comment: str = "") -> str:
+    """A sweep file's YAML: `sweep`'s keys in order, `set` and `axes` one dotted path a line,
+    every value on one line in flow style (`[sgd, adam]`), quoted wherever YAML needs it, so
+    `load_sweep` reads back exactly these values. The one writer of the format (the TUI's sweep
+    dialog, queues); `comment` goes on the first line. The values are not checked here: the
+    reader does that, locating each problem in this text."""
+    document = CommentedMap()
+    for key, value in sweep.items():
+        if key in ("set", "axes") and isinstance(value, Mapping):
+            document[key] = CommentedMap((str(p), flow_node(v)) for p, v in value.items())
+        else:
+            document[key] = flow_node(value)
+    if comment:
+        document.yaml_set_start_comment(comment)
+    return dump(Document(data=document))
 
 
 def check_sweep_text(

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from hw3tui.cli import cli
 from hw3tui.preset import load_preset
-from hw3tui.sweeps.file import load_sweep, queue_sweep
+from hw3tui.sweeps.file import dump_sweep, load_sweep, queue_sweep
 from hw3tui.sweeps.study import combinations
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,6 +124,41 @@ def test_the_frozen_sweep_names_its_base_absolutely_and_keeps_command_line_sets(
     assert loaded.sweep.set == {"schedule.epochs": 1}
     assert "# mine" in loaded.text
     assert loaded.overrides({"seed": 2}) == ["schedule.epochs=1", "seed=2"]
+
+
+TRICKY = [
+    "a: (b)",
+    "it's #(1)",
+    'say "(hi)"',
+    "café_(\\d+)",
+    "日本 # (2)",
+    "- (x)",
+    "{(y)}",
+    "[a](z)",
+]
+"""Label patterns (any text that compiles) that YAML quotes, or would misread if written bare."""
+
+
+def test_the_writer_round_trips_tricky_values_through_the_reader() -> None:
+    text = dump_sweep(
+        {
+            "name": "tricky",
+            "base": "tiny.yaml",
+            "set": {"data.label_pattern": "x: #(y)"},
+            "axes": {"data.label_pattern": TRICKY, "optimizer.name": ["sgd", "adam"]},
+            "method": "grid",
+            "prune": {"median": {"after_epochs": 2}},
+        },
+        comment="written by a test: # and 'quotes'",
+    )
+    Path("s.yaml").write_text(text, encoding="utf-8")
+    loaded = load_sweep(Path("s.yaml"))
+    assert loaded.sweep.set == {"data.label_pattern": "x: #(y)"}
+    assert loaded.sweep.axes == {"data.label_pattern": TRICKY, "optimizer.name": ["sgd", "adam"]}
+    assert loaded.sweep.planned() == 2 * len(TRICKY)
+    assert text.startswith("# written by a test: # and 'quotes'\nname: tricky\n")
+    # one path a line, each value on it: an error in the file names a line of its own
+    assert "\n  optimizer.name: [sgd, adam]\n" in text
 
 
 def test_a_queue_of_presets_is_a_sweep_over_them() -> None:

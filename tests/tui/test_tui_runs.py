@@ -109,7 +109,8 @@ def test_run_screen_shows_a_finished_runs_full_history(runs_dir: Path) -> None:
             assert "tiny-20260101-000000" in header and "done" in header
             best = text_of(screen.query_one(BestPanel))
             assert "val acc  0.7000 at epoch 3" in best
-            assert "runs/tiny-20260101-000000/best/resnet18_best.safetensors" in best
+            # folded at `/` to the panel's width: the run folder, then the file
+            assert "runs/tiny-20260101-000000/\nbest/resnet18_best.safetensors" in best
             acc = screen.query_one("#acc", Curves)
             assert [s.label for s in acc.series] == ["train", "val"]
             assert list(acc.series[1].ys) == [0.4, 0.5, 0.6, 0.7]

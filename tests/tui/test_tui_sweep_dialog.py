@@ -92,3 +92,62 @@ def test_s_builds_a_sweep_file_refuses_a_bad_value_then_starts_it(
         run(scenario())
     finally:
         launches.close()
+
+
+PATTERNS = ["a: (b)", "it's #(1)", 'say "(hi)"', "café_(\\d+)", "日本 # (2)"]
+"""Label patterns YAML would misread if the dialog pasted them into the file as typed."""
+
+
+def test_the_dialog_writes_through_the_sweep_writer_tricky_values_read_back_the_same(
+    presets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launches = Launches()
+    monkeypatch.setattr(control, "launch_detached", launches)
+    target = presets_dir / "tiny-sweep.sweep.yaml"
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one(PresetsTable)
+            await wait_for(pilot, lambda: table.row_count == 2)
+            table.move_cursor(row=table.get_row_index(str((presets_dir / "tiny.yaml").resolve())))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepDialog))
+            dialog = app.screen
+            verdict = dialog.query_one("#verdict")
+
+            def fill(input_id: str, text: str) -> None:
+                dialog.query_one(f"#{input_id}", Input).value = text
+
+            # a field path is a key, never YAML: nothing after `: ` becomes an axis of its own
+            fill("field-0", "schedule.lr: [9]")
+            fill("values-0", "0.1")
+            await wait_for(pilot, lambda: "✗" in text_of(verdict), what="the path refused")
+            assert "axes.schedule.lr: [9]" in text_of(verdict)
+            # a value that is not YAML is refused in its row, before anything is written
+            fill("field-0", "data.label_pattern")
+            fill("values-0", "'unclosed")
+            await wait_for(pilot, lambda: "not a YAML value" in text_of(verdict))
+            assert "the values of axes.data.label_pattern" in text_of(verdict)
+            assert dialog.query_one("#values-0", Input).has_class("refused")
+
+            quoted = ["'a: (b)'", '"it\'s #(1)"', "'say \"(hi)\"'", "café_(\\d+)", "'日本 # (2)'"]
+            fill("values-0", ", ".join(quoted))
+            fill("set-field", "data.image_size")
+            fill("set-value", "48")
+            fill("trials", "3")
+            await wait_for(pilot, lambda: "✓" in text_of(verdict), what="the sweep checked")
+            assert "3 trials" in text_of(verdict)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+
+        loaded = load_sweep(target)
+        assert loaded.sweep.axes == {"data.label_pattern": PATTERNS}
+        assert loaded.sweep.set == {"data.image_size": 48}
+        assert loaded.sweep.trials == 3
+        assert target.read_text(encoding="utf-8").startswith("# A sweep of tiny.yaml, written by")
+
+    try:
+        run(scenario())
+    finally:
+        launches.close()

@@ -1,10 +1,12 @@
 """`s` on a preset: build a sweep file from picked fields and values, check it as you type, write
 it next to the preset and start it.
 
-The text is an ordinary sweep file (`hw3tui sweep FILE` runs it the same), checked by the sweeps
-package's own reader (`check_sweep_text`): its errors are the CLI's, located in the file the
-dialog will write. Values are typed as YAML: `sgd, adam` is the list `[sgd, adam]`; a text that
-starts with `{` or `[` is taken as it is (`{loguniform: [1.0e-4, 1.0e-2]}`).
+The text is an ordinary sweep file (`hw3tui sweep FILE` runs it the same), written by the sweeps
+package's one writer (`dump_sweep`) and checked by its own reader (`check_sweep_text`): its errors
+are the CLI's, located in the file the dialog will write. Values are typed as YAML: `sgd, adam` is
+the list `[sgd, adam]`; a text that starts with `{` or `[` is taken as it is (`{loguniform:
+[1.0e-4, 1.0e-2]}`); quote a value with `: ` or ` #` in it (`'a: b'`). Names and field paths are
+taken as typed.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from hw3tui.preset import PresetError
-from hw3tui.preset.yamlio import flow
-from hw3tui.sweeps.file import check_sweep_text
+from hw3tui.sweeps.file import check_sweep_text, dump_sweep
 from hw3tui.tui.catalog import SWEEP_SUFFIX
 from hw3tui.tui.fields import SECTION_TITLES, FieldSpec, section_fields
 from hw3tui.tui.paths import shown_path
+from hw3tui.tui.widgets.preset_field import yaml_value
 
 AXIS_ROWS = 3
 NO_AXES = "Pick a field to vary and type its values (e.g. optimizer.name: sgd, adam)."
@@ -44,6 +46,17 @@ class SweepPlan:
 
     path: Path
     name: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The sweep file the form would write, and what in the form is not YAML."""
+
+    text: str
+    has_axes: bool
+    errors: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    """The axes (and `set.<path>`) whose value is not YAML, to mark their row."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +214,7 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
 
     def on_mount(self) -> None:
         self.query_one("#field-0", Input).focus()
-        self._check(self.sweep_text(), self.target, bool(self.axes()))
+        self._check(self.draft(), self.target)
 
     # ---- the sweep file ----------------------------------------------------------------------
 
@@ -213,26 +226,43 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
         rows = [(self._value(f"field-{i}"), self._value(f"values-{i}")) for i in range(AXIS_ROWS)]
         return [(field, values) for field, values in rows if field or values]
 
-    def sweep_text(self) -> str:
-        """The sweep file the dialog would write, as YAML."""
+    def draft(self) -> Draft:
+        """The sweep file the dialog would write (through the sweeps package's writer)."""
         base = self.builtin or self.preset_path.name
-        lines = [
-            f"# A sweep of {base}, written by hw3tui; `hw3tui sweep {self.target.name}` runs it.",
-            f"name: {self._value('name')}",
-            f"base: {flow(base)}",
-        ]
+        sweep: dict[str, Any] = {"name": self._value("name"), "base": base}
+        errors: list[str] = []
+        fields: list[str] = []
+
+        def typed(text: str, what: str, field: str) -> Any:
+            try:
+                return yaml_value(text)
+            except ValueError as exc:
+                errors.append(f"{what}: {exc}")
+                fields.append(field)
+                return text
+
         set_field, set_value = self._value("set-field"), self._value("set-value")
         if set_field or set_value:
-            lines += ["set:", f"  {set_field or '?'}: {set_value}"]
+            where = f"set.{set_field}"
+            sweep["set"] = {set_field: typed(set_value, f"the value of {where}", where)}
         axes = self.axes()
         if axes:
-            lines.append("axes:")
-            lines += [f"  {field or '?'}: {_as_values(values)}" for field, values in axes]
-        lines.append(f"method: {self._value('method')}")
+            sweep["axes"] = {}
+            for field, values in axes:
+                if field in sweep["axes"]:
+                    errors.append(f"axes.{field}: given twice")
+                    fields.append(field)
+                what = f"the values of axes.{field}"
+                sweep["axes"][field] = typed(_as_values(values), what, field)
+        sweep["method"] = self._value("method")
         if self._value("trials"):
-            lines.append(f"trials: {self._value('trials')}")
-        lines.append(f"prune: {self._value('prune') or 'none'}")
-        return "\n".join(lines) + "\n"
+            sweep["trials"] = typed(self._value("trials"), "trials", "trials")
+        sweep["prune"] = typed(self._value("prune") or "none", "prune", "prune")
+        comment = (
+            f"A sweep of {base}, written by hw3tui; `hw3tui sweep {self.target.name}` runs it."
+        )
+        text = dump_sweep(sweep, comment=comment)
+        return Draft(text, bool(axes), tuple(errors), tuple(fields))
 
     # ---- checking as you type ----------------------------------------------------------------
 
@@ -240,19 +270,19 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
     def _changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith(("field-", "set-field")):
             self._show_help(event.value.strip())
-        self._check(self.sweep_text(), self.target, bool(self.axes()))
+        self._check(self.draft(), self.target)
 
     @work(thread=True, exclusive=True, group="check-sweep")
-    def _check(self, text: str, target: Path, has_axes: bool) -> None:
+    def _check(self, draft: Draft, target: Path) -> None:
         worker = get_current_worker()
         if worker.cancelled_event.wait(CHECK_DELAY_S):
             return  # typed again: the next check is under way
-        self.post_message(self.Checked(check(text, target, self.folder, has_axes)))
+        self.post_message(self.Checked(check(draft, target, self.folder)))
 
     @on(Checked)
     def _checked(self, message: Checked) -> None:
         verdict = message.verdict
-        if verdict.text != self.sweep_text():
+        if verdict.text != self.draft().text:
             return  # an older text's check
         self.verdict = verdict
         for row in range(AXIS_ROWS):
@@ -287,17 +317,17 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
     def action_start(self) -> None:
         from hw3tui.atomic import write_text_atomic
 
-        text = self.sweep_text()
+        draft = self.draft()
         verdict = self.verdict
-        if verdict is None or verdict.text != text:
-            verdict = check(text, self.target, self.folder, bool(self.axes()))
+        if verdict is None or verdict.text != draft.text:
+            verdict = check(draft, self.target, self.folder)
             self.post_message(self.Checked(verdict))
         if verdict.errors:
             self.notify("Fix the sweep first (the errors are under the form).", severity="error")
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.target, text)
+            write_text_atomic(self.target, draft.text)
         except OSError as exc:
             self.notify(f"Could not write {shown_path(self.target)}: {exc}", severity="error")
             return
@@ -307,9 +337,12 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
         self.dismiss(None)
 
 
-def check(text: str, target: Path, folder: Path, has_axes: bool) -> Verdict:
+def check(draft: Draft, target: Path, folder: Path) -> Verdict:
     """Check a sweep text as the CLI would, located in `target` (the file to be written)."""
-    if not has_axes:
+    text = draft.text
+    if draft.errors:
+        return Verdict(text, None, draft.errors, (), draft.fields)
+    if not draft.has_axes:
         return Verdict(text, None, (NO_AXES,))
     try:
         loaded = check_sweep_text(text, shown_path(target), folder)

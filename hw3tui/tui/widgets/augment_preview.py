@@ -2,8 +2,9 @@
 
 Drawn with half blocks ("▀": the upper pixel as foreground, the lower as background), so it shows
 in any true-colour terminal, tmux and SSH included. The images are computed by a child process
-(`hw3tui.tui.augment_child`, the engine's own `augment_preview`): the app imports no torch and
-decodes no image, so typing never waits for it. An edit restarts the child after a short pause.
+(`python -m hw3tui.engine.augment_child`, the engine's own `augment_preview`): the app imports no
+torch and no engine, and decodes no image, so typing never waits for it. An edit restarts the child
+after a short pause.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class AugmentPreview(Static):
         with errors.open("wb") as stderr:
             # Popen, not multiprocessing: that fails inside a running Textual app (NOTES.md)
             child = subprocess.Popen(
-                [sys.executable, "-m", "hw3tui.tui.augment_child", *args],
+                [sys.executable, "-m", "hw3tui.engine.augment_child", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

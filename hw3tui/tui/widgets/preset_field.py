@@ -109,8 +109,8 @@ class PresetField(Widget):
     PresetField .control {
         width: 1fr;
     }
-    PresetField Switch {
-        width: auto;
+    PresetField Switch.control {
+        width: auto;  /* `.control`'s 1fr would draw it as a field-wide empty box */
     }
     PresetField .error {
         display: none;

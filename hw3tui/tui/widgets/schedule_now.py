@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from hw3tui.humanize import format_number
 from hw3tui.preset import Preset
 from hw3tui.preset.schedule import value_at
 from hw3tui.runs.history import RunHistory, schedule_ahead
@@ -13,7 +14,7 @@ QUANTITIES = (("lr", "lr"), ("batch_size", "batch"), ("weight_decay", "w. decay"
 
 
 class ScheduleNow(Static):
-    """Three lines, one per scheduled quantity: `lr 0.001  → 0.0005 at 15`."""
+    """Three lines, one per scheduled quantity: `lr       0.00126  → 0.0005 at 15`."""
 
     DEFAULT_CSS = """
     ScheduleNow {
@@ -40,8 +41,9 @@ class ScheduleNow(Static):
                     epoch if epoch is not None else 0,
                     integer=field == "batch_size",
                 )
-            shown = "–" if now is None else f"{now:g}"
-            lines.append(f"{label:<9}{shown:<9}[dim]{ahead}[/]")
+            shown = "–" if now is None else format_number(now)
+            # a space of its own: a long number never runs into the arrow
+            lines.append(f"{label:<9}{shown:<8} [dim]{ahead}[/]")
         self.update("\n".join(lines))
 
 

@@ -1,12 +1,13 @@
 """The editor's augmentation preview, computed in a child process (`python -m` this module).
 
-The TUI never imports torch: decoding images and running the augmentation in the app's process
-(even in a thread) stalls key presses, so the editor starts this module as a child and reads back
-an .npz of small tiles. The tiles come from the engine's `augment_preview`, the code behind
-`hw3tui augment PRESET -o grid.png`: what the preview shows is what trains.
+The TUI never imports torch or the engine: decoding images and running the augmentation in the
+app's process (even in a thread) stalls key presses, so the editor starts this module as a child,
+like `hw3tui run`, and reads back a .npy of small tiles. The tiles come from the engine's
+`augment_preview`, the code behind `hw3tui augment PRESET -o grid.png`: what the preview shows is
+what trains. It lives in the engine because that is what it imports.
 
-Usage: `python -m hw3tui.tui.augment_child PRESET_FILE OUT.npz IMAGES DRAWS TILE`. Bad input (an
-invalid preset, missing data) exits 2 with one line on stderr, never a traceback.
+Usage: `python -m hw3tui.engine.augment_child PRESET_FILE OUT.npy IMAGES DRAWS TILE`. Bad input
+(an invalid preset, missing data) exits 2 with one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
