@@ -23,6 +23,7 @@ import errno
 import fcntl
 import os
 import stat
+from pathlib import Path
 from typing import BinaryIO
 
 StrPath = str | os.PathLike[str]
@@ -35,11 +36,12 @@ class NotRegular(OSError):
     Its message is "PATH: a FIFO, not a regular file"."""
 
     def __init__(self, path: StrPath, what: str) -> None:
-        super().__init__(errno.EINVAL, f"{what}, not a regular file", os.fspath(path))
         self.what = what
+        self.reason = f"{what}, not a regular file"
+        super().__init__(errno.EINVAL, self.reason, os.fspath(path))
 
     def __str__(self) -> str:
-        return f"{os.fspath(self.filename)}: {self.strerror}"
+        return f"{os.fspath(self.filename)}: {self.reason}"
 
 
 class TooLarge(OSError):
@@ -74,19 +76,17 @@ def why_not_regular(path: StrPath) -> str | None:
     """None when `path` leads to a regular file (through links), else what it is instead: "a
     folder", "a FIFO", "a dangling symbolic link", "a symbolic link loop", ... Opens nothing."""
     try:
-        mode = os.stat(path).st_mode
+        mode = Path(path).stat().st_mode
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "a symbolic link loop"
-        if exc.errno == errno.ENOENT and os.path.lexists(path):
+        if exc.errno == errno.ENOENT and Path(path).is_symlink():
             return "a dangling symbolic link"
         return f"unreadable ({exc.strerror})"
     return None if stat.S_ISREG(mode) else kind(mode)
 
 
-def open_regular(
-    path: StrPath, *, dir_fd: int | None = None, follow_symlinks: bool = True
-) -> int:
+def open_regular(path: StrPath, *, dir_fd: int | None = None, follow_symlinks: bool = True) -> int:
     """A read-only descriptor of the regular file at `path` (relative to `dir_fd` when given).
 
     `NotRegular` for anything else, without blocking on it: a FIFO, a device, a socket, a folder

@@ -143,7 +143,7 @@ def parse_sums(data: bytes | OSError) -> tuple[dict[str, str], list[str]]:
     if isinstance(data, TooLarge):
         return {}, [f"{SUMS_FILE}: larger than {MAX_SUMS_BYTES // MiB} MiB, not a checksum list"]
     if isinstance(data, NotRegular):
-        return {}, [f"{SUMS_FILE}: {data.strerror}"]
+        return {}, [f"{SUMS_FILE}: {data.reason}"]
     if isinstance(data, OSError):
         return {}, [f"{SUMS_FILE}: unreadable ({data.strerror})"]
     sums: dict[str, str] = {}

@@ -61,7 +61,7 @@ class Version:
         try:
             fd = open_regular(name, dir_fd=self._dir, follow_symlinks=follow)
         except NotRegular as exc:
-            self.failed[name] = exc.strerror
+            self.failed[name] = exc.reason
             return None
         except OSError as exc:
             self.failed[name] = (

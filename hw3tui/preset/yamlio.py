@@ -56,7 +56,7 @@ def read_file(path: Path, source: str) -> str:
             source, f"file is over {MAX_BYTES:,} bytes (the most a preset or sweep file may hold)"
         ) from None
     except NotRegular as exc:
-        raise PresetError.single(source, exc.strerror) from None
+        raise PresetError.single(source, exc.reason) from None
     except OSError as exc:
         raise PresetError.single(source, f"cannot read: {exc.strerror}") from None
     return decode(raw, source)

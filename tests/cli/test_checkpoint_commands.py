@@ -12,8 +12,8 @@ import pytest
 import torch
 from click.testing import CliRunner, Result
 
-from hw3tui.cli import cli
 from hw3tui.checkpoints.format import CheckpointError
+from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import CheckpointInfo, load_checkpoint, write_best
 
 NAME = "resnet18_best.safetensors"
