@@ -148,20 +148,29 @@ JUST_OVER = (8_000, MAX_IMAGE_PIXELS // 8_000 + 1)
 
 
 def test_the_cap_is_far_above_any_homework_photo() -> None:
-    assert MAX_IMAGE_PIXELS == 40_000_000  # documented in the README (test_readme checks it)
+    assert MAX_IMAGE_PIXELS == 40_000_000
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
+    assert "**An image has at most 40,000,000 pixels**" in readme
     assert MAX_IMAGE_PIXELS >= 8_000 * 5_000  # a 40-megapixel camera's photo is read
 
 
 @pytest.mark.parametrize(
-    ("width", "height"), [(BOMB, BOMB), JUST_OVER], ids=["12000x12000", "just-over"]
+    ("width", "height", "said"),
+    [
+        (BOMB, BOMB, "12000x12000 pixels, "),
+        (*JUST_OVER, "8000x5001 pixels, "),
+        (20_000, 10_000, ""),
+    ],
+    ids=["12000x12000", "just-over", "past-PIL's-own-limit"],
 )
-def test_predict_refuses_a_bomb_naming_it(isolated: Path, width: int, height: int) -> None:
+def test_predict_refuses_a_bomb_naming_it(
+    isolated: Path, width: int, height: int, said: str
+) -> None:
     shared_checkpoint(isolated / "shared", ["a", "b"])
     picture(isolated / "test" / "1.png")
     bomb_png(isolated / "test" / "2.png", width, height)
     line = error_line(hw3tui("predict", "shared", "test"))
-    assert "test/2.png" in line
-    assert "more than 40,000,000 pixels" in line
+    assert line == f"error: cannot read image test/2.png: {said}more than 40,000,000 pixels"
     assert not (isolated / "predictions.csv").exists()
 
 
