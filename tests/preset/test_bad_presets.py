@@ -305,3 +305,18 @@ def test_validate_of_dev_zero_itself(subprocess_env: dict[str, str]) -> None:
     done = _validate_in_child("/dev/zero", subprocess_env)
     assert done.returncode == 2, done.stderr
     assert done.stderr == "error: /dev/zero: a device, not a regular file\n"
+
+
+@pytest.mark.timeout(30)
+def test_the_editor_and_sweep_files_read_presets_the_same_way() -> None:
+    """The TUI's editor and `hw3tui sweep` read through the same `read_file`: a FIFO is refused,
+    never waited on."""
+    from hw3tui.preset import PresetError
+    from hw3tui.sweeps.file import is_sweep_file, load_sweep
+    from hw3tui.tui.document import PresetDocument
+
+    os.mkfifo("p.yaml")
+    for read in (PresetDocument.open, load_sweep):
+        with pytest.raises(PresetError, match=r"p\.yaml: a FIFO, not a regular file"):
+            read(Path("p.yaml"))
+    assert not is_sweep_file(Path("p.yaml"))
