@@ -41,3 +41,15 @@ def control_character(text: str) -> str | None:
     r"""The first control character in `text`, escaped (`\x1b`), or None when there is none."""
     match = _UNSAFE.search(text)
     return None if match is None else _escape(match.group())
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def spreadsheet_cell(text: object) -> str:
+    """`printable(text)`, and a leading `'` when it starts with `=`, `+`, `-` or `@`: a
+    spreadsheet opening the CSV would otherwise run it as a formula (`=HYPERLINK(...)`,
+    `=cmd|...`). OWASP's advice for CSV injection; the `'` shows in a text editor, and a
+    spreadsheet takes it as "this cell is text"."""
+    shown = printable(text)
+    return "'" + shown if shown.startswith(_FORMULA_STARTS) else shown

@@ -14,6 +14,7 @@ from hw3tui.checkpoints.format import (
     CheckpointError,
     MiB,
 )
+from hw3tui.regular import NotRegular, TooLarge, open_regular, read_fd
 
 MAX_SUMS_BYTES = MiB
 
@@ -116,11 +117,11 @@ def _chunk_files(folder: Path, name: str) -> list[str]:
 def read_sums(folder: Path) -> tuple[dict[str, str] | None, list[str]]:
     """SHA256SUMS as {file name: digest} (None when there is none), and the problems found in it."""
     try:
-        fd = os.open(folder / SUMS_FILE, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_regular(folder / SUMS_FILE, follow_symlinks=False)
     except FileNotFoundError:
         return None, []
     except OSError as exc:
-        return {}, [f"{SUMS_FILE}: unreadable ({exc.strerror})"]
+        return parse_sums(exc)
     try:
         return parse_sums(read_sums_fd(fd))
     finally:
@@ -128,19 +129,23 @@ def read_sums(folder: Path) -> tuple[dict[str, str] | None, list[str]]:
 
 
 def read_sums_fd(fd: int) -> bytes | OSError:
+    """SHA256SUMS's bytes from an open descriptor (at most `MAX_SUMS_BYTES`: no further is
+    read), or why they could not be read."""
     try:
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(MAX_SUMS_BYTES + 1)
+        os.lseek(fd, 0, os.SEEK_SET)
+        return read_fd(fd, SUMS_FILE, limit=MAX_SUMS_BYTES)
     except OSError as exc:
         return exc
 
 
 def parse_sums(data: bytes | OSError) -> tuple[dict[str, str], list[str]]:
     """SHA256SUMS's bytes as {file name: digest}, and the problems found in them."""
+    if isinstance(data, TooLarge):
+        return {}, [f"{SUMS_FILE}: larger than {MAX_SUMS_BYTES // MiB} MiB, not a checksum list"]
+    if isinstance(data, NotRegular):
+        return {}, [f"{SUMS_FILE}: {data.reason}"]
     if isinstance(data, OSError):
         return {}, [f"{SUMS_FILE}: unreadable ({data.strerror})"]
-    if len(data) > MAX_SUMS_BYTES:
-        return {}, [f"{SUMS_FILE}: larger than {MAX_SUMS_BYTES // MiB} MiB, not a checksum list"]
     sums: dict[str, str] = {}
     problems: list[str] = []
     for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):

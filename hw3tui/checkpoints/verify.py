@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from hw3tui.checkpoints.format import (
 from hw3tui.checkpoints.locate import Source, locate
 from hw3tui.checkpoints.version import Changed, Version
 from hw3tui.checkpoints.writer import ThreadedSha256
+from hw3tui.regular import open_regular_file
 
 READ_BLOCK = 4 * MiB
 
@@ -131,7 +131,7 @@ def _scan(
         if report.sha256 != sums[source.name]:
             report.problems.append(f"{source.name}: corrupt (does not match {SUMS_FILE})")
         report.checked_sums = report.sha256 == sums[source.name]
-    if source.chunked and sums is None and files:
+    if source.chunked and sums is None and files and SUMS_FILE not in version.failed:
         report.problems.append(
             f"{SUMS_FILE}: missing; without it a corrupt chunk cannot be told from a good one"
         )
@@ -217,10 +217,7 @@ class _Stream:
 
 def _read_into_stream(fd: int, stream: _Stream) -> tuple[str, int] | str:
     """Read one opened file into the stream: (its sha256, its size), or what is wrong with it."""
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return "not a regular file"
+    try:  # `Version` opened regular files only (`open_regular`): no read here can block
         os.lseek(fd, 0, os.SEEK_SET)
         digest = hashlib.sha256()
         size = 0
@@ -300,7 +297,7 @@ def _expected_sizes(
 
 def file_sha256(path: Path) -> str | None:
     try:
-        with path.open("rb") as handle:
+        with open_regular_file(path) as handle:
             digest = hashlib.sha256()
             while block := handle.read(READ_BLOCK):
                 digest.update(block)

@@ -8,6 +8,7 @@ import os
 
 from hw3tui.checkpoints.format import SUMS_FILE
 from hw3tui.checkpoints.locate import Source, is_chunk_of, parse_sums, read_sums_fd
+from hw3tui.regular import NotRegular, open_regular
 
 
 class Changed(Exception):
@@ -23,6 +24,10 @@ class Version:
     the reads see the one version that was opened. Only a swap that removes the old files while
     they are being opened can interfere; that raises `Changed` (retried by `checked`), never a
     report of corruption.
+
+    Only regular files are opened, and no link is followed (`open_regular`): a FIFO would block
+    the open until a writer came, and a chunk linked to a file elsewhere is not this
+    checkpoint's. A single file named as such (`model.safetensors`) may be a link.
     """
 
     def __init__(self, source: Source) -> None:
@@ -39,6 +44,8 @@ class Version:
                 fd = self._open(SUMS_FILE)
                 if fd is not None:
                     self.sums, self.sum_problems = parse_sums(read_sums_fd(fd))
+                elif self.failed[SUMS_FILE] != "missing":
+                    self.sum_problems = [f"{SUMS_FILE}: {self.failed[SUMS_FILE]}"]
             self.files, self.plan_problems = _plan(source, self.sums, self.entries)
             for name in self.files:
                 if name in self.entries:
@@ -50,8 +57,12 @@ class Version:
             raise
 
     def _open(self, name: str) -> int | None:
+        follow = not self.source.chunked and name == self.source.name
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._dir)
+            fd = open_regular(name, dir_fd=self._dir, follow_symlinks=follow)
+        except NotRegular as exc:
+            self.failed[name] = exc.reason
+            return None
         except OSError as exc:
             self.failed[name] = (
                 "missing" if exc.errno == errno.ENOENT else (f"unreadable ({exc.strerror})")

@@ -12,6 +12,7 @@ Either way the training loop receives uint8 batches and augments them as tensors
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,10 +28,21 @@ from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.engine.shapes import SHAPES, draw_shapes
 from hw3tui.engine.sources import DataError, Sample, class_names, index_samples
 from hw3tui.preset.models import Data
+from hw3tui.regular import NotRegular, open_regular_file
 from hw3tui.untrusted import printable
 
 CACHE_FRACTION = 0.25
 """`cache: auto` decodes into memory when the images take at most this share of available RAM."""
+
+MAX_IMAGE_PIXELS = 40_000_000
+"""The most pixels an image may have (width x height): a 40-megapixel camera's photo, far above
+any homework's. A 17 KB PNG can say 12000x12000 and decode to 1.5 GB (a decompression bomb): the
+size is read from the header and checked before a pixel is decoded."""
+
+# PIL's own guard stays as it is (a DecompressionBombError inside `Image.open` above 179
+# megapixels: reported as ours); its warning above 89 megapixels is noise on the user's stderr
+# here, since every such image is refused in one line.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 @dataclass(frozen=True)
@@ -132,9 +144,24 @@ def _shapes(data: Data, *, seed: int) -> Dataset:
 # --- decoding --------------------------------------------------------------------------------
 
 
+class TooManyPixels(ValueError):
+    """An image whose header gives more than `MAX_IMAGE_PIXELS`."""
+
+
+@contextmanager
+def open_image(path: Path) -> Iterator[Image.Image]:
+    """An image file opened (its header read, no pixel decoded yet): a regular file only (a FIFO
+    would block the read: `open_regular_file`) of at most `MAX_IMAGE_PIXELS`."""
+    with open_regular_file(path) as handle, Image.open(handle) as image:
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise TooManyPixels(f"{width}x{height} pixels, more than {MAX_IMAGE_PIXELS:,} pixels")
+        yield image
+
+
 def decode_image(path: Path, size: int) -> np.ndarray:
     """An image file as uint8 (S, S, 3): shorter side resized to `size`, centre cropped."""
-    with Image.open(path) as image:
+    with open_image(path) as image:
         # JPEG: let the decoder scale down by 2/4/8 while staying at least `size` on each side
         image.draft("RGB", (size, size))
         rgb = image.convert("RGB")
@@ -147,8 +174,16 @@ def _reading(path: Path) -> Iterator[None]:
     """Turn PIL's errors while reading `path` into one `DataError` that names the file."""
     try:
         yield
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = "not an image PIL can read" if isinstance(exc, UnidentifiedImageError) else exc
+    except Image.DecompressionBombError:  # PIL's guard, far above ours: the same refusal
+        raise DataError(
+            printable(f"cannot read image {path}: more than {MAX_IMAGE_PIXELS:,} pixels")
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        reason: object = exc
+        if isinstance(exc, UnidentifiedImageError):
+            reason = "not an image PIL can read"
+        elif isinstance(exc, NotRegular):
+            reason = exc.reason  # "a FIFO, not a regular file"
         raise DataError(printable(f"cannot read image {path}: {reason}")) from None
 
 
@@ -170,8 +205,8 @@ def images_at(split: Split, indices: Sequence[int]) -> torch.Tensor:
 
 def check_header(path: Path) -> None:
     """Open `path`'s image header (cheap: no pixels decoded); a `DataError` when it is not one."""
-    with _reading(path), Image.open(path) as image:
-        image.size  # noqa: B018 - opening reads the header; that is the check
+    with _reading(path), open_image(path):
+        pass  # opening reads the header and checks the size: that is the check
 
 
 def _split(

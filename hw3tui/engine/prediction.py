@@ -24,7 +24,8 @@ from hw3tui.engine.data import Split, check_header
 from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.engine.sources import IMAGE_SUFFIXES, natural_key
-from hw3tui.untrusted import printable
+from hw3tui.regular import why_not_regular
+from hw3tui.untrusted import printable, spreadsheet_cell
 
 LabelForm = Literal["index", "name"]
 
@@ -46,7 +47,9 @@ class Prediction:
 
 def list_images(folder: Path) -> list[Path]:
     """The image files directly in `folder`, in natural order of their names. ImagesError when
-    there are none, or when two files would get the same id (`3.jpg` and `3.png`)."""
+    there are none, when an entry named as an image is no file to read (a dangling link, a
+    folder, a FIFO, a link loop: every one is named, since a hand-in missing its Ids is worse than
+    none), or when two files would get the same id (`3.jpg` and `3.png`)."""
     where = printable(folder)
     if not folder.exists():
         raise ImagesError(f"{where}: no such folder")
@@ -56,11 +59,21 @@ def list_images(folder: Path) -> list[Path]:
         entries = list(folder.iterdir())
     except OSError as exc:
         raise ImagesError(f"{where}: cannot list it: {exc.strerror}") from None
-    images = [
-        p
-        for p in entries
-        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    named = [
+        p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
     ]
+    unreadable = {p: why for p in named if (why := why_not_regular(p)) is not None}
+    if unreadable:
+        ordered = sorted(unreadable, key=lambda p: (natural_key(p.stem), p.suffix.lower()))
+        listed = ", ".join(f"{p.name} ({unreadable[p]})" for p in ordered)
+        count = f"{len(ordered)} entries" if len(ordered) > 1 else "an entry"
+        raise ImagesError(
+            printable(
+                f"{folder}: {count} named as images {'are' if len(ordered) > 1 else 'is'} not "
+                f"image files: {listed}; remove or replace them"
+            )
+        )
+    images = named
     if not images:
         folders = sum(1 for p in entries if p.is_dir() and not p.name.startswith("."))
         hint = f" (it holds {folders} folders: give the folder of images itself)" if folders else ""
@@ -114,11 +127,13 @@ def predictions_csv(
     labels: LabelForm = "name",
 ) -> str:
     """The CSV to hand in: a header, then one `id,label` row per prediction, in order. Ids (file
-    names) and class names are escaped (`printable`): someone else chose them."""
+    names) and class names are escaped (`spreadsheet_cell`): someone else chose them, and a
+    spreadsheet would run `=...` as a formula."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([printable(id_column), printable(label_column)])
-    names = [printable(name) for name in classes]
+    writer.writerow([spreadsheet_cell(id_column), spreadsheet_cell(label_column)])
+    names = [spreadsheet_cell(name) for name in classes]
     for row in rows:
-        writer.writerow([printable(row.id), row.index if labels == "index" else names[row.index]])
+        cells = [spreadsheet_cell(row.id), row.index if labels == "index" else names[row.index]]
+        writer.writerow(cells)
     return out.getvalue()

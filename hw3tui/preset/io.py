@@ -21,9 +21,9 @@ from hw3tui.preset.models import Preset, Section
 from hw3tui.preset.problems import PresetError, Problem
 from hw3tui.preset.shorten import EPOCHS, cut_to_epochs
 from hw3tui.preset.yamlio import (
-    decode,
     flow,
     parse,
+    read_file,
     set_in_text,
     to_plain,
     top_position,
@@ -73,11 +73,7 @@ def load_preset(name_or_path: str | Path, overrides: Sequence[str] = ()) -> Load
     """Read, override and validate a preset; `PresetError` lists every problem with its line."""
     path = resolve(name_or_path)
     source = str(name_or_path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PresetError.single(source, f"cannot read: {exc.strerror}") from None
-    return validate_text(decode(raw, source), source, overrides, path=path)
+    return validate_text(read_file(path, source), source, overrides, path=path)
 
 
 def validate_text(

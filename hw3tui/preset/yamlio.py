@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -22,6 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent, NodeEvent
 
 from hw3tui.preset.problems import PresetError
+from hw3tui.regular import NotRegular, TooLarge, read_regular
 
 MAX_BYTES = 1024 * 1024
 """Presets are a few hundred bytes; anything above a megabyte is not a preset."""
@@ -41,6 +43,23 @@ class Document:
     """The round-trip tree (`CommentedMap` for a preset)."""
     indent: int = 2
     block_seq_indent: int = 0
+
+
+def read_file(path: Path, source: str) -> str:
+    """The text of a preset (or sweep) file, read no further than `MAX_BYTES`: a FIFO, a device
+    or a folder is refused before anything waits on it or reads it without end (`read_regular`).
+    `source`: the name problems are reported under."""
+    try:
+        raw = read_regular(path, limit=MAX_BYTES)
+    except TooLarge:
+        raise PresetError.single(
+            source, f"file is over {MAX_BYTES:,} bytes (the most a preset or sweep file may hold)"
+        ) from None
+    except NotRegular as exc:
+        raise PresetError.single(source, exc.reason) from None
+    except OSError as exc:
+        raise PresetError.single(source, f"cannot read: {exc.strerror}") from None
+    return decode(raw, source)
 
 
 def decode(raw: bytes, source: str) -> str:

@@ -22,11 +22,11 @@ from hw3tui.preset.explain import explain, locate
 from hw3tui.preset.io import parse_override, resolve
 from hw3tui.preset.yamlio import (
     Document,
-    decode,
     dump,
     flow,
     flow_node,
     parse,
+    read_file,
     set_in_text,
     to_plain,
 )
@@ -66,8 +66,8 @@ class LoadedSweep:
 def is_sweep_file(path: Path) -> bool:
     """Whether a YAML file is a sweep file (else it is taken as a preset, e.g. in a queue)."""
     try:
-        document = parse(decode(path.read_bytes(), str(path)), str(path)).data
-    except (OSError, PresetError):
+        document = parse(read_file(path, str(path)), str(path)).data
+    except PresetError:
         return False
     return isinstance(document, Mapping) and any(key in document for key in SWEEP_KEYS)
 
@@ -75,11 +75,7 @@ def is_sweep_file(path: Path) -> bool:
 def load_sweep(path: Path, overrides: Sequence[str] = ()) -> LoadedSweep:
     """Read and check a sweep file; `PresetError` lists every problem, located."""
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PresetError.single(source, f"cannot read: {exc.strerror}") from None
-    return check_sweep_text(decode(raw, source), source, path.parent, overrides)
+    return check_sweep_text(read_file(path, source), source, path.parent, overrides)
 
 
 def queue_sweep(presets: Sequence[str], overrides: Sequence[str] = ()) -> LoadedSweep:

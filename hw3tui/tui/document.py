@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hw3tui.preset import Preset, PresetError, Problem, check_text, save_text, set_value
-from hw3tui.preset.yamlio import Document, decode, dump, parse, to_plain
+from hw3tui.preset.yamlio import Document, dump, parse, read_file, to_plain
 
 Loc = tuple[str | int, ...]
 
@@ -54,11 +54,7 @@ class PresetDocument:
     ) -> PresetDocument:
         """Read a preset file (which may be invalid: the editor is where it gets fixed)."""
         shown = source or str(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise PresetError.single(shown, f"cannot read: {exc.strerror}") from None
-        return cls(decode(raw, shown), path=path, source=shown, read_only=read_only)
+        return cls(read_file(path, shown), path=path, source=shown, read_only=read_only)
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -150,8 +146,8 @@ class PresetDocument:
         if self.path is None:
             return None
         try:
-            return decode(self.path.read_bytes(), self.source)
-        except (OSError, PresetError):
+            return read_file(self.path, self.source)
+        except PresetError:
             return None
 
     def changed_on_disk(self) -> bool:

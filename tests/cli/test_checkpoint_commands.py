@@ -3,6 +3,7 @@ system's `cat` and `sha256sum -c` agree with them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner, Result
 
+from hw3tui.checkpoints.format import CheckpointError
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import CheckpointInfo, load_checkpoint, write_best
 
@@ -270,3 +272,81 @@ def test_empty_sums_file(run: Path) -> None:
     result = hw3tui("verify", run)
     assert result.exit_code == 2
     assert problems(result)[0].startswith(f"{NAME}.000: extra file, not a chunk listed in")
+
+
+# --- files that are not regular files -----------------------------------------------------------
+# A FIFO blocks the open() of a reader until a writer comes, so each of these tests would hang on
+# a reader that opens before it looks: the timeout turns that hang into a failure.
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("sums", [True, False], ids=["with-sums", "without-sums"])
+def test_a_fifo_chunk_is_named_not_waited_for(run: Path, sums: bool) -> None:
+    chunk(run, 1).unlink()
+    os.mkfifo(chunk(run, 1))
+    if not sums:
+        (run / "best" / "SHA256SUMS").unlink()
+    result = hw3tui("verify", run)
+    assert result.exit_code == 2
+    assert f"{NAME}.001: a FIFO, not a regular file" in problems(result)
+    result = hw3tui("join", run)
+    assert result.exit_code == 2
+    assert f"error: {NAME}.001: a FIFO, not a regular file" in result.stderr.splitlines()
+    assert not (run / "best" / NAME).exists()
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_stray_chunk_is_an_extra_file(run: Path) -> None:
+    os.mkfifo(run / "best" / f"{NAME}.005")
+    result = hw3tui("verify", run)
+    assert result.exit_code == 2
+    assert problems(result) == [
+        f"{NAME}.005: extra file, not a chunk listed in SHA256SUMS (`cat {NAME}.*` would include "
+        "it): remove it"
+    ]
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_sums_file_is_named_not_waited_for(run: Path) -> None:
+    (run / "best" / "SHA256SUMS").unlink()
+    os.mkfifo(run / "best" / "SHA256SUMS")
+    for command in ("verify", "join"):
+        result = hw3tui(command, run)
+        assert result.exit_code == 2
+        assert "error: SHA256SUMS: a FIFO, not a regular file" in result.stderr.splitlines()
+    assert not (run / "best" / NAME).exists()
+
+
+@pytest.mark.timeout(60)
+def test_loading_a_checkpoint_with_a_fifo_chunk_is_a_checkpoint_error(run: Path) -> None:
+    """What `eval` and `predict` meet (they load through `load_checkpoint`)."""
+    chunk(run, 4).unlink()
+    os.mkfifo(chunk(run, 4))
+    with pytest.raises(CheckpointError, match=f"{NAME}.004: a FIFO, not a regular file"):
+        load_checkpoint(run)
+
+
+def test_a_chunk_that_is_a_symlink_is_refused_as_one(run: Path, tmp_path: Path) -> None:
+    """A copied run folder whose chunk links to a file elsewhere: refused as a link, without
+    following it (the target's size or content never shows in a message)."""
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"a secret the link points at\n" * 37)
+    chunk(run, 1).unlink()
+    chunk(run, 1).symlink_to(outside)
+    result = hw3tui("verify", run)
+    assert result.exit_code == 2
+    assert problems(result) == [f"{NAME}.001: a symbolic link, not a regular file"]
+    assert str(outside.stat().st_size) not in result.stderr
+    result = hw3tui("join", run)
+    assert result.exit_code == 2
+    assert f"error: {NAME}.001: a symbolic link, not a regular file" in result.stderr
+    assert not (run / "best" / NAME).exists()
+
+
+def test_a_sums_file_that_is_a_symlink_is_refused_as_one(run: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "SHA256SUMS"
+    (run / "best" / "SHA256SUMS").rename(moved)
+    (run / "best" / "SHA256SUMS").symlink_to(moved)
+    result = hw3tui("verify", run)
+    assert result.exit_code == 2
+    assert "SHA256SUMS: a symbolic link, not a regular file" in problems(result)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -191,7 +195,7 @@ CASES: list[tuple[str, str | bytes, str]] = [
         "schedule: 5\n",
         "bad.yaml:1:11: schedule: expected a mapping of keys, got 5",
     ),
-    ("huge file", "# " + "x" * (1024 * 1024 + 10) + "\n", "bad.yaml: file is"),
+    ("huge file", "# " + "x" * (1024 * 1024 + 10) + "\n", "bad.yaml: file is over 1,048,576 bytes"),
     ("NUL byte", "name: a\x00\n", "bad.yaml: contains NUL bytes"),
 ]
 
@@ -252,3 +256,67 @@ def test_missing_file_and_folder_are_bad_input() -> None:
         result.output
     )
     assert "folder.yaml: is a folder, not a preset file" in result.output
+
+
+# --- files that are not preset files ------------------------------------------------------------
+# Run in a child with a timeout and a memory limit: before the checks, `validate` of a FIFO waited
+# forever for a writer and `validate /dev/zero` read until memory ran out.
+
+_LIMITED = """\
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from hw3tui.cli import cli
+cli.main(sys.argv[1:], prog_name="hw3tui")
+"""
+
+
+def _validate_in_child(path: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _LIMITED, "validate", path],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: os.mkfifo(p), "p.yaml: a FIFO, not a regular file"),
+        (lambda p: p.symlink_to("/dev/zero"), "p.yaml: a device, not a regular file"),
+        (
+            lambda p: os.truncate(p.touch() or p, 64 << 30),  # sparse: 64 GiB of nothing
+            "p.yaml: file is over 1,048,576 bytes (the most a preset or sweep file may hold)",
+        ),
+    ],
+    ids=["fifo", "dev-zero", "sparse-64GiB"],
+)
+def test_validate_of_what_is_not_a_preset_file_is_one_line(
+    make: Callable[[Path], object], message: str, subprocess_env: dict[str, str]
+) -> None:
+    make(Path("p.yaml"))
+    done = _validate_in_child("p.yaml", subprocess_env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"error: {message}\n"
+
+
+def test_validate_of_dev_zero_itself(subprocess_env: dict[str, str]) -> None:
+    done = _validate_in_child("/dev/zero", subprocess_env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "error: /dev/zero: a device, not a regular file\n"
+
+
+@pytest.mark.timeout(30)
+def test_the_editor_and_sweep_files_read_presets_the_same_way() -> None:
+    """The TUI's editor and `hw3tui sweep` read through the same `read_file`: a FIFO is refused,
+    never waited on."""
+    from hw3tui.preset import PresetError
+    from hw3tui.sweeps.file import is_sweep_file, load_sweep
+    from hw3tui.tui.document import PresetDocument
+
+    os.mkfifo("p.yaml")
+    for read in (PresetDocument.open, load_sweep):
+        with pytest.raises(PresetError, match=r"p\.yaml: a FIFO, not a regular file"):
+            read(Path("p.yaml"))
+    assert not is_sweep_file(Path("p.yaml"))
