@@ -145,3 +145,10 @@ def read_regular(
         return read_fd(fd, path, limit=limit)
     finally:
         os.close(fd)
+
+
+def read_text_regular(path: StrPath, *, limit: int, errors: str = "strict") -> str:
+    """`read_regular` decoded as UTF-8 (a BOM dropped): the text of a file from someone else's
+    folder (a run's notes, a frozen sweep file, a leaderboard), read no further than `limit`.
+    `UnicodeDecodeError` (a `ValueError`) for bytes that are not UTF-8 unless `errors` says."""
+    return read_regular(path, limit=limit).decode("utf-8-sig", errors)

@@ -17,6 +17,7 @@ import click
 from hw3tui.commands.common import EXIT_CANCELLED, BadInput, set_option
 from hw3tui.commands.options import folder_option
 from hw3tui.preset import PresetError
+from hw3tui.preset.yamlio import read_file
 from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, is_sweep_file, load_sweep, queue_sweep
 from hw3tui.sweeps.folder import (
     DEFAULT_SWEEPS_DIR,
@@ -108,7 +109,7 @@ def _load_frozen(folder: SweepDir) -> LoadedSweep:
     if not folder.sweep_file.is_file():
         raise BadInput(f"{folder.path}: not a sweep folder (no sweep.yaml)")
     try:
-        text = folder.sweep_file.read_text(encoding="utf-8")
+        text = read_file(folder.sweep_file, str(folder.sweep_file))
         return check_sweep_text(text, str(folder.sweep_file), folder.path)
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{folder.sweep_file}: cannot read: {exc}") from None

@@ -28,9 +28,10 @@ def main(argv: list[str]) -> int:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(5)  # the app the user types into comes first
     from hw3tui.preset import PresetError, validate_text
+    from hw3tui.preset.yamlio import read_file
 
     try:
-        loaded = validate_text(Path(preset_file).read_text(encoding="utf-8"), "preset")
+        loaded = validate_text(read_file(Path(preset_file), "preset"), "preset")
     except PresetError as exc:
         first = next(iter(exc.problems), None)
         print(f"the preset has problems{': ' + first.message if first else ''}", file=sys.stderr)

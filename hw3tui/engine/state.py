@@ -27,6 +27,7 @@ import hw3tui
 from hw3tui.atomic import replace_dir
 from hw3tui.engine.checkpoint import CheckpointError, load_weights, write_safetensors
 from hw3tui.engine.loop import Job, TrainState
+from hw3tui.regular import read_regular
 
 FORMAT = 1
 
@@ -63,7 +64,7 @@ def has_state(state_dir: Path) -> bool:
 def load_state(job: Job, state_dir: Path) -> None:
     """Put `job` back where `save_state` left it; `StateError` when it does not fit."""
     try:
-        document = json.loads((state_dir / "state.json").read_text())
+        document = json.loads(read_regular(state_dir / "state.json", limit=1 << 20))
         # the same header-checked reader as every other safetensors file hw3tui opens
         model = load_weights(state_dir / "model.safetensors")
         tensors = load_weights(state_dir / "optimizer.safetensors")

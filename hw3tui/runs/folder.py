@@ -28,12 +28,16 @@ from datetime import datetime
 from pathlib import Path
 
 from hw3tui.atomic import naming_full_disk, write_text_atomic
+from hw3tui.regular import read_text_regular
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
 from hw3tui.runs.tails import EventsRead, read_events
 from hw3tui.untrusted import printable
 
 DEFAULT_RUNS_DIR = Path("runs")
+
+NOTES_MAX_BYTES = 16 << 20
+"""The most of a notes.md that is read (typed notes are kilobytes)."""
 
 
 class RunLocked(Exception):
@@ -85,9 +89,11 @@ class RunDir:
     def read_notes(self) -> str:
         """The run's notes.md ("" when there is none)."""
         try:
-            return self.notes_file.read_text(encoding="utf-8", errors="replace")
+            return read_text_regular(self.notes_file, limit=NOTES_MAX_BYTES, errors="replace")
         except FileNotFoundError:
             return ""
+        except OSError as exc:  # a FIFO, a folder, a gigabyte: said, never waited on
+            return f"(notes.md not read: {exc.strerror})"
 
     def append_note(self, text: str, when: datetime | None = None) -> None:
         """Add a dated paragraph to notes.md; the whole file is replaced atomically, so a kill

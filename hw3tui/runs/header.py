@@ -19,6 +19,8 @@ from typing import Any
 
 import hw3tui
 from hw3tui.atomic import write_text_atomic
+from hw3tui.preset.yamlio import MAX_BYTES as PRESET_MAX_BYTES
+from hw3tui.regular import read_text_regular
 from hw3tui.runs import RunDir
 from hw3tui.runs.history import history_of
 from hw3tui.runs.status import Status
@@ -84,7 +86,7 @@ def stamp_result(run: RunDir) -> bool:
     atomic replace. False when there is no preset.yaml or it cannot be rewritten: a result
     header must never fail a run."""
     try:
-        text = run.preset_file.read_text(encoding="utf-8")
+        text = read_text_regular(run.preset_file, limit=PRESET_MAX_BYTES)
     except (OSError, UnicodeDecodeError):
         return False
     updated = with_result(text, result_of(run))

@@ -23,6 +23,7 @@ from typing import Any
 
 from hw3tui.atomic import write_text_atomic
 from hw3tui.preset import PresetError
+from hw3tui.regular import read_text_regular
 from hw3tui.runs import RunDir
 from hw3tui.sweeps.model import Sweep
 from hw3tui.sweeps.workers import live_workers
@@ -84,9 +85,9 @@ class SweepDir:
 
     def load_sweep(self) -> Sweep:
         """The frozen sweep file's model (no preset checks: they were done when it started)."""
-        from hw3tui.preset.yamlio import parse, to_plain
+        from hw3tui.preset.yamlio import MAX_BYTES, parse, to_plain
 
-        text = self.sweep_file.read_text(encoding="utf-8")
+        text = read_text_regular(self.sweep_file, limit=MAX_BYTES)
         return Sweep.model_validate(to_plain(parse(text, str(self.sweep_file)).data))
 
     @contextlib.contextmanager
@@ -158,6 +159,10 @@ def leaderboard_text(rows: list[Row], axes: list[str]) -> str:
     return out.getvalue()
 
 
+LEADERBOARD_MAX_BYTES = 64 << 20
+"""The most of a leaderboard.csv that is read (100,000 trials fit in far less)."""
+
+
 def write_leaderboard(folder: SweepDir, rows: list[Row], axes: list[str]) -> None:
     write_text_atomic(folder.leaderboard_file, leaderboard_text(rows, axes))
 
@@ -165,8 +170,8 @@ def write_leaderboard(folder: SweepDir, rows: list[Row], axes: list[str]) -> Non
 def read_leaderboard(folder: SweepDir) -> tuple[list[str], list[Row]]:
     """The axes and rows of a sweep's leaderboard.csv (empty before its first trial)."""
     try:
-        text = folder.leaderboard_file.read_text(encoding="utf-8")
-    except OSError:
+        text = read_text_regular(folder.leaderboard_file, limit=LEADERBOARD_MAX_BYTES)
+    except (OSError, UnicodeDecodeError):
         return [], []
     lines = list(csv.reader(io.StringIO(text)))
     if not lines or tuple(lines[0][: len(COLUMNS)]) != COLUMNS:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from hw3tui.preset.yamlio import MAX_BYTES as PRESET_MAX_BYTES
+from hw3tui.regular import read_text_regular
 from hw3tui.runs import EventTail, RunDir, launch_detached, summarize
 from hw3tui.runs.header import result_of, strip_result, with_result
 from hw3tui.sweeps.file import LoadedSweep
@@ -293,7 +295,7 @@ class Worker:
         if best is not None:
             run = RunDir(self.folder.path / best.run)
             with contextlib.suppress(OSError, UnicodeDecodeError):
-                text = strip_result(run.preset_file.read_text(encoding="utf-8"))
+                text = strip_result(read_text_regular(run.preset_file, limit=PRESET_MAX_BYTES))
                 lines = [*result_of(run), f"sweep {self.folder.name} · trial {best.trial}"]
                 write_best(self.folder, with_result(text, lines))
         return rows
