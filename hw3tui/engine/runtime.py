@@ -95,9 +95,7 @@ def choose_runtime(
     cores = cpu_count()
     chosen_workers = choose_workers(workers, device=device, cached=cached, cores=cores)
     threads = max(1, cores - chosen_workers) if device.type == "cpu" else max(1, min(cores, 4))
-    precision: Precision = (
-        choose_precision(device) if spec.precision == "auto" else spec.precision
-    )
+    precision: Precision = choose_precision(device) if spec.precision == "auto" else spec.precision
     channels_last = (
         choose_channels_last(device, backbone, image_size)
         if spec.channels_last == "auto"

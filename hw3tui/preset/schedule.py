@@ -151,9 +151,7 @@ def schedule_of(value: Any, name: str) -> Any:
     ]
 
 
-ScheduleSpec = (
-    float | Mapping[int, float] | Sequence[float] | LinearForm | CosineForm | PlateauForm
-)
+ScheduleSpec = float | Mapping[int, float] | Sequence[float] | LinearForm | CosineForm | PlateauForm
 """A validated schedule of any form: what `schedule_of` gives (batch-size schedules hold ints,
 hence the read-only `Mapping` and `Sequence`, which accept them)."""
 
