@@ -485,7 +485,9 @@ def machine() -> str:
 
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from hw3tui.engine.runtime import cpu_count
+
+    cores = cpu_count()
     parts = [f"{cores} CPU cores ({platform.processor() or platform.machine()})"]
     if torch.cuda.is_available():
         parts.append(torch.cuda.get_device_name())

@@ -5,18 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 
 
-def format_duration(seconds: float | None) -> str:
-    """`42s`, `3m05s`, `1h02m`: short enough for a table cell (`–` when unknown)."""
+def format_duration(seconds: float | None, *, spaced: bool = False) -> str:
+    """`42s`, `3m05s`, `1h02m`: short enough for a table cell (`–` when unknown). `spaced` for a
+    line of text (the headless printer's elapsed time and ETA): `42 s`, `3 min 05 s`, `1 h 02 min`.
+    """
     if seconds is None:
         return "–"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
+    whole = max(0, round(seconds))
+    minutes, secs = divmod(whole, 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    gap, hour, minute = (" ", "h", "min") if spaced else ("", "h", "m")
+    if whole < 60:
+        return f"{secs}{gap}s"
+    if hours == 0:
+        return f"{minutes}{gap}{minute}{gap}{secs:02d}{gap}s"
+    return f"{hours}{gap}{hour}{gap}{minutes:02d}{gap}{minute}"
 
 
 def format_started(timestamp: float | None, *, year: bool = False) -> str:

@@ -72,7 +72,8 @@ class CheckpointInfo:
     version: str = hw3tui.__version__
     image_size: int | None = None
     """Side of the square images the model was trained on (`hw3tui eval`/`predict` of a shared
-    checkpoint need it); None in checkpoints written before it was recorded."""
+    checkpoint need it); None in hw3tui 0.1.0's first checkpoints, written before it was recorded
+    and still shared: those are read, and eval/predict of one alone ask for `--image-size`."""
 
     def to_metadata(self) -> dict[str, str]:
         """The safetensors `__metadata__` (values must be str); classes as JSON text."""
@@ -103,7 +104,7 @@ class CheckpointInfo:
             epoch = int(metadata["epoch"])
             value = float(metadata["value"])
             classes = json.loads(metadata["classes"])
-            # optional: older checkpoints do not record it
+            # optional: 0.1.0's first checkpoints do not record it (see `image_size` above)
             image_size = int(metadata["image_size"]) if "image_size" in metadata else None
         except ValueError as exc:
             raise CheckpointError(f"{_at(source)}unreadable checkpoint metadata ({exc})") from None

@@ -9,9 +9,10 @@
 `sha256sum -c SHA256SUMS` passes; before joining, `sha256sum -c --ignore-missing SHA256SUMS`
 checks the chunks alone.
 
-Everything here works on bytes and needs no torch: `write_stream` (the writer), `locate` (what a
-user's PATH means), `scan` (one pass that hashes, checks and optionally copies the bytes, naming
-every missing, extra, truncated or corrupt chunk), `join`, `read_header`.
+Everything here works on bytes and needs no torch: `scan` (one pass that hashes, checks and
+optionally copies the bytes, naming every missing, extra, truncated or corrupt chunk), `verify`
+and `read_header`. Beside it: the writer (`checkpoints.writer.write_stream`), what a user's PATH
+means (`checkpoints.locate.locate`) and the joiner (`checkpoints.join.join`).
 """
 
 from __future__ import annotations

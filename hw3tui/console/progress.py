@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from hw3tui.humanize import format_duration
 from hw3tui.runs.events import Event
 from hw3tui.runs.history import RunHistory
 from hw3tui.untrusted import printable
@@ -27,16 +28,6 @@ def _num(value: Any, digits: int = 4) -> str:
 
 def _g(value: Any) -> str:
     return "n/a" if value is None else f"{value:g}"
-
-
-def duration(seconds: float) -> str:
-    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 class Printer:
@@ -167,7 +158,7 @@ class Printer:
     def _on_run_end(self, r: Event) -> None:
         self._stop_bar()
         best = self.history.best or {}
-        elapsed = duration(time.monotonic() - self.started)
+        elapsed = format_duration(time.monotonic() - self.started, spaced=True)
         state = self.history.state
         reason = (self.history.end or {}).get("reason") or ""
         summary = (
@@ -198,7 +189,7 @@ class Printer:
 
     def _eta(self) -> str:
         left = self.history.eta_seconds()
-        return "…" if left is None else duration(left)
+        return "…" if left is None else format_duration(left, spaced=True)
 
     # --- the live bar (terminals only) ----------------------------------------------------
 

@@ -7,8 +7,10 @@
 
 Checkpoints come from classmates and from killed runs: every load checks the checksums (when a
 SHA256SUMS is there) and the safetensors header (sizes, names, dtypes, offsets) before a single
-tensor is built, and nothing is ever unpickled. The byte-level work (chunks, SHA256SUMS, header)
-lives in `chunks` and `checkpoint_format`, which need no torch.
+tensor is built, and nothing is ever unpickled. The byte-level work needs no torch and lives in
+`hw3tui.checkpoints`: the header and metadata in `checkpoints.format`, the chunk writer and
+SHA256SUMS in `checkpoints.writer`, finding the files in `checkpoints.locate`, the checksum and
+header check in `checkpoints.verify`.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hw3tui.engine import decoded_cache
+from hw3tui.engine.runtime import cpu_count
 from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.engine.shapes import SHAPES, draw_shapes
 from hw3tui.engine.sources import DataError, Sample, class_names, index_samples
@@ -103,7 +104,7 @@ def load_dataset(
     index = {name: i for i, name in enumerate(classes)}
     cache_bytes = (len(train_items) + len(val_items)) * 3 * size * size
     cache = _should_cache(data.cache, cache_bytes, memory)
-    threads = max(1, workers, _cpu_count())
+    threads = max(1, workers, cpu_count())
     train = _split(train_items, index, size, cache=cache, threads=threads)
     val = _split(val_items, index, size, cache=cache, threads=threads)
     where = f"{data.train}" + (f" + {data.val}" if data.val is not None else "")
@@ -254,10 +255,3 @@ def available_memory() -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 4 * 2**30
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hw3tui.engine import probe_cache
-from hw3tui.engine.runtime import Precision, Runtime
+from hw3tui.engine.runtime import AMP_DTYPES, Precision, Runtime
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
 MARGIN = 0.05
@@ -317,7 +317,7 @@ class _Rig:
         inputs = images.to(self.device).contiguous(memory_format=self.layout)
         targets = labels.to(self.device)
         self.model.train()
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.setting.precision)
+        dtype = AMP_DTYPES.get(self.setting.precision)
         with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
             loss = F.cross_entropy(self.model(inputs), targets)
         self.optimizer.zero_grad(set_to_none=True)

@@ -1,18 +1,16 @@
 """Where and how the arithmetic runs: device, precision, memory layout, threads, workers.
 
-`auto` picks what measured fastest (torch 2.14 on the project's 2-core Xeon with AVX512-BF16;
-each comparison interleaved step by step in one process, so load from other programs hits every
-variant alike):
-- precision on CPU: fp32. bf16 autocast was slower, not faster, on every model tried:
-  resnet18 at 48/64/128 px 0.85-0.95x, resnet50 at 64/128 px 0.8-0.9x (batch 32, 2 threads;
-  mobilenet_v2 and efficientnet_b0 are slower with bf16 too, per shared/NOTES.md). Set
-  `precision: bf16` to use it anyway. On CUDA: bf16 where the GPU supports it, else fp16 with
-  loss scaling (tensor cores; the usual 2x or more). On MPS: fp32 (not measured; the safe choice).
-- channels_last: on for convolutional models on CPU (mobilenet_v2 1.46x at 48 px and
-  efficientnet_b0 1.3-2x, resnet50 1.1-1.2x at 64-128 px) except the small basic-block ResNets
-  below 96 px, where the plain layout won (resnet18: 0.89x at 48 px, 0.86x at 64 px with
-  channels_last; 1.05x at 96 px, 1.2x at 128 px); on for CUDA (tensor-core convolutions want
-  NHWC); off for the transformers (vit, swin, maxvit) and on MPS.
+The rules below are the table `auto` falls back to (`hw3tui.engine.probe` measures precision and
+layout on the machine itself; a run with several processes, or one too short to measure and with
+nothing cached, takes the table). Each rule follows a measurement; the figures, with the machine
+they were taken on, are in the README's "Performance" section (they go stale as machines change,
+so they are not repeated here):
+- precision on CPU: fp32 (bf16 autocast was slower on some CPUs and faster on others: only a
+  measurement on the machine can say; `precision: bf16` forces it). On CUDA: bf16 where the GPU
+  has bf16 tensor cores, else fp16 with loss scaling. On MPS: fp32 (not measured; the safe choice).
+- channels_last: on for convolutional models on CPU, except the small basic-block ResNets
+  (resnet18, resnet34) below `CPU_CHANNELS_LAST_FROM` px, where the plain layout won; on for CUDA
+  (tensor-core convolutions want NHWC); off for the transformers (vit, swin, maxvit) and on MPS.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ BASIC_BLOCK_RESNETS = ("resnet18", "resnet34")
 CPU_CHANNELS_LAST_FROM = 96
 """Image size from which channels_last pays off for the basic-block ResNets on CPU."""
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+"""Autocast's dtype for each mixed precision (fp32 runs without autocast)."""
 
 
 class DeviceError(ValueError):
@@ -96,9 +95,7 @@ def choose_runtime(
     cores = cpu_count()
     chosen_workers = choose_workers(workers, device=device, cached=cached, cores=cores)
     threads = max(1, cores - chosen_workers) if device.type == "cpu" else max(1, min(cores, 4))
-    precision: Precision = (
-        choose_precision(device, backbone) if spec.precision == "auto" else spec.precision
-    )
+    precision: Precision = choose_precision(device) if spec.precision == "auto" else spec.precision
     channels_last = (
         choose_channels_last(device, backbone, image_size)
         if spec.channels_last == "auto"
@@ -149,7 +146,8 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def choose_precision(device: torch.device, backbone: str) -> Precision:
+def choose_precision(device: torch.device) -> Precision:
+    """The table's precision: the same for every model (only a measurement tells models apart)."""
     if device.type == "cuda":
         return cuda_precision(device)
     return "fp32"
@@ -190,6 +188,8 @@ def choose_workers(
 
 
 def cpu_count() -> int:
+    """The cores this process may run on (its affinity: a container's or taskset's limit, not the
+    machine's count)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:

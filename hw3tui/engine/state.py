@@ -8,6 +8,9 @@
                               schedules, optimizer param groups and scalars, loss scaler,
                               Python and NumPy generator states
 
+`state.json`'s `format` says the layout (`FORMAT`); a state of an older format that hw3tui still
+reads (`READABLE`) is brought to the current one as it is loaded, any other is refused.
+
 The whole folder is replaced atomically (`hw3tui.atomic.replace_dir`): a kill at any instant
 leaves the previous complete state or the new one.
 """
@@ -29,7 +32,12 @@ from hw3tui.engine.checkpoint import CheckpointError, load_weights, write_safete
 from hw3tui.engine.loop import Job, TrainState
 from hw3tui.regular import read_regular
 
-FORMAT = 1
+FORMAT = 2
+"""The layout `save_state` writes: torch's generators as `cpu` and `cuda` (the one GPU this
+process trains on)."""
+READABLE = (1, FORMAT)
+"""Format 1 is hw3tui 0.1.0's, still in students' run folders: the same files, but its first
+states kept every GPU's generator (`cuda.0`, `cuda.1`, ...); `_rng_of_format_1` reads both."""
 
 
 class StateError(ValueError):
@@ -73,7 +81,8 @@ def load_state(job: Job, state_dir: Path) -> None:
         raise StateError(f"{state_dir}: damaged saved state: {exc}") from None
     except (OSError, ValueError) as exc:
         raise StateError(f"{state_dir}: cannot read the saved state: {exc}") from None
-    if document.get("format") != FORMAT:
+    number = document.get("format") if isinstance(document, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool) or number not in READABLE:
         raise StateError(f"{state_dir}: saved by another hw3tui state format")
     if document.get("backbone") != job.preset.backbone.name:
         raise StateError(
@@ -96,7 +105,7 @@ def load_state(job: Job, state_dir: Path) -> None:
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StateError(f"{state_dir}: the saved state does not fit this run: {first}") from None
-    _restore_rng(document["rng"], rng)
+    _restore_rng(document["rng"], rng if number == FORMAT else _rng_of_format_1(rng))
 
 
 IMPLEMENTATION_KEYS = ("fused", "foreach", "capturable", "differentiable")
@@ -180,8 +189,19 @@ def _restore_rng(saved: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) 
     keys = np.array(state["keys"], dtype=np.uint32)
     np.random.set_state((state["name"], keys, state["pos"], *state["gauss"]))
     torch.set_rng_state(tensors["cpu"])
-    if torch.cuda.is_available():
-        # earlier states hold every GPU's as "cuda.0", "cuda.1", ...: take this one's
-        cuda = tensors.get("cuda", tensors.get(f"cuda.{torch.cuda.current_device()}"))
-        if cuda is not None:
-            torch.cuda.set_rng_state(cuda)
+    cuda = tensors.get("cuda")
+    if cuda is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(cuda)
+
+
+def _rng_of_format_1(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Format 1's generators in format 2's layout. Its first states (before 2026-11-30) held
+    every GPU's as `cuda.0`, `cuda.1`, ...: this process's GPU's becomes `cuda`, so a resume on
+    another GPU, or on a machine with another number of them, still replays its dropout. Its later
+    states already hold `cuda`."""
+    current = {name: state for name, state in tensors.items() if not name.startswith("cuda.")}
+    if "cuda" not in current and torch.cuda.is_available():
+        mine = tensors.get(f"cuda.{torch.cuda.current_device()}")
+        if mine is not None:
+            current["cuda"] = mine
+    return current

@@ -151,8 +151,9 @@ def schedule_of(value: Any, name: str) -> Any:
     ]
 
 
-ScheduleSpec = float | dict[int, float] | list[float] | LinearForm | CosineForm | PlateauForm
-"""A validated schedule of any form (batch-size schedules hold ints)."""
+ScheduleSpec = float | Mapping[int, float] | Sequence[float] | LinearForm | CosineForm | PlateauForm
+"""A validated schedule of any form: what `schedule_of` gives (batch-size schedules hold ints,
+hence the read-only `Mapping` and `Sequence`, which accept them)."""
 
 
 def check_epochs(spec: Any, epochs: int) -> str | None:
@@ -182,7 +183,7 @@ def offending_key(spec: Any, epochs: int) -> int | None:
     return None
 
 
-def value_at(spec: Any, epoch: int, epochs: int) -> float:
+def value_at(spec: ScheduleSpec, epoch: int, epochs: int) -> float:
     """The scheduled value at `epoch` (0-based) of a run of `epochs` epochs.
 
     A plateau schedule gives its start value here; `Scheduler` applies its reductions.
@@ -208,7 +209,7 @@ def value_at(spec: Any, epoch: int, epochs: int) -> float:
     raise TypeError(f"not a schedule: {spec!r}")
 
 
-def preview(spec: Any, epochs: int, *, integer: bool = False) -> list[float]:
+def preview(spec: ScheduleSpec, epochs: int, *, integer: bool = False) -> list[float]:
     """Every epoch's value, for plots and tables (a plateau shows its start value)."""
     return [_cast(value_at(spec, e, epochs), integer) for e in range(epochs)]
 
@@ -247,7 +248,7 @@ class Scheduler:
     The same class drives lr, weight decay and batch size (`integer=True` rounds to a positive int).
     """
 
-    def __init__(self, spec: Any, epochs: int, *, integer: bool = False) -> None:
+    def __init__(self, spec: ScheduleSpec, epochs: int, *, integer: bool = False) -> None:
         self.spec = spec
         self.epochs = epochs
         self.integer = integer
@@ -277,7 +278,7 @@ class Scheduler:
             self.plateau = PlateauState(**saved)
 
 
-def describe(spec: Any) -> str:
+def describe(spec: ScheduleSpec) -> str:
     """A short human description of a schedule, for tables and the TUI."""
     if isinstance(spec, int | float):
         return f"{spec:g}"

@@ -2,10 +2,10 @@
 
 The engine calls an `EventSink` with each event; the run directory appends them to
 `events.jsonl`, the headless printer turns them into lines, and the TUI tails the file. Field names
-are public (DESIGN.md): scripts and the TUI read them. Epochs count from 0. The classes below are
-the field list, in one place: mypy checks that the engine writes exactly these fields, and
-`problems` checks a decoded record against them (tests/runs/test_event_fields.py runs a training
-and checks every line it wrote).
+are public (the README's "Running" section sends readers here): scripts and the TUI read them.
+Epochs count from 0. The classes below are the field list, in one place: mypy checks that the
+engine writes exactly these fields, and `problems` checks a decoded record against them
+(tests/runs/test_event_fields.py runs a training and checks every line it wrote).
 
 Readers take what they read as an `Event` (any mapping): a file may be hand-edited, truncated or
 written by another version. The one reader of events.jsonl (`hw3tui.runs.tails.EventTail`) lets
@@ -147,9 +147,6 @@ class RunEnd(TypedDict):
     reason: str
 
 
-Emitted = RunStart | EpochStart | Progress | EpochEnd | Checkpoint | RunEnd
-"""What the engine writes."""
-
 FIELDS: dict[str, type[Any]] = {
     "run_start": RunStart,
     "epoch_start": EpochStart,
@@ -179,16 +176,6 @@ def event(kind: EventType, **fields: Any) -> Event:
 def is_event(record: Any) -> bool:
     """Whether a decoded JSON line looks like an hw3tui event."""
     return isinstance(record, dict) and record.get("type") in EVENT_TYPES
-
-
-def fanout(*sinks: EventSink) -> EventSink:
-    """One sink that passes each event to every sink, in order."""
-
-    def emit(record: Event) -> None:
-        for sink in sinks:
-            sink(record)
-
-    return emit
 
 
 def problems(record: Any) -> list[str]:

@@ -83,10 +83,6 @@ class Active:
                 os.kill(pid, signal.SIGINT)
 
 
-class Interrupted(Exception):
-    """Ctrl-C (or SIGTERM) reached the sweep."""
-
-
 @contextlib.contextmanager
 def _interruptible() -> Iterator[list[bool]]:
     """Turn SIGINT/SIGTERM into a flag the loop checks, so no storage write is cut in half."""

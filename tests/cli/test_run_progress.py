@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from hw3tui.console.progress import Printer, duration
+from hw3tui.console.progress import Printer
+from hw3tui.humanize import format_duration
 from hw3tui.runs.events import Event, event
 
 
@@ -94,6 +95,11 @@ def test_live_display_on_a_terminal_shows_the_bar_and_keeps_the_epoch_lines() ->
     text = out.getvalue()
     assert "epoch 0 [1/2]  train loss 1.1000" in text
     assert "done: finished 2 epochs" in text
+
+
+def duration(seconds: float) -> str:
+    """The printer's durations: `format_duration`'s spaced style."""
+    return format_duration(seconds, spaced=True)
 
 
 def test_durations_read_like_a_person_wrote_them() -> None:

@@ -94,6 +94,23 @@ def test_data_bytes_equal_safetensors_own(tmp_path: Path, model: torch.nn.Module
     assert safetensors.torch.load(mine).keys() == state.keys()
 
 
+@pytest.mark.parametrize("image_size", [None, 64])
+def test_a_checkpoint_with_or_without_its_image_size_loads(
+    tmp_path: Path, image_size: int | None
+) -> None:
+    """hw3tui 0.1.0's first checkpoints did not record the image size (eval and predict of such a
+    file alone then ask for --image-size); later ones do. Both are read."""
+    metadata = INFO.to_metadata() | {"hw3tui_version": "0.1.0"}
+    if image_size is not None:
+        metadata["image_size"] = str(image_size)
+    path = tmp_path / NAME
+    path.write_bytes(safetensors.torch.save({"w": torch.ones(2, 3)}, metadata=metadata))
+    state, info = load_checkpoint(path)
+    assert torch.equal(state["w"], torch.ones(2, 3))
+    assert info.image_size == image_size and info.version == "0.1.0"
+    assert info.classes == INFO.classes
+
+
 @pytest.mark.parametrize(
     "where", ["run", "best", "prefix", "one chunk", "joined file", "best moved aside"]
 )

@@ -124,7 +124,8 @@ class AugmentPreview(Static):
         args = [str(preset_file), str(out), str(IMAGES), str(DRAWS), str(tile)]
         self.busy = True
         with errors.open("wb") as stderr:
-            # Popen, not multiprocessing: that fails inside a running Textual app (NOTES.md)
+            # Popen, not multiprocessing: multiprocessing started inside a running Textual app
+            # fails (`bad value(s) in fds_to_keep`), Popen does
             child = subprocess.Popen(
                 [sys.executable, "-m", "hw3tui.engine.augment_child", *args],
                 stdin=subprocess.DEVNULL,
