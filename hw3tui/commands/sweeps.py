@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,21 +182,22 @@ def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:
         click.echo(shlex.join(args))
 
 
-def _trials(loaded: LoadedSweep) -> list[tuple[str, dict[str, Any]]]:
-    """Every trial's preset and axis values, from an in-memory study (nothing is written)."""
-    import optuna
+def _trials(loaded: LoadedSweep) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every trial's preset and axis values, one at a time: a grid's combinations in order (no
+    Optuna), else draws from an in-memory study (nothing is written)."""
+    from hw3tui.sweeps.study import grid_trials, suggest
 
-    from hw3tui.sweeps.study import enqueue_grid, suggest
+    if loaded.sweep.method == "grid":
+        yield from grid_trials(loaded)
+        return
+    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=loaded.sweep.seed))
-    enqueue_grid(study, loaded)
-    out = []
     for _ in range(loaded.sweep.planned()):
         trial = study.ask()
-        out.append(suggest(trial, loaded))
+        yield suggest(trial, loaded)
         study.tell(trial, 0.0)
-    return out
 
 
 def leaderboard_table(rows: list[Row], axes: list[str], *, limit: int | None = None) -> str:

@@ -105,7 +105,7 @@ def test_a_grid_is_every_combination_in_order() -> None:
     )
     loaded = load_sweep(Path("s.yaml"))
 
-    grid = combinations(loaded)
+    grid = list(combinations(loaded))
 
     assert loaded.sweep.planned() == 6
     assert grid[0] == {"optimizer.name": "sgd", "schedule.lr": "0.1"}
@@ -301,15 +301,14 @@ def test_the_same_axis_under_two_spellings_is_refused_at_the_second() -> None:
 
     assert code == 2, output
     assert (
-        "s.yaml:4:3: axes.schedule . lr: the same field as `schedule.lr` (line 3); "
-        "give each field once" in output
+        "s.yaml:4:3: axes.schedule . lr: the same field as `schedule.lr`; give each field once"
+        in output
     )
 
 
 def test_an_empty_axis_does_not_hide_the_other_axes_problems() -> None:
     code, output = sweep(
-        "base: tiny.yaml\naxes:\n  seed: []\n  schedule.lr: [0.001, -1]\n"
-        "  optimizer.nme: [adam]\n"
+        "base: tiny.yaml\naxes:\n  seed: []\n  schedule.lr: [0.001, -1]\n  optimizer.nme: [adam]\n"
     )
 
     assert code == 2, output
@@ -328,7 +327,7 @@ def test_a_value_that_breaks_the_base_preset_names_the_axis_and_both_lines() -> 
 
     assert code == 2, output
     assert output.strip() == (
-        "s.yaml:3:26: axes.optimizer.name: value adamw is refused: "
+        "s.yaml:3:25: axes.optimizer.name: value adamw is refused: "
         "sgd.yaml:13:3: optimizer.momentum: momentum applies to sgd; adamw uses `betas`"
     )
 
