@@ -76,7 +76,7 @@ def _flow_scalar(kind: str, value: Any) -> str:
 def is_sweep_file(path: Path) -> bool:
     """Whether a YAML file is a sweep file (else it is taken as a preset, e.g. in a queue)."""
     try:
-        document = parse(decode(path.read_bytes(), str(path)), str(path)).data
+        document = _document(decode(path.read_bytes(), str(path)), str(path))
     except (OSError, PresetError):
         return False
     return isinstance(document, Mapping) and any(key in document for key in SWEEP_KEYS)
@@ -102,7 +102,7 @@ def check_sweep_text(
     text: str, source: str, folder: Path, overrides: Sequence[str] = ()
 ) -> LoadedSweep:
     """Validate sweep text whose relative preset paths resolve against `folder`."""
-    document = parse(text, source).data
+    document = _document(text, source)
     if not isinstance(document, Mapping):
         raise PresetError.single(
             source, "a sweep file is a mapping (name, base, set, axes, ...)", line=1, column=1
@@ -116,14 +116,27 @@ def check_sweep_text(
         order = sorted(dict.fromkeys(found), key=lambda p: (p.source != source, p.line or 0))
         raise PresetError(order) from None
     starts = tuple(_start(name, folder, document, source) for name in sweep.sources)
+    fixed = dict(sweep.set)
     for override in overrides:  # `hw3tui sweep --set`: frozen into the file's `set`
-        dotted, value = parse_override(override)
-        text = set_in_text(text, ("set", ".".join(str(p) for p in dotted)), value, source)
+        path, value = parse_override(override)
+        # replacing the file's own entry for that field, however it is spelt there
+        dotted = next((k for k in fixed if field_path(k) == path), ".".join(map(str, path)))
+        text = set_in_text(text, ("set", dotted), value, source)
+        fixed[dotted] = value
     key = "base" if sweep.base is not None else "presets"
-    text = set_in_text(text, (key,), starts[0] if key == "base" else list(starts), source)
-    frozen = Sweep.model_validate(to_plain(parse(text, source).data))
+    start: str | list[str] = starts[0] if key == "base" else list(starts)
+    text = set_in_text(text, (key,), start, source)
+    # the model of the text just written, without parsing it again (a big grid's file takes
+    # a YAML parser long): the same edits made on the plain data
+    frozen = Sweep.model_validate({**plain, "set": fixed, key: start})
     loaded = LoadedSweep(frozen, text, source, starts)
     return _checked(loaded, document)
+
+
+@functools.lru_cache(maxsize=2)
+def _document(text: str, source: str) -> Any:
+    """The parsed sweep file, read only here (`is_sweep_file` then `load_sweep` parse it once)."""
+    return parse(text, source).data
 
 
 def _start(name: str, folder: Path, document: Any, source: str) -> str:
@@ -267,7 +280,8 @@ class _QuickCheck:
     def valid(self, axis: str, value: Any) -> Preset | None:
         """The preset with `axis` set to `value` if valid (None: ask the located check)."""
         path = field_path(axis)
-        if path == EPOCHS or (self.cut and path[0] == "schedule"):
+        per_epoch = isinstance(value, dict | list)  # what a cut may shorten
+        if path == EPOCHS or (self.cut and path[0] == "schedule" and per_epoch):
             return None
         trial = _with(self.plain, path, value)
         if trial is None:
