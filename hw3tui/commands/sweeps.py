@@ -46,7 +46,7 @@ from hw3tui.sweeps.folder import (
     "--print-commands",
     is_flag=True,
     help="Print one `hw3tui run` command per trial (for a cluster's job arrays) of a sweep file or "
-    "a sweep folder; start nothing.",
+    "a sweep folder; start nothing. A grid has at most 100,000 trials.",
 )
 def sweep(
     files: tuple[str, ...],
@@ -60,6 +60,7 @@ def sweep(
     `hw3tui sweep resume DIR` continues the sweep in DIR: finished trials are never rerun, a
     trial that was running is continued with `hw3tui resume`; run it on several machines (a
     shared folder, or --storage) and each is a worker that claims the next trial.
+    A grid has at most 100,000 trials (the product of its axes' lengths), like `trials`.
     Exit codes: 0 every trial ended (done, pruned or failed), 2 bad sweep file, 130 Ctrl-C
     (running trials cancelled cleanly; `hw3tui sweep resume DIR` continues).
     """
