@@ -280,7 +280,8 @@ class _QuickCheck:
     def valid(self, axis: str, value: Any) -> Preset | None:
         """The preset with `axis` set to `value` if valid (None: ask the located check)."""
         path = field_path(axis)
-        per_epoch = isinstance(value, dict | list)  # what a cut may shorten
+        # what a cut may shorten: a per-epoch mapping or list, or one entry of one
+        per_epoch = isinstance(value, dict | list) or len(path) > 2
         if path == EPOCHS or (self.cut and path[0] == "schedule" and per_epoch):
             return None
         trial = _with(self.plain, path, value)
