@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from hw3tui.sweeps.folder import (
     "--print-commands",
     is_flag=True,
     help="Print one `hw3tui run` command per trial (for a cluster's job arrays) of a sweep file or "
-    "a sweep folder; start nothing.",
+    "a sweep folder; start nothing. A grid has at most 100,000 trials.",
 )
 def sweep(
     files: tuple[str, ...],
@@ -60,6 +61,7 @@ def sweep(
     `hw3tui sweep resume DIR` continues the sweep in DIR: finished trials are never rerun, a
     trial that was running is continued with `hw3tui resume`; run it on several machines (a
     shared folder, or --storage) and each is a worker that claims the next trial.
+    A grid has at most 100,000 trials (the product of its axes' lengths), like `trials`.
     Exit codes: 0 every trial ended (done, pruned or failed), 2 bad sweep file, 130 Ctrl-C
     (running trials cancelled cleanly; `hw3tui sweep resume DIR` continues).
     """
@@ -182,21 +184,22 @@ def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:
         click.echo(shlex.join(args))
 
 
-def _trials(loaded: LoadedSweep) -> list[tuple[str, dict[str, Any]]]:
-    """Every trial's preset and axis values, from an in-memory study (nothing is written)."""
-    import optuna
+def _trials(loaded: LoadedSweep) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every trial's preset and axis values, one at a time: a grid's combinations in order (no
+    Optuna), else draws from an in-memory study (nothing is written)."""
+    from hw3tui.sweeps.study import grid_trials, suggest
 
-    from hw3tui.sweeps.study import enqueue_grid, suggest
+    if loaded.sweep.method == "grid":
+        yield from grid_trials(loaded)
+        return
+    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=loaded.sweep.seed))
-    enqueue_grid(study, loaded)
-    out = []
     for _ in range(loaded.sweep.planned()):
         trial = study.ask()
-        out.append(suggest(trial, loaded))
+        yield suggest(trial, loaded)
         study.tell(trial, 0.0)
-    return out
 
 
 def leaderboard_table(rows: list[Row], axes: list[str], *, limit: int | None = None) -> str:

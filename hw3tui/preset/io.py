@@ -126,16 +126,22 @@ def _check(
         return None, explain(exc, document, source, overridden)
 
 
+def field_path(dotted: str) -> Loc:
+    """`schedule . lr` as ("schedule", "lr"): a dotted path as `--set` reads it (parts stripped,
+    list indices as numbers), so two spellings of one field compare equal."""
+    parts = [p.strip() for p in dotted.strip().split(".")]
+    return tuple(int(p) if p.isdigit() else p for p in parts)
+
+
 def parse_override(override: str) -> tuple[Loc, Any]:
     """`schedule.lr=0.001` as (("schedule", "lr"), 0.001); the value is read as YAML."""
     where = f"--set {override}"
     if "=" not in override:
         raise PresetError.single(where, "expected field.path=value, e.g. schedule.epochs=20")
     dotted_path, _, raw = override.partition("=")
-    parts = [p.strip() for p in dotted_path.strip().split(".")]
-    if not dotted_path.strip() or any(not p for p in parts):
+    path = field_path(dotted_path)
+    if not dotted_path.strip() or any(p == "" for p in path):
         raise PresetError.single(where, "expected field.path=value, e.g. schedule.epochs=20")
-    path: Loc = tuple(int(p) if p.isdigit() else p for p in parts)
     document = parse(f"value: {raw}\n" if raw.strip() else "value: null\n", where).data
     return path, to_plain(document["value"])
 

@@ -14,7 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from hw3tui.preset.io import field_path
 from hw3tui.preset.models import Real, Section, Whole, located
+
+MAX_TRIALS = 100_000
+"""The most trials a sweep may plan: `trials`' cap, and the cap on a grid's combinations (the
+product of its axes' lengths, times the presets of a queue), so that a typo such as four axes of
+32 values is refused at once rather than enqueued for minutes."""
 
 RANGES = ("uniform", "loguniform", "int", "choice")
 """The named axis forms, written as a one-key mapping: `{loguniform: [1.0e-4, 1.0e-2]}`."""
@@ -103,7 +109,8 @@ class Median(Section):
     same epoch (Optuna's MedianPruner)."""
 
     after_epochs: Annotated[Whole, Field(ge=0, le=10_000)] = 1
-    """Epochs every trial trains before it can be stopped."""
+    """Epochs every trial trains before it can be stopped (a warning when no trial trains longer:
+    nothing would be pruned)."""
     after_trials: Annotated[Whole, Field(ge=0, le=10_000)] = 1
     """Finished trials needed before any trial is stopped."""
 
@@ -113,7 +120,7 @@ class Halving(Section):
     (Optuna's SuccessiveHalvingPruner)."""
 
     min_epochs: Annotated[Whole, Field(ge=1, le=10_000)] = 1
-    """Epochs every trial trains before the first cut."""
+    """Epochs every trial trains before the first cut (a warning when no trial trains longer)."""
     factor: Annotated[Whole, Field(ge=2, le=100)] = 3
     """Keep the best 1/factor of the trials at each cut."""
 
@@ -167,12 +174,15 @@ class Sweep(Section):
     axes: dict[str, Axis] = Field(default_factory=dict)
     """What varies, `{dotted.path: values}`: a list (grid values / choices), or `{uniform: [low,
     high]}`, `{loguniform: [low, high]}`, `{int: [low, high]}`, `{choice: [...]}`. Every value is
-    checked against the preset before any trial starts."""
+    checked against the preset before any trial starts; each field once (`schedule . lr` is
+    `schedule.lr`)."""
     method: Literal["grid", "random", "tpe"] = "grid"
-    """`grid`: every combination of the axes' values; `random`: values drawn at random; `tpe`:
-    Optuna's TPE sampler (learns from finished trials which values do well)."""
-    trials: Annotated[Whole, Field(ge=1, le=100_000)] | None = None
-    """random and tpe: how many trials (default 10); grid: an optional cap on the combinations."""
+    """`grid`: every combination of the axes' values (at most 100,000: the product of the lists'
+    lengths, times the presets of a queue); `random`: values drawn at random; `tpe`: Optuna's TPE
+    sampler (learns from finished trials which values do well)."""
+    trials: Annotated[Whole, Field(ge=1, le=MAX_TRIALS)] | None = None
+    """random and tpe: how many trials (default 10, at most 100,000); grid: an optional cap on
+    the combinations (the first N, in order)."""
     seed: Annotated[Whole, Field(ge=0, le=2**32 - 1)] = 0
     """Seed of the sampler (the trials keep their preset's own `seed`)."""
     prune: Prune = None
@@ -201,9 +211,15 @@ class Sweep(Section):
     @field_validator("set", "axes")
     @classmethod
     def _dotted_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
+        seen: dict[tuple[str | int, ...], str] = {}
         for key in value:
             if not key or any(not part.strip() for part in str(key).split(".")):
                 raise located("expected a dotted preset path such as schedule.lr", (key,))
+            # `schedule.lr` and `schedule . lr` set the same field (as --set reads them): two
+            # would make a trial's value depend on their order and double the leaderboard column
+            first = seen.setdefault(field_path(key), key)
+            if first != key:
+                raise located(f"the same field as `{first}`; give each field once", (key,))
         return value
 
     @model_validator(mode="after")
@@ -219,6 +235,13 @@ class Sweep(Section):
                         "a grid needs a list of values; ranges are for method random or tpe",
                         ("axes", path),
                     )
+            if (size := self.grid_size() or 0) > MAX_TRIALS:
+                sizes = " × ".join(str(n) for n in self._grid_sizes())
+                raise located(
+                    f"a grid of {size:,} trials ({sizes}) is over the limit of {MAX_TRIALS:,}; "
+                    "use fewer values, or method: random with trials: N to sample it",
+                    ("axes",) if self.axes else ("presets",),
+                )
         return self
 
     @property
@@ -226,12 +249,17 @@ class Sweep(Section):
         """The presets trials start from (one for a sweep, several for a queue)."""
         return [self.base] if self.base is not None else list(self.presets)
 
+    def _grid_sizes(self) -> list[int]:
+        """How many values each of a grid's axes has (a queue's presets first)."""
+        presets = [len(self.presets)] if self.presets else []
+        return presets + [len(values_of(axis) or ()) for axis in self.axes.values()]
+
     def grid_size(self) -> int | None:
-        """How many combinations a grid has (None for random and tpe)."""
+        """How many combinations a grid has (None for random and tpe): a product of lengths,
+        never of the values themselves."""
         if self.method != "grid":
             return None
-        sizes = [len(values_of(axis) or ()) for axis in self.axes.values()]
-        return len(self.sources) * math.prod(sizes)
+        return math.prod(self._grid_sizes())
 
     def planned(self) -> int:
         """How many trials the sweep runs."""

@@ -113,10 +113,12 @@ class Worker:
 
     def run(self) -> bool:
         """Work until every trial has ended (True) or Ctrl-C (False: cancelled, resumable)."""
-        with first_worker(self.folder):
-            enqueue_grid(self.study, self.loaded)
-        self.publish()
         with _interruptible() as interrupted:
+            with first_worker(self.folder):  # Ctrl-C stops it between two trials: resumable
+                if not enqueue_grid(self.study, self.loaded, stop=lambda: interrupted[0]):
+                    self.publish()
+                    return False
+            self.publish()
             while True:
                 if interrupted[0]:
                     self._cancel_all()

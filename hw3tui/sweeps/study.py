@@ -5,9 +5,11 @@ sweep list never pay for it.
 
 A grid is every combination put in Optuna's queue of waiting trials (`enqueue_trial`) when the
 sweep starts: `Study.ask()` takes the next waiting trial in one storage transaction, which is
-what lets several workers share one sweep without running a trial twice. (Optuna's GridSampler
-picks its grid points at random and, in its own words, lets simultaneous workers pick the same
-one.) random and tpe ask Optuna's RandomSampler and TPESampler for new values.
+what lets several workers share one sweep without running a trial twice. Each worker, under the
+folder's lock, enqueues the combinations the study does not hold yet (known by their values), so
+a grid whose enqueueing was cut short (Ctrl-C, a kill) is completed by `sweep resume`.
+(Optuna's GridSampler picks its grid points at random and, in its own words, lets simultaneous
+workers pick the same one.) random and tpe ask Optuna's RandomSampler and TPESampler for new values.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import contextlib
 import fcntl
 import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from hw3tui.preset.yamlio import flow
-from hw3tui.sweeps.file import LoadedSweep
+from hw3tui.sweeps.file import LoadedSweep, flow_value
 from hw3tui.sweeps.folder import SweepDir
 from hw3tui.sweeps.model import Choice, HalvingPrune, IntRange, LogUniform, MedianPrune, values_of
 
@@ -77,12 +79,31 @@ def _pruner(loaded: LoadedSweep) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def combinations(loaded: LoadedSweep) -> list[dict[str, str]]:
-    """A grid's trials in order (the first preset of a queue first, the last axis fastest)."""
+def combinations(loaded: LoadedSweep) -> Iterator[dict[str, str]]:
+    """A grid's trials in order (the first preset of a queue first, the last axis fastest), as the
+    values' YAML text Optuna stores; made one at a time, never the whole product."""
     space = _choices(loaded)
-    names = list(space)
-    grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
-    return grid[: loaded.sweep.planned()]
+    for picks in _grid_indices(loaded):
+        yield {name: space[name][i] for name, i in zip(space, picks, strict=True)}
+
+
+def grid_trials(loaded: LoadedSweep) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A grid's trials in the same order, as `suggest` gives them: the preset each starts from
+    and its axis values (no Optuna: `--print-commands`)."""
+    axes = [(path, values_of(axis) or []) for path, axis in loaded.sweep.axes.items()]
+    queue = bool(loaded.sweep.presets)
+    for picks in _grid_indices(loaded):
+        start = loaded.starts[picks[0]] if queue else loaded.starts[0]
+        chosen = picks[1:] if queue else picks
+        yield start, {path: values[i] for (path, values), i in zip(axes, chosen, strict=True)}
+
+
+def _grid_indices(loaded: LoadedSweep) -> Iterator[tuple[int, ...]]:
+    """Each planned combination as one index per axis (a queue's preset first), lazily: a grid
+    of 100,000 with `trials: 3` makes 3."""
+    sizes = [len(v) for v in _choices(loaded).values()]
+    product = itertools.product(*(range(n) for n in sizes))
+    return itertools.islice(product, loaded.sweep.planned())
 
 
 def _choices(loaded: LoadedSweep) -> dict[str, list[str]]:
@@ -93,16 +114,38 @@ def _choices(loaded: LoadedSweep) -> dict[str, list[str]]:
     for path, axis in loaded.sweep.axes.items():
         values = values_of(axis)
         if values is not None:
-            out[path] = [flow(v) for v in values]
+            out[path] = [flow_value(v) for v in values]
     return out
 
 
-def enqueue_grid(study: optuna.Study, loaded: LoadedSweep) -> None:
-    """Put every combination of a grid in the study's queue, once (the first worker does)."""
-    if loaded.sweep.method != "grid" or study.get_trials(deepcopy=False):
-        return
+def enqueue_grid(
+    study: optuna.Study, loaded: LoadedSweep, stop: Callable[[], bool] = lambda: False
+) -> bool:
+    """Put each combination of a grid that the study does not hold yet in its queue of waiting
+    trials; False if `stop()` said so first (the next worker or `sweep resume` adds the rest).
+
+    A trial is known by its grid values (queued or run, done or failed alike: it is never queued
+    again), counted so that a value listed twice on an axis keeps both its trials."""
+    if loaded.sweep.method != "grid":
+        return True
+    held = Counter(
+        _point(frozen.system_attrs.get("fixed_params") or frozen.params)
+        for frozen in study.get_trials(deepcopy=False)
+        if not frozen.user_attrs.get("surplus")  # a worker's ask() that found the queue empty
+    )
     for params in combinations(loaded):
+        point = _point(params)
+        if held[point] > 0:
+            held[point] -= 1
+            continue
+        if stop():
+            return False
         study.enqueue_trial(params)
+    return True
+
+
+def _point(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in params.items()))
 
 
 @contextlib.contextmanager

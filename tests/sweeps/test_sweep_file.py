@@ -105,7 +105,7 @@ def test_a_grid_is_every_combination_in_order() -> None:
     )
     loaded = load_sweep(Path("s.yaml"))
 
-    grid = combinations(loaded)
+    grid = list(combinations(loaded))
 
     assert loaded.sweep.planned() == 6
     assert grid[0] == {"optimizer.name": "sgd", "schedule.lr": "0.1"}
@@ -294,3 +294,99 @@ def test_print_commands_of_a_sweep_folder_use_its_run_folders() -> None:
         "sweeps/g-1/runs/trial-000",
         "sweeps/g-1/runs/trial-001",
     ]
+
+
+def _values(first: int, count: int) -> str:
+    return "[" + ", ".join(str(first + i) for i in range(count)) + "]"
+
+
+def test_a_grid_over_the_cap_is_refused_at_its_axes_line_without_building_it() -> None:
+    # 317 × 317 = 100,489 trials: over the 100,000 cap (also `trials`' cap), even with `trials: 3`
+    code, output = sweep(
+        "base: tiny.yaml\ntrials: 3\naxes:\n"
+        f"  seed: {_values(0, 317)}\n  schedule.batch_size: {_values(1, 317)}\n"
+    )
+
+    assert code == 2, output
+    assert (
+        "s.yaml:3:1: axes: a grid of 100,489 trials (317 × 317) is over the limit of 100,000"
+        in output
+    )
+    assert "Traceback" not in output
+
+
+def test_a_grid_of_a_million_trials_is_refused_at_once() -> None:
+    axis = _values(0, 1000)
+    code, output = sweep(
+        f"base: tiny.yaml\naxes:\n  seed: {axis}\n  data.shapes.classes: {axis}\n"
+        f"  schedule.batch_size: {axis}\n",
+        "--print-commands",
+    )
+
+    assert code == 2, output
+    assert "s.yaml:2:1: axes: a grid of 1,000,000,000 trials (1000 × 1000 × 1000)" in output
+    assert "hw3tui run" not in output
+
+
+def test_the_same_axis_under_two_spellings_is_refused_at_the_second() -> None:
+    code, output = sweep(
+        'base: tiny.yaml\naxes:\n  schedule.lr: [0.1]\n  "schedule . lr": [0.2]\n',
+        "--print-commands",
+    )
+
+    assert code == 2, output
+    assert (
+        "s.yaml:4:3: axes.schedule . lr: the same field as `schedule.lr`; give each field once"
+        in output
+    )
+
+
+def test_an_empty_axis_does_not_hide_the_other_axes_problems() -> None:
+    code, output = sweep(
+        "base: tiny.yaml\naxes:\n  seed: []\n  schedule.lr: [0.001, -1]\n  optimizer.nme: [adam]\n"
+    )
+
+    assert code == 2, output
+    lines = output.splitlines()
+    assert lines[0].startswith("s.yaml:3:9: axes.seed")
+    assert lines[1].startswith("s.yaml:4:24: axes.schedule.lr: value -1 is refused")
+    assert lines[2].startswith("s.yaml:5:19: axes.optimizer.nme: value adam is refused")
+    assert len(lines) == 3
+
+
+def test_a_value_that_breaks_the_base_preset_names_the_axis_and_both_lines() -> None:
+    Path("sgd.yaml").write_text(
+        Path("tiny.yaml").read_text().replace("  name: adamw\n", "  name: sgd\n  momentum: 0.9\n")
+    )
+    code, output = sweep("base: sgd.yaml\naxes:\n  optimizer.name: [sgd, adamw]\n")
+
+    assert code == 2, output
+    assert output.strip() == (
+        "s.yaml:3:25: axes.optimizer.name: value adamw is refused: "
+        "sgd.yaml:13:3: optimizer.momentum: momentum applies to sgd; adamw uses `betas`"
+    )
+
+
+@pytest.mark.parametrize(
+    "prune",
+    ["{median: {after_epochs: 50}}", "{median: {after_epochs: 2}}", "{halving: {min_epochs: 5}}"],
+)
+def test_pruning_that_can_never_stop_a_trial_is_a_located_warning(prune: str) -> None:
+    Path("s.yaml").write_text(f"base: tiny.yaml\nprune: {prune}\naxes:\n  seed: [1, 2]\n")
+
+    loaded = load_sweep(Path("s.yaml"))
+
+    (warning,) = loaded.warnings
+    assert warning.startswith("s.yaml:2:")
+    assert "schedule.epochs is 2: no trial is ever pruned" in warning
+    code, output = sweep(Path("s.yaml").read_text(), "--print-commands")
+    assert code == 0
+    assert f"warning: {warning}" in output
+
+
+def test_pruning_is_checked_against_the_longest_trial() -> None:
+    Path("s.yaml").write_text(
+        "base: tiny.yaml\nprune: {median: {after_epochs: 3}}\naxes:\n  schedule.epochs: [2, 5]\n"
+    )
+
+    assert load_sweep(Path("s.yaml")).warnings == ()

@@ -282,3 +282,27 @@ def test_a_queue_runs_presets_one_after_another_on_one_leaderboard() -> None:
         for r in sorted(rows, key=lambda r: r.trial)
     ]
     assert names == ["first", "second"]
+
+
+def test_resume_runs_the_rest_of_a_grid_whose_enqueueing_was_cut_short() -> None:
+    from hw3tui.sweeps.file import load_sweep
+    from hw3tui.sweeps.study import combinations, open_study
+
+    Path("s.yaml").write_text(
+        f"name: cut\nbase: {TINY}\nset: {{schedule.epochs: 1}}\naxes:\n  seed: [1, 2, 3]\n"
+    )
+    loaded = load_sweep(Path("s.yaml"))
+    folder = SweepDir.create(Path("sweeps"), "cut")
+    folder.sweep_file.write_text(loaded.text)
+    # the first worker was killed after queueing 1 of the 3 combinations
+    open_study(folder, loaded).enqueue_trial(next(combinations(loaded)))
+
+    done = hw3tui("sweep", "resume", str(folder.path), cwd=Path.cwd(), env=child_env())
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    _, rows = read_leaderboard(folder)
+    assert sorted((r.params["seed"], r.state) for r in rows) == [
+        ("1", "done"),
+        ("2", "done"),
+        ("3", "done"),
+    ]
