@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hw3tui.runs import EventTail, RunDir, launch_detached, summarize
 from hw3tui.runs.header import result_of, strip_result, with_result
+from hw3tui.signals import handled
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write_leaderboard
 from hw3tui.sweeps.gpus import Slots
@@ -92,12 +93,8 @@ def _interruptible() -> Iterator[list[bool]]:
     def handler(signum: int, frame: FrameType | None) -> None:
         flag[0] = True
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handled(handler, signal.SIGINT, signal.SIGTERM):
         yield flag
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 class Worker:
