@@ -268,6 +268,28 @@ def train(
         run, status, console, preset.checkpoint.chunk_mb, classes=list(dataset.classes)
     )
     run.write_status(status)
+    recorder.emit(_run_start(job, setup, run, resumed=resumed))
+    outcome = _fit(job, recorder)
+    end = RunEnd(
+        type="run_end", time=now(), state=outcome.state, best=status.best, reason=outcome.reason
+    )
+    try:
+        recorder.emit(end)
+    except DiskFull as exc:
+        # Even the end did not fit. status.json may still say running; once this process exits
+        # (releasing .lock) `hw3tui runs` shows the run as killed, and `hw3tui resume` continues
+        # it. The console still hears how it ended.
+        if console is not None:
+            with contextlib.suppress(OSError):  # its log may sit on the same full disk
+                console(end)
+        if outcome.state == "done":  # not recorded as done: say why, exit 1
+            return Outcome("failed", str(exc))
+    return outcome
+
+
+def _run_start(job: Job, setup: Setup, run: RunDir, *, resumed: bool) -> RunStart:
+    """The run_start event: what this start trains, on what, and from where."""
+    preset, dataset = setup.preset, setup.dataset
     start = RunStart(
         type="run_start",
         time=now(),
@@ -295,23 +317,7 @@ def train(
     if resumed:
         start["resumed_from_epoch"] = job.state.epoch
         start["resumed_from_step"] = job.state.step
-    recorder.emit(start)
-    outcome = _fit(job, recorder)
-    end = RunEnd(
-        type="run_end", time=now(), state=outcome.state, best=status.best, reason=outcome.reason
-    )
-    try:
-        recorder.emit(end)
-    except DiskFull as exc:
-        # Even the end did not fit. status.json may still say running; once this process exits
-        # (releasing .lock) `hw3tui runs` shows the run as killed, and `hw3tui resume` continues
-        # it. The console still hears how it ended.
-        if console is not None:
-            with contextlib.suppress(OSError):  # its log may sit on the same full disk
-                console(end)
-        if outcome.state == "done":  # not recorded as done: say why, exit 1
-            return Outcome("failed", str(exc))
-    return outcome
+    return start
 
 
 def _fit(job: Job, outputs: Outputs) -> Outcome:
@@ -375,4 +381,5 @@ def stop_on_signals(stop: StopFlag) -> contextlib.AbstractContextManager[None]:
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM during setup: stop like Ctrl-C (the run ends cancelled before training)."""
     raise KeyboardInterrupt
