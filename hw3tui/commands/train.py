@@ -95,20 +95,16 @@ def run(
             )
         overrides = (*overrides, f"runtime.gpus={gpus}")  # saved in the run's preset.yaml
         loaded = load_or_exit(preset, overrides)
-    from hw3tui.engine import distributed, session
+    from hw3tui.engine import session
 
-    processes = nproc or loaded.preset.runtime.gpus
-    if processes > 1 and not distributed.under_torchrun():
-        _launch_run(
-            preset,
-            overrides,
-            loaded.preset.name,
-            loaded.preset.runtime,
-            processes,
-            gpus=nproc is None,
-            runs_dir=runs_dir or DEFAULT_RUNS_DIR,
-            run_dir=run_dir,
-        )
+    name, runs_in = loaded.preset.name, runs_dir or DEFAULT_RUNS_DIR
+    _launch_if_several(
+        nproc or loaded.preset.runtime.gpus,
+        lambda: loaded.preset.runtime,
+        lambda: _run_args(preset, overrides, name, runs_dir=runs_in, run_dir=run_dir),
+        gpus=nproc is None,
+        run_dir=run_dir,
+    )
     from hw3tui.console.progress import Printer
 
     printer = Printer()
@@ -148,18 +144,21 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
         found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
     except NoSuchRun as exc:
         raise BadInput(str(exc)) from None
-    from hw3tui.engine import distributed, session
+    from hw3tui.engine import session
 
     status = found.read_status() or Status(state="")
     recorded = status.processes
-    processes = nproc or (recorded if recorded is not None and recorded > 1 else 1)
     # a run that cannot be resumed (finished, live, never started) is told so in this process
     startable = status.state != "done" and not found.is_live() and found.preset_file.is_file()
-    if processes > 1 and startable and not distributed.under_torchrun():
-        spec = load_or_exit(str(found.preset_file)).preset.runtime
-        hint = f" (`hw3tui resume {run_path} --nproc 1` continues in one process)"
-        _check_machine(processes, spec, gpus=False, run_dir=None, hint=hint)
-        _exit_launched(["resume", str(found.path)], processes, found, made=False)
+    if startable:
+        _launch_if_several(
+            nproc or (recorded if recorded is not None and recorded > 1 else 1),
+            lambda: load_or_exit(str(found.preset_file)).preset.runtime,
+            lambda: (["resume", str(found.path)], found, False),
+            gpus=False,
+            run_dir=None,
+            hint=f" (`hw3tui resume {run_path} --nproc 1` continues in one process)",
+        )
     from hw3tui.console.progress import Printer
 
     printer = Printer()
@@ -196,28 +195,45 @@ def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
     _finish(outcome, main=main)
 
 
-def _launch_run(
-    preset: str,
-    overrides: Sequence[str],
-    name: str,
-    spec: Runtime,
+Launch = tuple[list[str], RunDir, bool]
+"""What each rank runs under torchrun: `hw3tui ARGS`, in the run folder, and whether the launcher
+made that folder."""
+
+
+def _launch_if_several(
     processes: int,
+    spec: Callable[[], Runtime],
+    launch: Callable[[], Launch],
     *,
     gpus: bool,
-    runs_dir: Path,
     run_dir: Path | None,
-) -> NoReturn:
-    """`hw3tui run` in `processes` ranks under torchrun, all in one run folder."""
+    hint: str = "",
+) -> None:
+    """With several processes, when this is not yet one of them: check that this machine can run
+    them (bad input, exit 2, naming `hint`), start them under torchrun and exit as the run
+    ended. Returns, to train in this process, otherwise (one process, or a rank under torchrun).
+    `spec` and `launch` are only called when torchrun starts."""
+    from hw3tui.engine import distributed
+
+    if processes <= 1 or distributed.under_torchrun():
+        return
+    _check_machine(processes, spec(), gpus=gpus, run_dir=run_dir, hint=hint)
+    args, run, made = launch()
+    _exit_launched(args, processes, run, made=made)
+
+
+def _run_args(
+    preset: str, overrides: Sequence[str], name: str, *, runs_dir: Path, run_dir: Path | None
+) -> Launch:
+    """`hw3tui run` for every rank, all in one run folder (made now, unless `--run-dir`)."""
     from hw3tui.engine import torchrun
 
-    _check_machine(processes, spec, gpus=gpus, run_dir=run_dir)
     try:
         run, made = torchrun.run_folder(runs_dir, run_dir, name)
     except OSError as exc:
         raise BadInput(f"cannot create the run folder in {runs_dir}: {exc}") from None
     sets = [arg for override in overrides for arg in ("--set", override)]
-    args = ["run", preset, *sets, "--run-dir", str(run.path)]
-    _exit_launched(args, processes, run, made=made)
+    return ["run", preset, *sets, "--run-dir", str(run.path)], run, made
 
 
 def _check_machine(

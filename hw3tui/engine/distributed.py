@@ -16,19 +16,20 @@ for a single process (`SINGLE`) every method below does nothing, so the loop has
   rank 0's batch-norm statistics; loss and correct sums and the image count are all-reduced, so
   val acc is exact and equal to a single-process `hw3tui eval` of the checkpoint.
 - **Outputs**: rank 0 alone writes events, status and checkpoints (from the plain module: no
-  `module.` prefix); the others (`Following`) wait for it in the agreement that ends each epoch.
+  `module.` prefix); the others (`Following`) wait for it in the vote that ends each epoch.
 - **Stopping**: a signal reaches ranks at different steps, so after every step the ranks agree
   (one tiny all-reduce on the CPU) whether to stop; all stop after the same step.
 - **Failures**: the ranks agree on failure before any collective: the work between two
   collectives (a training step, an evaluation's forward passes, rank 0's saving at an epoch's
-  end, building the job) runs in a `together` block, and a rank that failed in it enters the
-  next agreement (the same tiny CPU all-reduce as the stop agreement) with its failure flag set
-  instead of raising at once. So no rank is left waiting in a GPU collective for a peer that
-  will never come (NCCL does not notice a dead peer; only its timeout would end the wait, where
-  no signal handler runs). After the agreement the failed rank raises its own error and leaves
-  its reason in torchrun's store; the others raise `PeerFailed`, and rank 0 ends the run as
-  failed naming that rank and its reason. Every collective has a timeout (`HW3TUI_DDP_TIMEOUT`,
-  seconds, default 600): a rank that hangs is ended by it, not waited for forever.
+  end, building the job) ends in a vote (`World.after_step`, `between_collectives`, `at_setup`:
+  a tiny CPU all-reduce like the stop agreement), and a rank that failed in it enters that vote
+  with its failure flag set instead of raising at once. So no rank is left waiting in a GPU
+  collective for a peer that will never come (NCCL does not notice a dead peer; only its timeout
+  would end the wait, where no signal handler runs). After the vote the failed rank raises its
+  own error and leaves its reason in torchrun's store; the others raise `PeerFailed`, and rank 0
+  ends the run as failed naming that rank and its reason. Every collective has a timeout
+  (`HW3TUI_DDP_TIMEOUT`, seconds, default 600): a rank that hangs is ended by it, not waited for
+  forever.
 
 Backends: gloo on the CPU; on CUDA, nccl for tensors on the GPU and gloo for the CPU agreements.
 `HW3TUI_TEST_FAULT=RANK:EPOCH:STEP[:hang]` exists for tests only: that rank raises (or hangs
@@ -97,7 +98,13 @@ def env_int(name: str, default: int) -> int:
 @dataclass(eq=False)
 class World:
     """This process's place among the ranks of a run, and the collectives the engine needs (one
-    object per process: compared by identity)."""
+    object per process: compared by identity).
+
+    The ranks vote (one tiny CPU all-reduce: does any rank stop, did any fail) at four moments,
+    each a method named for when it happens: `at_setup` (around each rank's setup, before
+    training), `after_step` (after every training step), `between_collectives` (around other
+    work that may fail on one rank alone: evaluation's forward passes, rank 0's saving) and
+    `at_epoch_end` (after an epoch's end was saved: a late signal stops every rank there)."""
 
     rank: int = 0
     size: int = 1
@@ -168,10 +175,11 @@ class World:
         return DistributedDataParallel(module, device_ids=ids, forward_sync_buffers=False)
 
     @contextlib.contextmanager
-    def agreeing(self) -> Iterator[None]:
-        """Around each rank's setup: afterwards every rank knows whether every other one got
-        through it. A rank that failed re-raises its error; the others raise `DistributedError`
-        naming it (rank 0 with its message), so no rank waits for one that never comes."""
+    def at_setup(self) -> Iterator[None]:
+        """The vote at setup, around each rank's setup (before training): afterwards every rank
+        knows whether every other one got through it. A rank that failed re-raises its error;
+        the others raise `DistributedError` naming it (rank 0 with its message), so no rank
+        waits for one that never comes."""
         if self.size == 1:
             yield
             return
@@ -201,29 +209,31 @@ class World:
 
     # --- the loop's collectives --------------------------------------------------------------
 
-    def stopping(
+    def after_step(
         self, stop: StopRequest, *, epoch: int, step: int, error: Exception | None = None
     ) -> bool:
-        """After each training step: whether every rank stops now. A signal reaches the ranks at
-        different steps (or only one rank), so they agree (max over ranks) before anyone stops.
-        `error`: this rank's step failed; it is raised after the agreement (`PeerFailed` on the
-        other ranks), so no rank goes on into the next step's collectives."""
+        """The vote after each training step: whether every rank stops now. A signal reaches
+        the ranks at different steps (or only one rank), so they agree (max over ranks) before
+        anyone stops. `error`: this rank's step failed; it is raised after the vote (`PeerFailed`
+        on the other ranks), so no rank goes on into the next step's collectives."""
         if error is None and self.fault is not None:
             try:
                 self.fault.fire(self.rank, f"{epoch}:{step}", stop)
             except RuntimeError as exc:
                 error = exc
-        return self._agree(stop, error)
+        return self._vote(stop, error)
 
-    def agree_to_stop(self, stop: StopRequest) -> bool:
-        """Whether any rank was asked to stop (then every rank's `stop` says so, with its reason):
-        every rank asks at the same points, after each step and at the end of each epoch."""
-        return self._agree(stop, None)
+    def at_epoch_end(self, stop: StopRequest) -> bool:
+        """The vote at the end of each epoch, once it was saved: whether any rank was asked to
+        stop (then every rank's `stop` says so, with its reason), e.g. by a signal that came
+        during the evaluation or the saving, after the last step's vote."""
+        return self._vote(stop, None)
 
     @contextlib.contextmanager
-    def together(self) -> Iterator[None]:
-        """Work between two collectives that may fail on this rank alone (forward passes, rank 0
-        saving): at its end every rank learns whether any rank failed, before any of them enters
+    def between_collectives(self) -> Iterator[None]:
+        """The vote after work between two collectives that may fail on this rank alone
+        (evaluation's forward passes, rank 0 saving, reading the epoch's NaN check): at its end
+        every rank learns whether any rank failed, before any of them enters
         the next collective. The failed rank raises its error, the others `PeerFailed`; with one
         process an error is simply raised."""
         error: Exception | None = None
@@ -231,7 +241,7 @@ class World:
             yield
         except Exception as exc:
             error = exc
-        self._agree(None, error)
+        self._vote(None, error)
 
     def test_fault(self, where: str) -> None:
         """The test-only fault hook at `where` ("job", "EPOCH:end"): nothing unless
@@ -239,10 +249,11 @@ class World:
         if self.fault is not None:
             self.fault.fire(self.rank, where, _NO_STOP)
 
-    def _agree(self, stop: StopRequest | None, error: Exception | None) -> bool:
-        """One tiny all-reduce (max over ranks) on the CPU: the stop signal's code, and a failure
-        flag per rank. Raises `error` (this rank failed) or `PeerFailed` after it; else whether
-        to stop."""
+    def _vote(self, stop: StopRequest | None, error: Exception | None) -> bool:
+        """The all-reduce of the votes after a step, between collectives and at an epoch's end:
+        one tiny tensor (max over ranks) on the CPU, the stop signal's code and a failure flag
+        per rank. Raises `error` (this rank failed) or `PeerFailed` after it; else whether to
+        stop."""
         asked = stop is not None and stop.requested
         if self.size == 1:
             if error is not None:
@@ -357,7 +368,7 @@ SINGLE = World()
 
 class Following:
     """The run's outputs on a rank other than 0: nothing to write (every rank waits for rank 0's
-    saving in the agreement that ends each epoch: `World.together`)."""
+    saving in the vote that ends each epoch: `World.between_collectives`)."""
 
     def __init__(self, world: World) -> None:
         self.world = world

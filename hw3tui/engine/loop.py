@@ -1,15 +1,16 @@
 """The training loop: `fit` runs epochs, `train_one_epoch` and `evaluate` are its two phases.
 
+An epoch reads top to bottom: `train_one_epoch` loops over `train_step` (forward, loss, backward,
+update), with the bookkeeping beside it in `engine.meter` (the epoch's sums, progress events).
 The loop never prints and never touches files itself: it reports through `Outputs` (events, the
 best checkpoint, the resumable state), which only the process that owns the run directory
 implements for real. It reads the host only where it must: one `.item()` per progress event
-(a few per second) and one per evaluation.
+(a few per second), one at an epoch's end and one per evaluation.
 """
 
 from __future__ import annotations
 
-import math
-import time
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -18,32 +19,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from hw3tui.engine.augment import Preprocess, step_generator
-from hw3tui.engine.batches import Batches
+from hw3tui.engine.batches import Batch, Batches
 from hw3tui.engine.data import Split
 from hw3tui.engine.distributed import SINGLE, World
 from hw3tui.engine.hyper import Hyper, Monitor, Schedules, improves, set_hyper
+from hw3tui.engine.meter import EpochMeter, Partial, ProgressThrottle, TrainMetrics, finite
 from hw3tui.engine.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Preset
-from hw3tui.runs.events import Checkpoint, EpochEnd, EpochStart, Event, EventSink, Progress, now
+from hw3tui.runs.events import Checkpoint, EpochEnd, EpochStart, Event, EventSink, now
 
 PROGRESS_SECONDS = 0.5
 """At most two progress events a second: each one costs a host sync, and watchers need no more."""
 Ending = Literal["done", "failed", "cancelled"]
-
-
-class NonFiniteLoss(RuntimeError):
-    """The training loss became NaN or infinite."""
-
-
-@dataclass
-class Partial:
-    """The sums of an epoch interrupted part way (so a resume finishes it with the same metrics)."""
-
-    loss_sum: float = 0.0
-    correct: int = 0
-    seen: int = 0
-    seconds: float = 0.0
 
 
 @dataclass
@@ -94,13 +82,18 @@ class StopFlag:
 
 @dataclass
 class Job:
-    """Everything one run trains with."""
+    """Everything one run trains with. One set of weights goes by three names: `module` is the
+    network itself, `model` what trains it (maybe wrapped), `eval_model` what evaluates it."""
 
     preset: Preset
     model: nn.Module
-    """What runs forward (the plain model, or a compiled wrapper of it)."""
+    """What runs forward: `module` itself until `engine.job.connect` (so in a one-pass eval or
+    predict), then for training a wrapper around it that shares its parameters: DDP when several
+    ranks train (its forward and backward talk to the other ranks), `torch.compile` when the
+    preset asks. Never saved."""
     module: nn.Module
-    """The plain model: its state_dict is what checkpoints hold."""
+    """The plain network, unwrapped: its state_dict (no `module.` or `_orig_mod.` prefix) is
+    what checkpoints and state/ save and load, and rank 0's buffers are broadcast from it."""
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     schedules: Schedules
@@ -110,7 +103,7 @@ class Job:
     val_inputs: Preprocess
     runtime: Runtime
     world: World = SINGLE
-    """The ranks training together (`model` is then DDP around `module`)."""
+    """The ranks training together (`SINGLE`: one process)."""
     state: TrainState = field(default_factory=TrainState)
     hyper: Hyper | None = None
     """This epoch's scheduled values, once the epoch started."""
@@ -127,9 +120,9 @@ class Job:
 
     @property
     def eval_model(self) -> nn.Module:
-        """What evaluates: the plain module. Not a DDP wrapper, whose forward talks to the other
-        ranks (and they evaluate different numbers of batches); not a compiled one, which would
-        compile again for eval mode and for the last, smaller batch."""
+        """What evaluates: `module`, never `model`'s wrappers. Not DDP, whose forward talks to
+        the other ranks (and they evaluate different numbers of batches); not a compiled one,
+        which would compile again for eval mode and for the last, smaller batch."""
         return self.module
 
     def train_batches(self, batch_size: int) -> Batches:
@@ -184,7 +177,7 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         out.emit(_epoch_start(epoch, hyper, len(batches)))
         train = train_one_epoch(job, batches, out.emit, stop)
         if train is None:  # cancelled part way: keep the finished steps for resume
-            with job.world.together():  # the others wait for rank 0's save (or its failure)
+            with job.world.between_collectives():  # the others wait for rank 0's save
                 out.save_state(job)
             return Outcome("cancelled", f"{stop.reason} during epoch {epoch} (step {state.step})")
         job.world.sync_buffers(job.module)  # every rank evaluates what rank 0 would save
@@ -192,12 +185,12 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
             job.eval_model, job.val_batches(), job.val_inputs, job.runtime, world=job.world
         )
         # rank 0 writes; every rank learns whether that (or anything here) failed anywhere
-        with job.world.together():
+        with job.world.between_collectives():
             stalled = _epoch_end(job, out, train, epoch, val_loss, val_acc)
         if early is not None and stalled >= early.patience:
             why = f"no better {job.monitor} for {_epochs_text(stalled)}"
             return Outcome("done", f"early stop: {why}")
-        if job.world.agree_to_stop(stop):  # a signal to any rank, during the epoch's end too
+        if job.world.at_epoch_end(stop):  # a signal to any rank, during the epoch's end too
             return Outcome("cancelled", f"{stop.reason} after epoch {epoch}")
     return Outcome("done", f"finished {_epochs_text(job.epochs)}")
 
@@ -249,136 +242,68 @@ def _stalled(state: TrainState, value: float, monitor: Monitor, min_delta: float
     return state.stall_epochs
 
 
-def finite(value: float) -> float | None:
-    """JSON has no NaN: a non-finite metric is recorded as null."""
-    return value if math.isfinite(value) else None
-
-
-class Throttle:
-    """True at most once per `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.last = seconds, time.monotonic()
-
-    def due(self) -> bool:
-        now = time.monotonic()
-        if now - self.last < self.seconds:
-            return False
-        self.last = now
-        return True
-
-
-@dataclass(frozen=True)
-class TrainMetrics:
-    """An epoch's training side: mean loss (None: not finite), accuracy, time and speed."""
-
-    loss: float | None
-    acc: float
-    seconds: float
-    images_per_s: float
-
-
 def train_one_epoch(
     job: Job, batches: Batches, emit: EventSink, stop: StopFlag
 ) -> TrainMetrics | None:
-    """One epoch (or the rest of it, after a resume); its metrics, or None when stopped early."""
-    state, runtime, model, optimizer = job.state, job.runtime, job.model, job.optimizer
+    """One epoch (or the rest of it, after a resume); its metrics, or None when stopped part way
+    (the sums so far are then in `job.state.partial`, for the resume)."""
+    state, world = job.state, job.world
+    epoch, first_step = state.epoch, state.step
     # each rank draws its own augmentation and dropout (rank 0 as a single process would)
-    epoch, seed, device = state.epoch, job.world.rank_seed(job.preset.seed), runtime.device
-    if state.step == 0:
+    seed = world.rank_seed(job.preset.seed)
+    if first_step == 0:
         # dropout and the like draw from torch's global generator: reseed it per epoch, so an
         # epoch does not depend on how the previous ones ran (a resumed mid-epoch run restores it)
         torch.manual_seed(derived_seed(seed, Stream.TRAIN_STEP, epoch))
     # an interrupted epoch's saved sums are every rank's together: rank 0 carries them on
-    done = (state.partial if job.world.is_main else None) or Partial()
-    loss_sum = torch.tensor(done.loss_sum, dtype=torch.float32, device=device)
-    correct = torch.tensor(done.correct, dtype=torch.int64, device=device)
-    seen, seconds = done.seen, done.seconds
-    first_bad = torch.tensor(-1, dtype=torch.int64, device=device)
-    augment = bool(job.train_inputs.steps)
-    throttle, steps, started = Throttle(PROGRESS_SECONDS), len(batches), time.perf_counter()
-    window = (started, seen)
-    model.train()
-    step = state.step
-    data = iter(batches.epoch(epoch, state.step))
-    while True:
+    carried = (state.partial if world.is_main else None) or Partial()
+    meter = EpochMeter(epoch, carried, job.runtime.device)
+    progress = ProgressThrottle(
+        emit, meter, steps=len(batches), ranks=world.size, seconds=PROGRESS_SECONDS
+    )
+    job.model.train()
+    data = iter(batches.epoch(epoch, first_step))
+    for step in itertools.count(first_step):
         error: Exception | None = None
-        try:  # a failure on this rank is agreed on (`stopping`) before the next collective
+        try:  # a failure here is voted on (`after_step`) before any rank enters a collective
             batch = next(data, None)
             if batch is None:
                 break
-            images, labels = batch
-            generator = step_generator(seed, epoch, step, device) if augment else None
-            inputs = job.train_inputs(images, generator)
-            with runtime.autocast():
-                logits = model(inputs)
-                loss = F.cross_entropy(logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            share = batches.share(step)  # 1.0 unless the batch splits unevenly among ranks
-            weighted = loss * share if share != 1.0 else loss
-            # fp16: the loss is scaled so small gradients survive; bf16 and fp32 pass through
-            job.scaler.scale(weighted).backward()  # type: ignore[no-untyped-call]
-            job.scaler.step(optimizer)
-            job.scaler.update()
-            loss = loss.detach().float()
-            # sums stay on the device: no host sync per step
-            loss_sum += loss * labels.shape[0]
-            correct += (logits.detach().argmax(1) == labels).sum()
-            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
-            seen += labels.shape[0]
+            train_step(job, batch, step=step, seed=seed, share=batches.share(step), meter=meter)
             state.step = step + 1
-            if throttle.due() and state.step < steps:
-                # sync point: reading the running loss waits for the device (a few times a second)
-                mean_loss = (loss_sum / seen).item()
-                _check_finite(first_bad, epoch)
-                clock = time.perf_counter()
-                # this rank's rate times the ranks (they take equal shares of each batch)
-                rate = (seen - window[1]) * job.world.size / max(clock - window[0], 1e-9)
-                window = (clock, seen)
-                acc = correct.item() / seen
-                emit(
-                    Progress(
-                        type="progress",
-                        time=now(),
-                        epoch=epoch,
-                        step=state.step,
-                        steps=steps,
-                        loss=finite(mean_loss),
-                        acc=acc,
-                        images_per_s=round(rate, 1),
-                    )
-                )
+            progress.after(state.step)
         except Exception as exc:
             error = exc
-        # every rank after the same step
-        if job.world.stopping(stop, epoch=epoch, step=step, error=error):
-            elapsed = seconds + time.perf_counter() - started
-            with job.world.together():
-                _check_finite(first_bad, epoch)
-            loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
-            state.partial = Partial(loss_sum.item(), int(correct.item()), seen, elapsed)
+        # every rank votes after the same step: a signal to any of them stops all of them here
+        if world.after_step(stop, epoch=epoch, step=step, error=error):
+            state.partial = meter.partial(world)
             return None
-        step += 1
-    with job.world.together():
-        _check_finite(first_bad, epoch)
-    seconds += time.perf_counter() - started
-    loss_sum, correct, seen = job.world.summed(loss_sum, correct, seen)
-    train_loss = (loss_sum / max(seen, 1)).item()
-    return TrainMetrics(
-        loss=finite(train_loss),
-        acc=int(correct.item()) / max(seen, 1),
-        seconds=round(seconds, 3),
-        images_per_s=round(seen / max(seconds, 1e-9), 1),
-    )
+    return meter.reduced(world)
 
 
-def _check_finite(first_bad: torch.Tensor, epoch: int) -> None:
-    step = int(first_bad.item())
-    if step >= 0:
-        raise NonFiniteLoss(
-            f"the training loss became NaN or infinite at epoch {epoch}, step {step} "
-            "(try a lower schedule.lr)"
-        )
+def train_step(
+    job: Job, batch: Batch, *, step: int, seed: int, share: float, meter: EpochMeter
+) -> None:
+    """One optimizer step: forward, loss, backward, update. Nothing here waits for the device
+    (the meter's sums stay on it), so the host queues the next step while this one runs."""
+    images, labels = batch
+    # augmentation draws per image from (seed, epoch, step): a resumed epoch draws the same
+    device, augment = job.runtime.device, bool(job.train_inputs.steps)
+    generator = step_generator(seed, job.state.epoch, step, device) if augment else None
+    inputs = job.train_inputs(images, generator)
+    with job.runtime.autocast():  # AMP: forward and loss in bf16/fp16 when the runtime chose it
+        logits = job.model(inputs)
+        loss = F.cross_entropy(logits, labels)
+    job.optimizer.zero_grad(set_to_none=True)
+    # `share` is 1.0 unless the batch splits unevenly among the ranks: weighting each rank's loss
+    # by it makes DDP's mean of the ranks' gradients the gradient of the whole batch's mean loss
+    weighted = loss * share if share != 1.0 else loss
+    # fp16: the loss is scaled so small gradients survive; bf16 and fp32 pass through. With
+    # several ranks, DDP all-reduces the gradients during this backward.
+    job.scaler.scale(weighted).backward()  # type: ignore[no-untyped-call]
+    job.scaler.step(job.optimizer)  # fp16: skipped when a gradient overflowed
+    job.scaler.update()
+    meter.add(step, loss, logits, labels)
 
 
 @torch.inference_mode()
@@ -397,7 +322,8 @@ def evaluate(
     loss_sum = torch.zeros((), dtype=torch.float32, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     count = 0
-    with world.together():  # a rank that fails here is known to all before the sums below
+    # a rank that fails here is known to all before the sums below
+    with world.between_collectives():
         for images, labels in batches.epoch(0):
             with runtime.autocast():
                 logits = model(inputs(images, None))

@@ -7,10 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from types import FrameType
 
 import torch
 
@@ -25,6 +24,7 @@ from hw3tui.engine.distributed import (
 from hw3tui.engine.fault_injection import Fault
 from hw3tui.engine.rank_errors import DistributedError
 from hw3tui.preset.models import Runtime as RuntimeSpec
+from hw3tui.signals import handled
 
 
 @contextlib.contextmanager
@@ -49,14 +49,13 @@ def joined(spec: RuntimeSpec) -> Iterator[World]:
     dist.init_process_group(
         "cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timedelta(seconds=world.timeout)
     )
-    previous = _calm_sigterm()
-    try:
-        yield world
-    finally:
-        if not world.broken:
-            dist.destroy_process_group()
-            # a failed run keeps ignoring torchrun's SIGTERM while it exits with its own code
-            _restore_sigterm(previous)
+    # a failed run keeps ignoring torchrun's SIGTERM while it exits with its own code
+    with handled(_calm, signal.SIGTERM, restore=lambda: not world.broken):
+        try:
+            yield world
+        finally:
+            if not world.broken:
+                dist.destroy_process_group()
 
 
 def check_device_for_ranks(device: str) -> None:
@@ -99,16 +98,8 @@ def _timeout() -> float:
     return seconds
 
 
-def _calm_sigterm() -> Any:
-    """When one rank fails, torchrun sends SIGTERM to the others at once; by default that kills
-    rank 0 before it can record why the run failed. Outside training (where it stops the loop)
-    it is therefore ignored: the run is ending anyway, and torchrun kills for good after 30 s.
-    Returns the previous handler (None off the main thread, where handlers cannot be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+def _calm(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM while the ranks are joined. When one rank fails, torchrun sends SIGTERM to the
+    others at once; by default that kills rank 0 before it can record why the run failed.
+    Outside training (where it stops the loop) it is therefore ignored: the run is ending
+    anyway, and torchrun kills for good after 30 s."""

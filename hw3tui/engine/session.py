@@ -23,11 +23,10 @@ import dataclasses
 import os
 import signal
 import sys
-import threading
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Protocol
 
 import torch
 
@@ -35,14 +34,8 @@ import hw3tui
 from hw3tui.atomic import DiskFull, clean_leftovers, write_text_atomic
 from hw3tui.engine.distributed import Following, World, lost_contact, under_torchrun
 from hw3tui.engine.job import Note, Setup, connect, make_job, prepare
-from hw3tui.engine.loop import (
-    Job,
-    NonFiniteLoss,
-    Outcome,
-    Outputs,
-    StopFlag,
-    fit,
-)
+from hw3tui.engine.loop import Job, Outcome, Outputs, StopFlag, fit
+from hw3tui.engine.meter import NonFiniteLoss
 from hw3tui.engine.models import WeightsError
 from hw3tui.engine.probe import as_started
 from hw3tui.engine.process_group import joined
@@ -55,6 +48,7 @@ from hw3tui.preset import LoadedPreset, PresetError, load_preset
 from hw3tui.runs import RunDir, RunLocked
 from hw3tui.runs.events import EventSink, Images, RunEnd, RunStart, now
 from hw3tui.runs.status import Status
+from hw3tui.signals import handled
 
 BAD_INPUT: tuple[type[Exception], ...] = (
     DataError,
@@ -69,7 +63,7 @@ BAD_INPUT: tuple[type[Exception], ...] = (
 """Errors that mean bad input (exit 2): raised before training starts, with a one-line message."""
 
 
-# --- the run directory ----------------------------------------------------------------------
+# --- the one setup path -----------------------------------------------------------------------
 
 
 def start_run(
@@ -86,39 +80,8 @@ def start_run(
 
     Under torchrun every rank calls this; rank 0 alone touches the run directory."""
     cwd = cwd or Path.cwd()
-    with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
-        claimed: tuple[RunDir, bool] | None = None
-        try:
-            with world.agreeing():
-                if run_dir is not None and world.is_main:
-                    claimed = claim(run_dir, stack)
-                with _interrupt_on_sigterm():
-                    setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
-                    job = make_job(setup)  # inside the agreement: it can run out of memory
-            connect(job)
-        except BaseException as exc:
-            if claimed is not None:
-                abandon(*claimed, exc)
-            raise
-        if not world.is_main:
-            return _fit(job, Following(world))
-        run = claimed[0] if claimed else RunDir.create(runs_dir, loaded.preset.name)
-        if claimed is None:
-            stack.enter_context(run.lock())
-        write_text_atomic(run.preset_file, loaded.text)
-        status = Status(
-            pid=os.getpid(),
-            started=now(),
-            preset=loaded.preset.name,
-            backbone=loaded.preset.backbone.name,
-            epochs=loaded.preset.schedule.epochs,
-            device=str(setup.runtime.device),
-            cwd=str(cwd.resolve()),
-            argv=list(argv if argv is not None else sys.argv),
-            version=hw3tui.__version__,
-            processes=_processes(world),
-        )
-        return train(job, setup, run, status, console)
+    start = _NewRun(loaded, runs_dir=runs_dir, run_dir=run_dir, cwd=cwd, argv=argv)
+    return _run(loaded, start, cwd=cwd, console=console, note=note)
 
 
 def resume_run(
@@ -129,38 +92,155 @@ def resume_run(
     argv: list[str] | None = None,
 ) -> Outcome:
     """Continue a cancelled, failed or killed run in its own directory, from its saved state."""
+    status = _resumable(run)
+    loaded = _as_started(load_preset(run.preset_file), run)
+    cwd = Path(status.cwd or Path.cwd())
+    start = _Resumed(run, status, argv=argv)
+    return _run(loaded, start, cwd=cwd, console=console, note=note)
+
+
+def _run(
+    loaded: LoadedPreset, start: _Start, *, cwd: Path, console: EventSink | None, note: Note
+) -> Outcome:
+    """Join the ranks; rank 0 takes the run directory while every rank checks its inputs and
+    builds its job (one vote at the end: every rank got through, or every rank stops); then
+    train, rank 0 recording the run, the others following it."""
+    with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
+        try:
+            with world.at_setup():
+                if world.is_main:
+                    start.take(stack)
+                # before training, SIGTERM stops like Ctrl-C, so a launcher's cancel during a
+                # long decode still records the run as cancelled
+                with handled(_interrupt, signal.SIGTERM):
+                    setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
+                    job = make_job(setup)  # inside the vote: it can run out of memory
+                    start.restore(job)
+            connect(job)
+        except BaseException as exc:
+            start.abandon(exc)
+            raise
+        if not world.is_main:
+            return _fit(job, Following(world))
+        run, status = start.begin(stack, setup)
+        return train(job, setup, run, status, console, resumed=start.resumed)
+
+
+class _Start(Protocol):
+    """What differs between starting a run and resuming one: how rank 0 takes the run directory
+    and begins its status, and what the job restores."""
+
+    resumed: bool
+
+    def take(self, stack: contextlib.ExitStack) -> None:
+        """Rank 0, before setup: hold the run directory (its lock) if it exists already."""
+
+    def restore(self, job: Job) -> None:
+        """Every rank, once its job is built: load what the run saved."""
+
+    def abandon(self, exc: BaseException) -> None:
+        """Setup failed: leave the run directory taken in `take` as it should stay."""
+
+    def begin(self, stack: contextlib.ExitStack, setup: Setup) -> tuple[RunDir, Status]:
+        """Rank 0, once every rank is set up: the run directory (locked) and its status."""
+
+
+class _NewRun:
+    """A new run: in a new directory under `runs_dir`, or in `run_dir` (claimed before setup, so
+    a bad preset marks it failed with the reason)."""
+
+    resumed = False
+
+    def __init__(
+        self,
+        loaded: LoadedPreset,
+        *,
+        runs_dir: Path,
+        run_dir: Path | None,
+        cwd: Path,
+        argv: list[str] | None,
+    ) -> None:
+        self.loaded, self.runs_dir, self.run_dir, self.cwd = loaded, runs_dir, run_dir, cwd
+        self.argv = list(argv if argv is not None else sys.argv)
+        self.claimed: tuple[RunDir, bool] | None = None
+
+    def take(self, stack: contextlib.ExitStack) -> None:
+        if self.run_dir is not None:
+            self.claimed = claim(self.run_dir, stack)
+
+    def restore(self, job: Job) -> None:
+        pass
+
+    def abandon(self, exc: BaseException) -> None:
+        if self.claimed is not None:
+            abandon(*self.claimed, exc)
+
+    def begin(self, stack: contextlib.ExitStack, setup: Setup) -> tuple[RunDir, Status]:
+        preset = self.loaded.preset
+        if self.claimed is not None:
+            run = self.claimed[0]
+        else:  # created only now: a bad preset leaves nothing behind
+            run = RunDir.create(self.runs_dir, preset.name)
+            stack.enter_context(run.lock())
+        write_text_atomic(run.preset_file, self.loaded.text)
+        status = Status(
+            pid=os.getpid(),
+            started=now(),
+            preset=preset.name,
+            backbone=preset.backbone.name,
+            epochs=preset.schedule.epochs,
+            device=str(setup.runtime.device),
+            cwd=str(self.cwd.resolve()),
+            argv=self.argv,
+            version=hw3tui.__version__,
+            processes=_processes(setup.world),
+        )
+        return run, status
+
+
+class _Resumed:
+    """A run continued in its own directory, from its saved state."""
+
+    resumed = True
+
+    def __init__(self, run: RunDir, status: Status, *, argv: list[str] | None) -> None:
+        self.run, self.status = run, status
+        self.argv = list(argv if argv is not None else sys.argv)
+
+    def take(self, stack: contextlib.ExitStack) -> None:
+        run = self.run
+        if run.is_live():  # checked again here: under torchrun, only rank 0 checks it
+            raise RunDirError(f"{run.path}: still running (pid {self.status.pid}); cancel it first")
+        stack.enter_context(run.lock())
+        clean_leftovers(run.path)
+
+    def restore(self, job: Job) -> None:
+        if has_state(self.run.state_dir):
+            load_state(job, self.run.state_dir)
+
+    def abandon(self, exc: BaseException) -> None:
+        pass  # the run stays as it was: resumable once the problem is fixed
+
+    def begin(self, stack: contextlib.ExitStack, setup: Setup) -> tuple[RunDir, Status]:
+        status = self.status
+        status.begin(os.getpid(), processes=_processes(setup.world))
+        status.resumed.append(now())
+        status.resumed_argv = self.argv
+        return self.run, status
+
+
+def _resumable(run: RunDir) -> Status:
+    """The run's status, if it can be resumed; `RunDirError` saying why not otherwise."""
     status = run.read_status()
     if status is None:
         raise RunDirError(f"{run.path}: not a run (no status.json)")
-    if run.is_live() and not under_torchrun():  # under torchrun, rank 0 checks it below
+    if run.is_live() and not under_torchrun():  # under torchrun, rank 0 checks it in `take`
         raise RunDirError(f"{run.path}: still running (pid {status.pid}); cancel it first")
     if status.state == "done":
         raise RunDirError(f"{run.path}: already finished; nothing to resume")
     if not run.preset_file.is_file():
         raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
-    loaded = _as_started(load_preset(run.preset_file), run)
-    cwd = Path(status.cwd or Path.cwd())
-    with joined(loaded.preset.runtime) as world, contextlib.ExitStack() as stack:
-        with world.agreeing():
-            if world.is_main:
-                if run.is_live():
-                    raise RunDirError(
-                        f"{run.path}: still running (pid {status.pid}); cancel it first"
-                    )
-                stack.enter_context(run.lock())
-                clean_leftovers(run.path)
-            with _interrupt_on_sigterm():
-                setup = prepare(loaded, base_dir=cwd, note=_said_by(world, note), world=world)
-                job = make_job(setup)
-                if has_state(run.state_dir):
-                    load_state(job, run.state_dir)
-        connect(job)
-        if not world.is_main:
-            return _fit(job, Following(world))
-        status.begin(os.getpid(), processes=_processes(world))
-        status.resumed.append(now())
-        status.resumed_argv = list(argv if argv is not None else sys.argv)
-        return train(job, setup, run, status, console, resumed=True)
+    return status
 
 
 def _as_started(loaded: LoadedPreset, run: RunDir) -> LoadedPreset:
@@ -188,6 +268,28 @@ def train(
         run, status, console, preset.checkpoint.chunk_mb, classes=list(dataset.classes)
     )
     run.write_status(status)
+    recorder.emit(_run_start(job, setup, run, resumed=resumed))
+    outcome = _fit(job, recorder)
+    end = RunEnd(
+        type="run_end", time=now(), state=outcome.state, best=status.best, reason=outcome.reason
+    )
+    try:
+        recorder.emit(end)
+    except DiskFull as exc:
+        # Even the end did not fit. status.json may still say running; once this process exits
+        # (releasing .lock) `hw3tui runs` shows the run as killed, and `hw3tui resume` continues
+        # it. The console still hears how it ended.
+        if console is not None:
+            with contextlib.suppress(OSError):  # its log may sit on the same full disk
+                console(end)
+        if outcome.state == "done":  # not recorded as done: say why, exit 1
+            return Outcome("failed", str(exc))
+    return outcome
+
+
+def _run_start(job: Job, setup: Setup, run: RunDir, *, resumed: bool) -> RunStart:
+    """The run_start event: what this start trains, on what, and from where."""
+    preset, dataset = setup.preset, setup.dataset
     start = RunStart(
         type="run_start",
         time=now(),
@@ -215,23 +317,7 @@ def train(
     if resumed:
         start["resumed_from_epoch"] = job.state.epoch
         start["resumed_from_step"] = job.state.step
-    recorder.emit(start)
-    outcome = _fit(job, recorder)
-    end = RunEnd(
-        type="run_end", time=now(), state=outcome.state, best=status.best, reason=outcome.reason
-    )
-    try:
-        recorder.emit(end)
-    except DiskFull as exc:
-        # Even the end did not fit. status.json may still say running; once this process exits
-        # (releasing .lock) `hw3tui runs` shows the run as killed, and `hw3tui resume` continues
-        # it. The console still hears how it ended.
-        if console is not None:
-            with contextlib.suppress(OSError):  # its log may sit on the same full disk
-                console(end)
-        if outcome.state == "done":  # not recorded as done: say why, exit 1
-            return Outcome("failed", str(exc))
-    return outcome
+    return start
 
 
 def _fit(job: Job, outputs: Outputs) -> Outcome:
@@ -283,39 +369,17 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
-@contextlib.contextmanager
-def stop_on_signals(stop: StopFlag) -> Iterator[None]:
+def stop_on_signals(stop: StopFlag) -> contextlib.AbstractContextManager[None]:
     """SIGINT/SIGTERM ask the loop to stop after its current batch; a second one stops at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
-    def handler(signum: int, _frame: Any) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.requested:
             raise KeyboardInterrupt
         stop.request(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return handled(handler, signal.SIGINT, signal.SIGTERM)
 
 
-@contextlib.contextmanager
-def _interrupt_on_sigterm() -> Iterator[None]:
-    """Before training, SIGTERM stops like Ctrl-C (KeyboardInterrupt), so a launcher's cancel
-    during a long decode still records the run as cancelled."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM during setup: stop like Ctrl-C (the run ends cancelled before training)."""
+    raise KeyboardInterrupt

@@ -26,6 +26,7 @@ from hw3tui.preset.yamlio import MAX_BYTES as PRESET_MAX_BYTES
 from hw3tui.regular import read_text_regular
 from hw3tui.runs import EventTail, RunDir, launch_detached, summarize
 from hw3tui.runs.header import result_of, strip_result, with_result
+from hw3tui.signals import handled
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write_leaderboard
 from hw3tui.sweeps.gpus import Slots
@@ -91,12 +92,8 @@ def _interruptible() -> Iterator[list[bool]]:
     def handler(signum: int, frame: FrameType | None) -> None:
         flag[0] = True
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handled(handler, signal.SIGINT, signal.SIGTERM):
         yield flag
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 class Worker:

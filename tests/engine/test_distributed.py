@@ -91,12 +91,12 @@ def test_one_process_needs_no_collectives() -> None:
     loss, correct = torch.tensor(3.0), torch.tensor(2)
     assert SINGLE.summed(loss, correct, 4) == (loss, correct, 4)
     stop = StopFlag()
-    assert SINGLE.stopping(stop, epoch=0, step=0) is False
+    assert SINGLE.after_step(stop, epoch=0, step=0) is False
     stop.request("SIGINT")
-    assert SINGLE.agree_to_stop(stop) is True
-    with SINGLE.together():  # no collective: nothing to agree with
+    assert SINGLE.at_epoch_end(stop) is True
+    with SINGLE.between_collectives():  # no collective: nothing to agree with
         pass
-    with pytest.raises(RuntimeError, match="boom"), SINGLE.together():
+    with pytest.raises(RuntimeError, match="boom"), SINGLE.between_collectives():
         raise RuntimeError("boom")
     assert SINGLE.failure(RuntimeError("boom"), "RuntimeError: boom") == "RuntimeError: boom"
 

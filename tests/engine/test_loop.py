@@ -11,7 +11,8 @@ import torch
 from engine_helpers import TinyNet, job_from
 
 from hw3tui.engine.hyper import improves
-from hw3tui.engine.loop import Job, NonFiniteLoss, StopFlag, fit
+from hw3tui.engine.loop import Job, StopFlag, fit
+from hw3tui.engine.meter import NonFiniteLoss
 from hw3tui.engine.state import _load_optimizer, load_state, save_state
 from hw3tui.preset.schedule import preview
 from hw3tui.runs.events import Event
