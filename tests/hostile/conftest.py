@@ -12,6 +12,17 @@ REPO = Path(__file__).resolve().parent.parent.parent
 TINY = REPO / "tests" / "data" / "tiny.yaml"
 
 
+SMALLER = [
+    *("--set", "backbone.name=mobilenet_v3_small"),
+    *("--set", "checkpoint.chunk_mb=1"),
+    *("--set", "data.shapes.train_per_class=8"),
+    *("--set", "data.shapes.val_per_class=4"),
+    *("--set", "schedule.batch_size=8"),
+]
+"""tests/data/tiny.yaml, smaller still: every reader evaluates it dozens of times (6 chunks of
+1 MB, 12 val images)."""
+
+
 @pytest.fixture(scope="session")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished `hw3tui run tests/data/tiny.yaml` (2 epochs, best/ in 6 chunks), with the
@@ -24,7 +35,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.setenv("XDG_CACHE_HOME", str(root / "cache"))  # session scope: before `isolated`
-        result = CliRunner().invoke(cli, ["run", str(TINY), "--runs-dir", "runs"])
+        result = CliRunner().invoke(cli, ["run", str(TINY), "--runs-dir", "runs", *SMALLER])
         assert result.exit_code == 0, result.output
         (run,) = (root / "runs").iterdir()
         note = CliRunner().invoke(cli, ["note", str(run), "why: the smallest run there is"])

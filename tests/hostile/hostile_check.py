@@ -43,10 +43,14 @@ class Outcome:
     crash: str | None = None
     blocked: list[str] = field(default_factory=list)
 
+    def crash_tail(self) -> str | None:
+        """The end of the traceback: where it was raised and what."""
+        return None if self.crash is None else "\n".join(self.crash.splitlines()[-8:])
+
     def shown(self) -> str:
         return (
             f"exit {self.exit_code}\n--- stdout\n{self.stdout[-3000:]!r}\n"
-            f"--- stderr\n{self.stderr[-3000:]!r}\n--- crash\n{self.crash}\n"
+            f"--- stderr\n{self.stderr[-3000:]!r}\n--- crash\n{self.crash_tail()}\n"
             f"--- blocked on\n{self.blocked}"
         )
 
