@@ -179,9 +179,7 @@ def screen_text(app: Any) -> bytes:
         record=True,
         legacy_windows=False,
     )
-    update = app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens
-    )
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     console.print(update)
     return console.export_text(styles=False).encode("utf-8", "surrogateescape")
 

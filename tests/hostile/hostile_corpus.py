@@ -1,4 +1,4 @@
-r"""The hostile corpus: run folders and sweep files as a careless or malicious classmate leaves them.
+r"""The hostile corpus: run folders and sweep files as a careless or hostile classmate leaves them.
 
 Nothing binary is committed: every case is derived from one real tiny run (trained once per
 session, see conftest.py) by a small function that breaks one thing in a copy of it. Chunks are
@@ -48,8 +48,6 @@ class RunCase:
     refused: tuple[str, ...] = ()
     state: str | None = None
     """The state `runs --json` must give it (None: not checked)."""
-    fifo: bool = False
-    """Holds a FIFO: a reader that opens it blocking hangs (the watchdog frees it and fails)."""
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -83,7 +81,9 @@ def write_lines(run: Path, lines: list[str]) -> None:
     (run / "events.jsonl").write_text("".join(line + "\n" for line in lines))
 
 
-def event_changed(kind: str, key: str, literal: str, *, last: bool = False) -> Callable[[Path], Path]:
+def event_changed(
+    kind: str, key: str, literal: str, *, last: bool = False
+) -> Callable[[Path], Path]:
     """The first (or last) `kind` event with `key` set to the raw JSON text `literal` (so that
     `Infinity`, `NaN`, `1e400` and 400-digit ints are written as a hostile file holds them)."""
 
@@ -294,7 +294,9 @@ RUN_CASES: dict[str, RunCase] = {
     ),
     # status.json: one reader, one answer (item 10); numbers skipped (item 3)
     "status-missing": RunCase(removed("status.json"), "10", state="unknown"),
-    "status-invalid-json": RunCase(written("status.json", '{"state": "done",'), "10", state="unknown"),
+    "status-invalid-json": RunCase(
+        written("status.json", '{"state": "done",'), "10", state="unknown"
+    ),
     "status-not-object": RunCase(written("status.json", "[1, 2]"), "10", state="unknown"),
     "status-wrong-types": RunCase(
         status_changed(state=42, started="yesterday", best="0.9", epochs_done=[]),
@@ -338,18 +340,19 @@ RUN_CASES: dict[str, RunCase] = {
         written("preset.yaml", "- 1\n- 2\n"), "held", ok=LISTING, refused=("eval",)
     ),
     "preset-escapes-in-name": RunCase(
-        written("preset.yaml", f'name: "tiny{OSC_TITLE}"\n'.replace("\x1b", "\\e").replace(
-            "\x07", "\\a")), "6", ok=LISTING, refused=("eval",),
+        written(
+            "preset.yaml",
+            f'name: "tiny{OSC_TITLE}"\n'.replace("\x1b", "\\e").replace("\x07", "\\a"),
+        ),
+        "6",
+        ok=LISTING,
+        refused=("eval",),
     ),
     "preset-missing": RunCase(removed("preset.yaml"), "held", ok=LISTING, refused=("eval",)),
-    "preset-fifo": RunCase(
-        fifo_at("preset.yaml"), "5", ok=LISTING, refused=("eval",), fifo=True
-    ),
+    "preset-fifo": RunCase(fifo_at("preset.yaml"), "5", ok=LISTING, refused=("eval",)),
     # best/: checkpoint refused in one line, never followed outside, never blocking (item 5)
-    "best-chunk-fifo": RunCase(fifo_at("CHUNK"), "5", ok=LISTING, refused=("eval",), fifo=True),
-    "best-SHA256SUMS-fifo": RunCase(
-        fifo_at("best/SHA256SUMS"), "5", ok=LISTING, refused=("eval",), fifo=True
-    ),
+    "best-chunk-fifo": RunCase(fifo_at("CHUNK"), "5", ok=LISTING, refused=("eval",)),
+    "best-SHA256SUMS-fifo": RunCase(fifo_at("best/SHA256SUMS"), "5", ok=LISTING, refused=("eval",)),
     "best-chunk-symlink-etc-passwd": RunCase(
         chunk_linked_to("/etc/passwd"), "5", ok=LISTING, refused=("eval",)
     ),
@@ -364,10 +367,10 @@ RUN_CASES: dict[str, RunCase] = {
         sums_naming(f"x{OSC_TITLE}.safetensors.009"), "5", ok=LISTING, refused=("eval",)
     ),
     "best-missing": RunCase(removed("best"), "held", ok=LISTING, refused=("eval",)),
-    "events-fifo": RunCase(fifo_at("events.jsonl"), "5", ok=LISTED, fifo=True),
-    "status-fifo": RunCase(fifo_at("status.json"), "5", ok=LISTED, fifo=True, state="unknown"),
-    "log-fifo": RunCase(fifo_at("log.txt"), "5", ok=NOT_EVAL, fifo=True),
-    "notes-fifo": RunCase(fifo_at("notes.md"), "5", ok=NOT_EVAL, fifo=True),
+    "events-fifo": RunCase(fifo_at("events.jsonl"), "5", ok=LISTED),
+    "status-fifo": RunCase(fifo_at("status.json"), "5", ok=LISTED, state="unknown"),
+    "log-fifo": RunCase(fifo_at("log.txt"), "5", ok=NOT_EVAL),
+    "notes-fifo": RunCase(fifo_at("notes.md"), "5", ok=NOT_EVAL),
     # several at once: a classmate's folder rarely has only one thing wrong
     "all-at-once": RunCase(
         both(
@@ -410,9 +413,7 @@ YAML_ESCAPES = '"\\e]0;PWNED-TITLE\\a\\x9b31m\\e]52;c;cHduZWQ=\\a"'
 """OSC 0, C1 CSI and OSC 52, written as YAML double-quoted escapes (the file itself is plain)."""
 
 SWEEP_CASES: dict[str, SweepCase] = {
-    "sweep-axis-value-OSC": SweepCase(
-        f"axes:\n  data.val: [{YAML_ESCAPES}]\n", "6", refused=False
-    ),
+    "sweep-axis-value-OSC": SweepCase(f"axes:\n  data.val: [{YAML_ESCAPES}]\n", "6", refused=False),
     "sweep-axis-name-OSC": SweepCase(f"axes:\n  {YAML_ESCAPES}: [1, 2]\n", "6"),
     "sweep-name-OSC": SweepCase("axes:\n  data.val: [a]\n", "6", refused=None),
     "sweep-grid-32^4": SweepCase(
