@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from hw3tui.commands.common import BadInput, load_or_exit, set_option
+from hw3tui.commands.common import load_or_exit, set_option
 
 AUTO = ("runtime.precision=auto", "runtime.channels_last=auto")
 
@@ -30,13 +30,9 @@ def tune(preset: str, overrides: tuple[str, ...]) -> None:
     """
     loaded = load_or_exit(preset, overrides)
     measured = load_or_exit(preset, (*overrides, *AUTO))
-    from hw3tui.engine import session
     from hw3tui.engine.job import prepare
 
-    try:
-        setup = prepare(measured, base_dir=Path.cwd(), note=_note, tune=True)
-    except session.BAD_INPUT as exc:
-        raise BadInput(str(exc)) from None
+    setup = prepare(measured, base_dir=Path.cwd(), note=_note, tune=True)
     runtime = setup.runtime
     auto: dict[str, Any] = runtime.auto or {}
     chosen = f"{runtime.precision} {'channels_last' if runtime.channels_last else 'NCHW'}"

@@ -28,16 +28,13 @@ from datetime import datetime
 from pathlib import Path
 
 from hw3tui.atomic import naming_full_disk, write_text_atomic
+from hw3tui.errors import RunLocked as RunLocked  # defined with its family
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
 from hw3tui.runs.tails import EventsRead, read_events
 from hw3tui.untrusted import printable
 
 DEFAULT_RUNS_DIR = Path("runs")
-
-
-class RunLocked(Exception):
-    """The run directory is in use by a live engine."""
 
 
 @dataclass
