@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from hw3tui.commands.common import load_or_exit, set_option
+from hw3tui.untrusted import printable
 
 AUTO = ("runtime.precision=auto", "runtime.channels_last=auto")
 
@@ -42,14 +43,14 @@ def tune(preset: str, overrides: tuple[str, ...]) -> None:
         f"{loaded.preset.backbone.name} at {loaded.preset.data.image_size} px on "
         f"{runtime.device}{threads}: training images/s"
     )
-    for line in rate_table(auto.get("rates") or {}, chosen):
-        click.echo(line)
+    for line in rate_table(auto.get("rates") or {}, chosen):  # labels read from the cache file
+        click.echo(printable(line))
     if auto.get("how") != "measured":
-        click.echo(f"not measured ({auto.get('why') or auto.get('how')}): auto uses {chosen}")
+        why = auto.get("why") or auto.get("how")
+        click.echo(printable(f"not measured ({why}): auto uses {chosen}"))
         return
-    click.echo(
-        f"auto chooses {chosen} (measured in {auto.get('probe_seconds')} s; cached for later runs)"
-    )
+    seconds = auto.get("probe_seconds")
+    click.echo(printable(f"auto chooses {chosen} (measured in {seconds} s; cached for later runs)"))
     forced = [
         f"{name}: {value}"
         for name, value in (("precision", spec.precision), ("channels_last", spec.channels_last))
@@ -72,4 +73,4 @@ def rate_table(rates: dict[str, dict[str, float]], chosen: str) -> list[str]:
 
 
 def _note(text: str) -> None:
-    click.echo(f"hw3tui: {text}")
+    click.echo(f"hw3tui: {printable(text)}")  # it may quote paths someone else named
