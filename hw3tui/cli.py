@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import click
 
-from hw3tui import __version__
-from hw3tui.commands.options import folder_option
+from hw3tui import __version__, exits
+from hw3tui.commands.options import folder_option, runs_dir_option
+from hw3tui.errors import BadInput
+from hw3tui.untrusted import printable
 
 
 class Entry(NamedTuple):
@@ -109,9 +111,39 @@ COMMANDS: dict[str, Entry] = {
 """Command name -> its entry. `hw3tui --help` reads the summaries from here."""
 
 
+class Refused(click.ClickException):
+    """Bad input as the user sees it: no traceback, exit 2.
+
+    The message may hold several lines, one per problem (e.g. `file:line:col: field: message`).
+    Each is shown escaped (problems quote file and class names that someone else chose), with
+    `error: ` before each that does not start with where it is.
+    """
+
+    exit_code = exits.BAD_INPUT
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for line in map(printable, self.format_message().splitlines()):
+            click.echo(line if _located(line) else f"error: {line}", err=True)
+
+
+def _located(line: str) -> bool:
+    head = line.split(": ", 1)[0]
+    return head.startswith("--set ") or (":" in head and head.rsplit(":", 1)[-1].isdigit())
+
+
 class LazyGroup(click.Group):
     """A group that imports each sub-command's module only when that command is needed: listing
-    them (`hw3tui --help`) imports none, so it builds no preset models."""
+    them (`hw3tui --help`) imports none, so it builds no preset models.
+
+    Bad input is caught here, once for every command: any `hw3tui.errors.BadInput` a command or
+    the engine raises becomes its message and exit 2.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BadInput as exc:
+            raise Refused(str(exc)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -142,10 +174,7 @@ class LazyGroup(click.Group):
     "--presets-dir",
     "Folder of presets the TUI lists (default: ./presets).",
 )
-@folder_option(
-    "--runs-dir",
-    "Folder of runs the TUI lists (default: ./runs).",
-)
+@runs_dir_option("Folder of runs the TUI lists")
 @folder_option(
     "--sweeps-dir",
     "Folder of sweeps the TUI lists, and where its new sweeps go (default: ./sweeps).",

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hw3tui
+from hw3tui.errors import CheckpointError as CheckpointError  # defined with its family
 from hw3tui.untrusted import control_character, printable
 
 MiB = 1024 * 1024
@@ -48,10 +49,6 @@ _LAYOUT_RANK: tuple[str, ...] = (
     "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "F16", "BF16", "I32", "F32", "F64", "I64"
 )  # fmt: skip
 """safetensors' own dtype order (its Rust enum); data is laid out from the last to the first."""
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used, with a one-line, user-facing message."""
 
 
 def _at(source: str) -> str:

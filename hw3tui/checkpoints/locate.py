@@ -14,6 +14,7 @@ from hw3tui.checkpoints.format import (
     CheckpointError,
     MiB,
 )
+from hw3tui.errors import NoBestCheckpoint
 from hw3tui.regular import NotRegular, TooLarge, open_regular, read_fd
 
 MAX_SUMS_BYTES = MiB
@@ -40,6 +41,14 @@ class Source:
     def describe(self) -> str:
         return str(self.joined) + (".*" if self.chunked else "")
 
+    def chunks(self) -> list[str]:
+        """The chunk files on disk, in the order `cat NAME.*` joins them ([] for a single file)."""
+        if not self.chunked:
+            return []
+        return sorted(
+            p.name for p in self.folder.glob(f"{self.name}.*") if is_chunk_of(p.name, self.name)
+        )
+
 
 def locate(path: Path) -> Source:
     """What PATH means: a run directory (its best/), a best/ directory, a chunk prefix (or one
@@ -55,7 +64,7 @@ def locate(path: Path) -> Source:
             if best.is_dir():
                 path, names = best, _checkpoint_names(best)
         if not names and (path / "status.json").is_file():
-            raise CheckpointError(f"{path}: this run has no best checkpoint (yet)")
+            raise NoBestCheckpoint(f"{path}: this run has no best checkpoint (yet)")
         if not names:
             raise CheckpointError(
                 f"{path}: no checkpoint here (expected NAME.safetensors.000, ... and {SUMS_FILE}, "

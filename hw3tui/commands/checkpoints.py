@@ -13,8 +13,8 @@ from hw3tui.checkpoints.format import SUMS_FILE, CheckpointError, CheckpointInfo
 from hw3tui.checkpoints.join import join as join_chunks
 from hw3tui.checkpoints.verify import Report
 from hw3tui.checkpoints.verify import verify as verify_chunks
-from hw3tui.commands.common import BadInput
 from hw3tui.commands.options import runs_dir_option
+from hw3tui.errors import BadInput
 from hw3tui.runs import DEFAULT_RUNS_DIR, resolve
 from hw3tui.untrusted import printable
 
@@ -33,10 +33,7 @@ def verify(path: Path, runs_dir: Path | None) -> None:
     Names every missing, extra, truncated or corrupt chunk and exits 2; exits 0 with a one-line
     summary when the checkpoint is whole.
     """
-    try:
-        report = verify_chunks(resolve(path, runs_dir or DEFAULT_RUNS_DIR).checkpoint)
-    except CheckpointError as exc:
-        raise BadInput(str(exc)) from None
+    report = verify_chunks(resolve(path, runs_dir or DEFAULT_RUNS_DIR).checkpoint)
     if not report.ok:
         where = report.source.describe()
         raise BadInput("\n".join([*report.problems, f"{where}: does not verify"]))
@@ -60,12 +57,9 @@ def join(path: Path, output: Path | None, force: bool, runs_dir: Path | None) ->
     Writes nothing unless every chunk verifies; the output appears whole or not at all. The result
     is byte-identical to `cat NAME.safetensors.* > NAME.safetensors`.
     """
-    try:
-        joined = join_chunks(
-            resolve(path, runs_dir or DEFAULT_RUNS_DIR).checkpoint, output, force=force
-        )
-    except CheckpointError as exc:
-        raise BadInput(str(exc)) from None
+    joined = join_chunks(
+        resolve(path, runs_dir or DEFAULT_RUNS_DIR).checkpoint, output, force=force
+    )
     what = "up to date" if joined.unchanged else "wrote"
     click.echo(
         f"{what} {printable(joined.path)} ({_size(joined.total_bytes)} from "

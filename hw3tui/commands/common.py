@@ -1,40 +1,19 @@
-"""What every command shares: the exit codes, bad-input errors and the `--set` option."""
+"""What the commands that read presets share: the `--set` option, loading and warnings.
+
+Bad input is raised as a `hw3tui.errors.BadInput` (a `PresetError` is one); the `hw3tui` group
+shows it and exits 2 (`hw3tui.cli`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from hw3tui.preset import LoadedPreset, PresetError, load_preset
-from hw3tui.untrusted import printable
-
-EXIT_OK = 0
-EXIT_RUN_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_CANCELLED = 130
+from hw3tui.preset import LoadedPreset, load_preset
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class BadInput(click.ClickException):
-    """Bad input (a preset, a path, a flag, a checkpoint): its message, no traceback, exit 2.
-
-    The message may hold several lines, one per problem (e.g. `file:line:col: field: message`).
-    Each is shown escaped: problems quote file and class names that someone else chose.
-    """
-
-    exit_code = EXIT_BAD_INPUT
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        for line in map(printable, self.format_message().splitlines()):
-            click.echo(line if _located(line) else f"error: {line}", err=True)
-
-
-def _located(line: str) -> bool:
-    head = line.split(": ", 1)[0]
-    return head.startswith("--set ") or (":" in head and head.rsplit(":", 1)[-1].isdigit())
 
 
 def set_option(function: F) -> F:
@@ -49,11 +28,8 @@ def set_option(function: F) -> F:
 
 
 def load_or_exit(preset: str, overrides: tuple[str, ...] = ()) -> LoadedPreset:
-    """Load and validate a preset, or exit 2 with every problem located."""
-    try:
-        loaded = load_preset(preset, overrides)
-    except PresetError as exc:
-        raise BadInput(str(exc)) from None
+    """Load and validate a preset; a `PresetError` (exit 2) names every problem, located."""
+    loaded = load_preset(preset, overrides)
     warn(loaded)
     return loaded
 

@@ -1,14 +1,23 @@
-"""Options several commands share. Imports only click: `hw3tui --help` and the TUI load this."""
+"""Options several commands share. Imports only click (and the torch-free, model-free errors):
+`hw3tui --help` and the TUI load this."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.decorators import FC
+
+from hw3tui.errors import BadInput
+
+if TYPE_CHECKING:
+    from hw3tui.results.figures import Size
 
 F = TypeVar("F", bound=Callable[..., Any])
+SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
 def folder_option(flag: str, help: str) -> Callable[[F], F]:
@@ -19,6 +28,41 @@ def folder_option(flag: str, help: str) -> Callable[[F], F]:
     )
 
 
-def runs_dir_option(what: str = "a RUN given by name") -> Callable[[F], F]:
-    """`--runs-dir`, the same on every command that takes a run by name."""
-    return folder_option("--runs-dir", f"Where to look for {what} (default: ./runs).")
+def runs_dir_option(help: str = "Where to look for a RUN given by name") -> Callable[[F], F]:
+    """`--runs-dir`, the one option of every command that reads or writes the runs folder: `help`
+    says what the folder is for there; its default (./runs) is added."""
+    return folder_option("--runs-dir", f"{help} (default: ./runs).")
+
+
+def figure_options(function: FC) -> FC:
+    """`--format`, `--size WxH` and `--dpi`: the figures of `hw3tui plot`, `report` and
+    `augment` (read `--size` with `figure_size`)."""
+    function = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["png", "svg", "pdf"]),
+        default="png",
+        show_default=True,
+        help="File format of the figures.",
+    )(function)
+    function = click.option(
+        "--size",
+        "size_text",
+        default="960x600",
+        show_default=True,
+        metavar="WxH",
+        help="Size of each figure in pixels (at --dpi).",
+    )(function)
+    return click.option(
+        "--dpi", type=click.IntRange(50, 600), default=100, show_default=True, help="Dots per inch."
+    )(function)
+
+
+def figure_size(text: str, dpi: int) -> Size:
+    """`--size WxH` at `--dpi`; bad input unless both sides are in range."""
+    from hw3tui.results.figures import Size
+
+    match = SIZE.match(text)
+    if match is None or not (200 <= int(match[1]) <= 8000 and 150 <= int(match[2]) <= 8000):
+        raise BadInput(f"--size {text}: expected WIDTHxHEIGHT in pixels, e.g. 960x600")
+    return Size(int(match[1]), int(match[2]), dpi)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from hw3tui.atomic import write_text_atomic
-from hw3tui.commands.common import BadInput, load_or_exit, set_option, warn
+from hw3tui.commands.common import load_or_exit, set_option, warn
+from hw3tui.errors import BadInput
 from hw3tui.preset import PresetError, load_preset
 from hw3tui.preset.diff import diff as preset_diff
 from hw3tui.preset.schema import preset_schema

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hw3tui.commands.common import BadInput
-from hw3tui.commands.writeup import _draw, _figure_options, _runs, _runs_dir_option, _size
+from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
+from hw3tui.commands.targets import runs_of
+from hw3tui.errors import BadInput
 from hw3tui.runs import RunDir
 from hw3tui.untrusted import printable
 
@@ -35,9 +36,9 @@ REPORT_FILE = "report.md"
     help="Folder of the report: new, empty or an earlier report's (only files a report wrote "
     "are replaced; yours are kept).",
 )
-@_figure_options
+@figure_options
 @click.option("--title", default="Experiments", show_default=True, help="The report's heading.")
-@_runs_dir_option
+@runs_dir_option()
 def report(
     targets: tuple[str, ...],
     out: Path,
@@ -58,10 +59,10 @@ def report(
     you added or edited (an edited report.md). Exit codes: 0 written, 2 bad input.
     """
     from hw3tui.atomic import DiskFull
-    from hw3tui.results.report_folder import ReportFolder, ReportFolderError, check_destination
+    from hw3tui.results.report_folder import ReportFolder, check_destination
 
-    size = _size(size_text, dpi)
-    runs = _runs(targets, runs_dir)
+    size = figure_size(size_text, dpi)
+    runs = runs_of(targets, runs_dir)
     reported = [run.path for run in runs] + [Path(t) for t in targets if Path(t).is_dir()]
     try:
         check_destination(out, reported)
@@ -69,8 +70,6 @@ def report(
         with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
             remarks = _write(runs, Path(built), size, fmt, title)
             folder.publish(Path(built))
-    except ReportFolderError as exc:
-        raise BadInput(str(exc)) from None
     except DiskFull as exc:
         raise BadInput(str(exc)) from None
     except OSError as exc:
@@ -85,10 +84,10 @@ def report(
 def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) -> list[str]:
     """Figures and report.md into `staging`; the remarks to tell the user."""
     from hw3tui.atomic import write_text_atomic
-    from hw3tui.commands.run_figures import FIGURE_TITLES, differences
+    from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
     from hw3tui.results.report import RunSection, report_markdown
 
-    sides, drawn, comparison = _draw(runs, staging, size, fmt, evaluate=True)
+    sides, drawn, comparison = draw(runs, staging, size, fmt, evaluate=True)
     fields, values = differences(sides)
     sections = []
     remarks = []
@@ -132,11 +131,4 @@ def _pieces(run: RunDir) -> tuple[list[str], str]:
         source = locate(run.best_dir)
     except CheckpointError:
         return [], ""
-    if not source.chunked:
-        return [source.name], source.name
-    chunks = sorted(
-        p.name
-        for p in source.folder.glob(f"{source.name}.*")
-        if p.name[len(source.name) + 1 :].isdigit()
-    )
-    return chunks, source.name
+    return source.chunks() if source.chunked else [source.name], source.name

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hw3tui.commands.common import BadInput
-from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, resolve_checkpoint
+from hw3tui.commands.options import runs_dir_option
+from hw3tui.errors import BadInput
+from hw3tui.runs import DEFAULT_RUNS_DIR, resolve_checkpoint
 
 if TYPE_CHECKING:
     from hw3tui.engine.evaluation import Trained
@@ -25,11 +25,6 @@ DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 TARGET_HELP = (
     "RUN|CHECKPOINT: a run folder (or a run's name under ./runs), its best/ folder, a chunk "
     "prefix (NAME.safetensors, for NAME.safetensors.000, ...) or a joined .safetensors file."
-)
-
-
-_runs_dir_option = folder_option(
-    "--runs-dir", f"Where to look for a RUN given by name (default: ./{DEFAULT_RUNS_DIR})."
 )
 
 
@@ -75,18 +70,10 @@ def _trained(
 ) -> Trained:
     if device is not None and not DEVICE.match(device):
         raise BadInput(f"--device {device}: expected auto, cpu, cuda, cuda:N or mps")
-    from hw3tui.checkpoints.format import CheckpointError
-
-    try:
-        found = resolve_checkpoint(target, runs_dir or DEFAULT_RUNS_DIR)
-    except (NoSuchRun, CheckpointError) as exc:
-        raise BadInput(str(exc)) from None
+    found = resolve_checkpoint(target, runs_dir or DEFAULT_RUNS_DIR)
     from hw3tui.engine import evaluation
 
-    try:
-        return evaluation.load_trained(found, image_size=image_size, device=device)
-    except evaluation.BAD_INPUT as exc:
-        raise BadInput(str(exc)) from None
+    return evaluation.load_trained(found, image_size=image_size, device=device)
 
 
 @click.command(epilog=TARGET_HELP)
@@ -107,7 +94,7 @@ def _trained(
     default=None,
     help="Also write per-class results and the confusion matrix to this CSV file ('-': stdout).",
 )
-@_runs_dir_option
+@runs_dir_option()
 def evaluate(
     target: str,
     data: Path | None,
@@ -133,11 +120,8 @@ def evaluate(
     from hw3tui.console.results_view import eval_view, progress_bar
     from hw3tui.engine import evaluation
 
-    try:
-        with progress_bar("evaluating") as seen:
-            report = evaluation.evaluate_checkpoint(trained, data=data, seen=seen)
-    except evaluation.BAD_INPUT as exc:
-        raise BadInput(str(exc)) from None
+    with progress_bar("evaluating") as seen:
+        report = evaluation.evaluate_checkpoint(trained, data=data, seen=seen)
     if csv_file is not None:
         _write(csv_file, report.csv_text(), "--csv")
     if as_json:
@@ -182,7 +166,7 @@ def evaluate(
     help="Write each class's name (Food-11's are 0..10) or its index in the checkpoint.",
 )
 @_model_options
-@_runs_dir_option
+@runs_dir_option()
 def predict(
     target: str,
     images_dir: Path,
@@ -208,19 +192,12 @@ def predict(
     _writable(output, "-o")
     from hw3tui.engine import prediction
 
-    try:
-        images = prediction.list_images(images_dir)
-    except prediction.ImagesError as exc:
-        raise BadInput(str(exc)) from None
+    images = prediction.list_images(images_dir)
     trained = _trained(target, runs_dir, image_size, device)
     from hw3tui.console.results_view import progress_bar
-    from hw3tui.engine.evaluation import BAD_INPUT
 
-    try:
-        with progress_bar("predicting") as seen:
-            rows = prediction.predict_images(trained, images, tta=tta == "flip", seen=seen)
-    except BAD_INPUT as exc:
-        raise BadInput(str(exc)) from None
+    with progress_bar("predicting") as seen:
+        rows = prediction.predict_images(trained, images, tta=tta == "flip", seen=seen)
     text = prediction.predictions_csv(
         rows,
         trained.classes,

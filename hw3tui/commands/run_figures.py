@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hw3tui.errors import BadInput, NoBestCheckpoint
 from hw3tui.preset.yamlio import flow
-from hw3tui.results.comparison import RunSide, compare_runs
+from hw3tui.results.comparison import RunSide, compare_runs, load_side
 from hw3tui.results.figures import (
+    FORMATS,
     Curve,
     Format,
     Size,
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from hw3tui.results.eval_report import EvalReport
 
 Evaluate = Callable[[RunDir], "tuple[EvalReport, Mistakes]"]
-"""The best checkpoint of a run on its val set, or `NoCheckpoint`."""
+"""The best checkpoint of a run on its val set, or `NoBestCheckpoint`."""
 
 FIGURE_TITLES = {
     "curves": "loss and accuracy per epoch",
@@ -62,7 +64,7 @@ def write_run_figures(
     evaluate: Evaluate | None = None,
 ) -> RunFigures:
     """Draw `side`'s figures into `folder` (created). `evaluate` gives the best checkpoint's
-    `(EvalReport, Mistakes)` or raises `NoCheckpoint` (None: skip the evaluation figures)."""
+    `(EvalReport, Mistakes)` or raises `NoBestCheckpoint` (None: skip the evaluation figures)."""
     from hw3tui.results import figures_eval
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,8 +82,10 @@ def write_run_figures(
         return done
     try:
         evaluated = evaluate(side.run)
-    except NoCheckpoint as exc:
-        done.remarks.append(f"{exc}: no confusion matrix, per-class accuracy or examples")
+    except NoBestCheckpoint:
+        done.remarks.append(
+            "no best checkpoint: no confusion matrix, per-class accuracy or examples"
+        )
         return done
     report, mistakes = evaluated
     done.accuracy = report.accuracy
@@ -102,8 +106,44 @@ def write_run_figures(
     return done
 
 
-class NoCheckpoint(Exception):
-    """The run has no best checkpoint to evaluate (yet)."""
+def evaluate_best(run: RunDir) -> tuple[EvalReport, Mistakes]:
+    """The run's best checkpoint on its val set, as `hw3tui eval` scores it; `NoBestCheckpoint`
+    when it has none (yet), other bad input named after the run."""
+    from hw3tui.console.results_view import progress_bar
+    from hw3tui.engine import evaluation
+    from hw3tui.runs import resolve_checkpoint
+
+    try:
+        target = resolve_checkpoint(run.path, run.path.parent)
+        trained = evaluation.load_trained(target)
+        with progress_bar(f"evaluating {run.name}") as seen:
+            return evaluation.evaluate_with_mistakes(trained, seen=seen)
+    except NoBestCheckpoint:
+        raise
+    except BadInput as exc:
+        raise BadInput(f"{run.name}: {exc}") from None
+
+
+def draw(
+    runs: list[RunDir], out: Path, size: Size, fmt: str, *, evaluate: bool
+) -> tuple[list[RunSide], list[RunFigures], Path | None]:
+    """Every run's figures in `out/<run>/`, and the comparison in `out/` for several runs."""
+    chosen = next(f for f in FORMATS if f == fmt)
+    sides = [load_side(run) for run in runs]
+    drawn = [
+        write_run_figures(
+            side,
+            out / side.name,
+            size=size,
+            fmt=chosen,
+            evaluate=evaluate_best if evaluate else None,
+        )
+        for side in sides
+    ]
+    comparison = None
+    if len(sides) > 1:
+        comparison = write_comparison(sides, out / f"val_acc.{chosen}", size=size, fmt=chosen)
+    return sides, drawn, comparison
 
 
 def differences(sides: Sequence[RunSide]) -> tuple[list[str], list[list[str]]]:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from hw3tui.commands.common import BadInput
-from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, RunDir, list_runs, resolve_run
+from hw3tui.commands.options import runs_dir_option
+from hw3tui.errors import BadInput
+from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, list_runs, resolve_run
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
 
@@ -25,10 +25,7 @@ def _runs_dir(runs_dir: Path | None) -> Path:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
-@folder_option(
-    "--runs-dir",
-    f"Folder of runs (default: ./{DEFAULT_RUNS_DIR}).",
-)
+@runs_dir_option("Folder of runs")
 def runs(as_json: bool, runs_dir: Path | None) -> None:
     """List runs, newest first: state, best val acc, epochs, duration, start time.
 
@@ -60,10 +57,7 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
     help="The per-epoch metric to draw.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@folder_option(
-    "--runs-dir",
-    f"Where to look for runs given by name (default: ./{DEFAULT_RUNS_DIR}).",
-)
+@runs_dir_option("Where to look for runs given by name")
 def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Path | None) -> None:
     """Runs side by side: best metrics, the preset fields that differ, per-epoch curves.
 
@@ -75,10 +69,7 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
     folder = runs_dir or DEFAULT_RUNS_DIR
     found: list[RunDir] = []
     for name in run_paths:
-        try:
-            run = resolve_run(name, folder)
-        except NoSuchRun as exc:
-            raise BadInput(str(exc)) from None
+        run = resolve_run(name, folder)
         if any(run.path.samefile(other.path) for other in found):
             raise BadInput(f"{name}: given twice")
         found.append(run)

@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
-from hw3tui.commands.common import EXIT_CANCELLED, BadInput, set_option
+from hw3tui import exits
+from hw3tui.commands.common import set_option
 from hw3tui.commands.options import folder_option
-from hw3tui.preset import PresetError
+from hw3tui.errors import BadInput
 from hw3tui.preset.yamlio import read_file
 from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, is_sweep_file, load_sweep, queue_sweep
 from hw3tui.sweeps.folder import (
@@ -87,14 +88,11 @@ def _load(files: tuple[str, ...], overrides: tuple[str, ...], storage: str | Non
     """A sweep file, or the presets of a queue; exit 2 with every problem located."""
     paths = [Path(f) for f in files]
     sweeps = [p for p in paths if p.is_file() and is_sweep_file(p)]
-    try:
-        if sweeps and len(paths) > 1:
-            raise BadInput(f"{sweeps[0]}: a sweep file runs alone (presets may be queued)")
-        loaded = load_sweep(sweeps[0], overrides) if sweeps else queue_sweep(files, overrides)
-        if storage:
-            loaded = _with_storage(loaded, storage)
-    except PresetError as exc:
-        raise BadInput(str(exc)) from None
+    if sweeps and len(paths) > 1:
+        raise BadInput(f"{sweeps[0]}: a sweep file runs alone (presets may be queued)")
+    loaded = load_sweep(sweeps[0], overrides) if sweeps else queue_sweep(files, overrides)
+    if storage:
+        loaded = _with_storage(loaded, storage)
     for line in loaded.warnings:
         click.echo(f"warning: {line}", err=True)
     return loaded
@@ -115,8 +113,6 @@ def _load_frozen(folder: SweepDir) -> LoadedSweep:
         return check_sweep_text(text, str(folder.sweep_file), folder.path)
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{folder.sweep_file}: cannot read: {exc}") from None
-    except PresetError as exc:
-        raise BadInput(str(exc)) from None
 
 
 def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> SweepDir:
@@ -162,7 +158,7 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
     click.echo(leaderboard_table(rows, axes, limit=10))
     if not finished:
         click.echo(f"cancelled: `hw3tui sweep resume {folder.path}` continues", err=True)
-        sys.exit(EXIT_CANCELLED)
+        sys.exit(exits.CANCELLED)
     if folder.best_file.exists():
         click.echo(f"best preset: {folder.best_file}")
 

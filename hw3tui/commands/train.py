@@ -17,17 +17,11 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from hw3tui.commands.common import (
-    EXIT_BAD_INPUT,
-    EXIT_CANCELLED,
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    BadInput,
-    load_or_exit,
-    set_option,
-)
-from hw3tui.commands.options import folder_option
-from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, RunDir, resolve_run
+from hw3tui import exits
+from hw3tui.commands.common import load_or_exit, set_option
+from hw3tui.commands.options import runs_dir_option
+from hw3tui.errors import BadInput
+from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, resolve_run
 from hw3tui.runs.status import Status
 from hw3tui.untrusted import printable
 
@@ -36,16 +30,11 @@ if TYPE_CHECKING:
     from hw3tui.engine.loop import Outcome
     from hw3tui.preset.models import Runtime
 
-EXIT_CODES = {"done": EXIT_OK, "failed": EXIT_RUN_FAILED, "cancelled": EXIT_CANCELLED}
-
 
 @click.command()
 @click.argument("preset")
 @set_option
-@folder_option(
-    "--runs-dir",
-    f"Folder to create the run's folder in (default: ./{DEFAULT_RUNS_DIR}).",
-)
+@runs_dir_option("Folder to create the run's folder in")
 @click.option(
     "--run-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -122,10 +111,7 @@ def run(
 
 @click.command()
 @click.argument("run_path", metavar="RUN")
-@folder_option(
-    "--runs-dir",
-    f"Where to look for RUN given by name (default: ./{DEFAULT_RUNS_DIR}).",
-)
+@runs_dir_option("Where to look for RUN given by name")
 @click.option(
     "--nproc",
     type=click.IntRange(1, 1024),
@@ -140,10 +126,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     events.jsonl, and continues from the last saved epoch (or step, after a Ctrl-C). A run that
     trained with several processes continues with as many (--nproc to change that).
     """
-    try:
-        found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
-    except NoSuchRun as exc:
-        raise BadInput(str(exc)) from None
+    found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
     from hw3tui.engine import session
 
     status = found.read_status() or Status(state="")
@@ -171,7 +154,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
 def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
     """Run `start()` (a session entry point) and exit as its run ended."""
     from hw3tui.atomic import DiskFull
-    from hw3tui.engine import distributed, session
+    from hw3tui.engine import distributed
 
     main = distributed.env_rank() == 0
     try:
@@ -180,17 +163,17 @@ def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
         printer.close()
         if main:
             click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_RUN_FAILED)
-    except session.BAD_INPUT as exc:
+        sys.exit(exits.FAILED)
+    except BadInput:
         printer.close()
         if not main:  # rank 0 reports it (every rank meets the same bad input)
-            sys.exit(EXIT_BAD_INPUT)
-        raise BadInput(str(exc)) from None
+            sys.exit(exits.BAD_INPUT)
+        raise
     except KeyboardInterrupt:
         printer.close()
         if main:
             click.echo("cancelled before training started", err=True)
-        sys.exit(EXIT_CANCELLED)
+        sys.exit(exits.CANCELLED)
     printer.close()
     _finish(outcome, main=main)
 
@@ -241,11 +224,11 @@ def _check_machine(
 ) -> None:
     """Bad input (exit 2) unless this machine can run `processes` ranks; a folder a launcher
     made for the run (the TUI's) records why."""
-    from hw3tui.engine import recorder, session, torchrun
+    from hw3tui.engine import recorder, torchrun
 
     try:
         torchrun.check_machine(processes, spec, gpus=gpus)
-    except session.BAD_INPUT as exc:
+    except BadInput as exc:
         if run_dir is not None and run_dir.is_dir() and not RunDir(run_dir).status_file.exists():
             recorder.record_end(RunDir(run_dir), "failed", str(exc))
         raise BadInput(f"{exc}{hint}") from None
@@ -259,7 +242,7 @@ def _exit_launched(args: list[str], processes: int, run: RunDir, *, made: bool) 
         code = torchrun.launch(args, processes, run=run, made=made, note=_note)
     except torchrun.LaunchError as exc:
         click.echo(f"error: {printable(exc)}", err=True)
-        sys.exit(EXIT_RUN_FAILED)
+        sys.exit(exits.FAILED)
     sys.exit(code)
 
 
@@ -272,9 +255,9 @@ def _finish(outcome: Outcome, *, main: bool = True) -> None:
         click.echo("\n".join(map(printable, outcome.detail.rstrip().splitlines())), err=True)
     if outcome.state == "failed" and main:
         click.echo(f"error: {printable(outcome.reason)}", err=True)
-    code = EXIT_CODES.get(outcome.state, EXIT_RUN_FAILED)
-    if code != EXIT_OK:
+    code = exits.of_state(outcome.state)
+    if code != exits.OK:
         sys.exit(code)
 
 
-__all__ = ["EXIT_BAD_INPUT", "resume", "run"]
+__all__ = ["resume", "run"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from hw3tui.commands.options import folder_option
+from hw3tui.commands.options import folder_option, runs_dir_option
+from hw3tui.errors import BadInput
 
 
 @click.command()
@@ -15,10 +16,7 @@ from hw3tui.commands.options import folder_option
     "--presets-dir",
     "Folder of presets to list (default: ./presets).",
 )
-@folder_option(
-    "--runs-dir",
-    "Folder of runs to list, and where new runs go (default: ./runs).",
-)
+@runs_dir_option("Folder of runs to list, and where new runs go")
 @folder_option(
     "--sweeps-dir",
     "Folder of sweeps to list, and where new sweeps go (default: ./sweeps).",
@@ -36,13 +34,13 @@ def tui(
     """
     folder = presets_dir if presets_dir is not None else Path("presets")
     if presets_dir is not None and not folder.is_dir():
-        raise _bad_input(f"--presets-dir {presets_dir}: no such folder")
+        raise BadInput(f"--presets-dir {presets_dir}: no such folder")
     runs = runs_dir if runs_dir is not None else Path("runs")
     opened = []
     for name in presets:
         path = Path(name)
         if not path.is_file():
-            raise _bad_input(f"{name}: no such preset file")
+            raise BadInput(f"{name}: no such preset file")
         opened.append(path)
 
     from hw3tui.tui.app import Hw3tuiApp
@@ -54,11 +52,3 @@ def tui(
     # return_code 1: a script (or a test) that ran the TUI must not read that as success
     if app.return_code:
         raise SystemExit(app.return_code)
-
-
-def _bad_input(message: str) -> click.ClickException:
-    """Exit 2 with `message`. BadInput's module loads the preset models: imported only on an
-    error, so the app itself opens without waiting for them."""
-    from hw3tui.commands.common import BadInput
-
-    return BadInput(message)

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from hw3tui.commands.common import BadInput, load_or_exit, set_option
+from hw3tui.commands.common import load_or_exit, set_option
+from hw3tui.untrusted import printable
 
 AUTO = ("runtime.precision=auto", "runtime.channels_last=auto")
 
@@ -30,13 +31,9 @@ def tune(preset: str, overrides: tuple[str, ...]) -> None:
     """
     loaded = load_or_exit(preset, overrides)
     measured = load_or_exit(preset, (*overrides, *AUTO))
-    from hw3tui.engine import session
     from hw3tui.engine.job import prepare
 
-    try:
-        setup = prepare(measured, base_dir=Path.cwd(), note=_note, tune=True)
-    except session.BAD_INPUT as exc:
-        raise BadInput(str(exc)) from None
+    setup = prepare(measured, base_dir=Path.cwd(), note=_note, tune=True)
     runtime = setup.runtime
     auto: dict[str, Any] = runtime.auto or {}
     chosen = f"{runtime.precision} {'channels_last' if runtime.channels_last else 'NCHW'}"
@@ -46,14 +43,14 @@ def tune(preset: str, overrides: tuple[str, ...]) -> None:
         f"{loaded.preset.backbone.name} at {loaded.preset.data.image_size} px on "
         f"{runtime.device}{threads}: training images/s"
     )
-    for line in rate_table(auto.get("rates") or {}, chosen):
-        click.echo(line)
+    for line in rate_table(auto.get("rates") or {}, chosen):  # labels read from the cache file
+        click.echo(printable(line))
     if auto.get("how") != "measured":
-        click.echo(f"not measured ({auto.get('why') or auto.get('how')}): auto uses {chosen}")
+        why = auto.get("why") or auto.get("how")
+        click.echo(printable(f"not measured ({why}): auto uses {chosen}"))
         return
-    click.echo(
-        f"auto chooses {chosen} (measured in {auto.get('probe_seconds')} s; cached for later runs)"
-    )
+    seconds = auto.get("probe_seconds")
+    click.echo(printable(f"auto chooses {chosen} (measured in {seconds} s; cached for later runs)"))
     forced = [
         f"{name}: {value}"
         for name, value in (("precision", spec.precision), ("channels_last", spec.channels_last))
@@ -76,4 +73,4 @@ def rate_table(rates: dict[str, dict[str, float]], chosen: str) -> list[str]:
 
 
 def _note(text: str) -> None:
-    click.echo(f"hw3tui: {text}")
+    click.echo(f"hw3tui: {printable(text)}")  # it may quote paths someone else named

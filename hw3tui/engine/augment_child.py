@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hw3tui import exits
+
 if TYPE_CHECKING:
     import numpy as np
-
-BAD_INPUT = 2
 
 
 def main(argv: list[str]) -> int:
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     except PresetError as exc:
         first = next(iter(exc.problems), None)
         print(f"the preset has problems{': ' + first.message if first else ''}", file=sys.stderr)
-        return BAD_INPUT
+        return exits.BAD_INPUT
 
     import numpy as np
     import torch
@@ -51,10 +51,10 @@ def main(argv: list[str]) -> int:
         )
     except DataError as exc:
         print(str(exc), file=sys.stderr)
-        return BAD_INPUT
+        return exits.BAD_INPUT
     tiles = np.concatenate([shown.originals[:, None], shown.draws], axis=1)
     np.save(out, _shrink(tiles, int(tile)))
-    return 0
+    return exits.OK
 
 
 def _shrink(tiles: np.ndarray, size: int) -> np.ndarray:

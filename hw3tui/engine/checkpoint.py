@@ -34,6 +34,7 @@ from hw3tui.checkpoints.format import (
 from hw3tui.checkpoints.locate import Source
 from hw3tui.checkpoints.verify import Report, checked, read_header, scan
 from hw3tui.checkpoints.writer import write_stream
+from hw3tui.errors import one_line
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -184,9 +185,8 @@ def load_weights(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str,
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for anything but plain tensors, RuntimeError, ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"{path}: not a weights file torch can read safely ({reason})"
+            f"{path}: not a weights file torch can read safely ({one_line(exc)})"
         ) from None
     if isinstance(loaded, dict):
         for wrapper in ("state_dict", "model"):  # common {"state_dict": {...}} wrappers

@@ -55,6 +55,7 @@ from torch import nn
 from hw3tui.engine.data import available_memory
 from hw3tui.engine.fault_injection import Fault, StopRequest
 from hw3tui.engine.rank_errors import DistributedError, PeerFailed
+from hw3tui.errors import one_line
 from hw3tui.preset.models import Preset
 from hw3tui.preset.schedule import Scheduler
 
@@ -186,7 +187,7 @@ class World:
         try:
             yield
         except BaseException as exc:
-            self._store_set(f"setup/{self.rank}", _one_line(exc))
+            self._store_set(f"setup/{self.rank}", one_line(exc))
             with contextlib.suppress(Exception):
                 self._failed_ranks(failed=True)
             raise
@@ -203,7 +204,7 @@ class World:
             self._cpu_all_reduce(flags)
         except Exception as exc:
             raise DistributedError(
-                f"another process stopped before training started ({_one_line(exc)})"
+                f"another process stopped before training started ({one_line(exc)})"
             ) from None
         return [rank for rank, bad in enumerate(flags.tolist()) if bad]
 
@@ -455,8 +456,3 @@ def _lost_reason(exc: BaseException, timeout: float) -> str:
             f"another process did not answer within {timeout:g} s ({TIMEOUT_ENV}); it may be stuck"
         )
     return "lost contact with another process (it stopped or crashed)"
-
-
-def _one_line(exc: BaseException) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return first or type(exc).__name__

@@ -36,10 +36,11 @@ from hw3tui.engine.checkpoint import (
 from hw3tui.engine.data import Dataset, Split, images_at, load_dataset
 from hw3tui.engine.job import Setup, make_job
 from hw3tui.engine.loop import Job, evaluate
-from hw3tui.engine.models import WeightsError, build_model
+from hw3tui.engine.models import build_model
 from hw3tui.engine.runtime import DeviceError, apply_threads, choose_runtime
 from hw3tui.engine.sources import DataError
-from hw3tui.preset import LoadedPreset, PresetError, load_preset
+from hw3tui.errors import EvalError as EvalError  # defined with its family
+from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.preset.models import Preset
 from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir, Target
@@ -48,21 +49,6 @@ from hw3tui.runs.history import history_of
 DataSource = Literal["imagefolder", "filenames", "csv", "shapes"]
 Seen = Callable[[int, int], None]
 """Told (images done, images in all) after each batch: a progress bar."""
-
-
-class EvalError(ValueError):
-    """Bad input to eval or predict, in one line."""
-
-
-BAD_INPUT: tuple[type[Exception], ...] = (
-    EvalError,
-    CheckpointError,
-    DataError,
-    WeightsError,
-    DeviceError,
-    PresetError,
-)
-"""What `eval` and `predict` report as bad input (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def prepare(
     tune: bool = False,
 ) -> Setup:
     """Check the device, find and decode the data, build the model and settle `auto` precision
-    and layout on it (`tune`: measured even if cached); `BAD_INPUT` errors if not."""
+    and layout on it (`tune`: measured even if cached); `BadInput` errors if not."""
     preset = loaded.preset
     choose_device(preset.runtime.device)  # a missing GPU is reported before minutes of decoding
     world.check_batch_sizes(preset)

@@ -19,6 +19,8 @@ import torch
 import torchvision
 from torch import nn
 
+from hw3tui.errors import WeightsError as WeightsError  # defined with its family
+
 AUX_PREFIXES = ("aux1.", "aux2.", "AuxLogits.")
 """googlenet / inception_v3 auxiliary classifiers: trained with their own loss in the papers, off
 here (one head, one loss), and dropped from weights files."""
@@ -29,10 +31,6 @@ STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict", "net", "weights")
 _DENSENET_OLD_KEY = re.compile(
     r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
 )
-
-
-class WeightsError(ValueError):
-    """Pretrained weights that cannot be used: one line saying why and what to do."""
 
 
 def build_model(

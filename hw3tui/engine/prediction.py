@@ -24,14 +24,11 @@ from hw3tui.engine.data import Split, check_header
 from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.engine.sources import IMAGE_SUFFIXES, natural_key
+from hw3tui.errors import ImagesError as ImagesError  # defined with its family
 from hw3tui.regular import why_not_regular
 from hw3tui.untrusted import printable, spreadsheet_cell
 
 LabelForm = Literal["index", "name"]
-
-
-class ImagesError(ValueError):
-    """A folder that cannot be predicted on, in one line."""
 
 
 @dataclass(frozen=True)

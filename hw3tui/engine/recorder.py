@@ -17,14 +17,11 @@ from hw3tui.engine.loop import (
     Job,
 )
 from hw3tui.engine.state import save_state
+from hw3tui.errors import RunDirError as RunDirError  # defined with its family
 from hw3tui.runs import RunDir, RunLocked
 from hw3tui.runs.events import Best, EndState, Event, EventSink, RunEnd, now
 from hw3tui.runs.header import stamp_result
 from hw3tui.runs.status import Status
-
-
-class RunDirError(ValueError):
-    """A run directory that cannot be used for this (another run's, a live one, a finished one)."""
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import torch
 
+from hw3tui.errors import DeviceError as DeviceError  # defined with its family
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs.events import Runtime as RuntimeRecord
 
@@ -33,10 +34,6 @@ CPU_CHANNELS_LAST_FROM = 96
 """Image size from which channels_last pays off for the basic-block ResNets on CPU."""
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 """Autocast's dtype for each mixed precision (fp32 runs without autocast)."""
-
-
-class DeviceError(ValueError):
-    """The preset asks for a device this machine does not have."""
 
 
 @dataclass(frozen=True)

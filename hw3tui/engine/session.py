@@ -3,8 +3,8 @@
     start_run(loaded, runs_dir=..., console=printer)   # hw3tui run
     resume_run(run, console=printer)                   # hw3tui resume
 
-Bad input (data, weights, device, saved state, run directory) raises one of `BAD_INPUT` before
-anything is trained; everything is checked before a run directory is created, so a bad preset
+Bad input (data, weights, device, saved state, run directory) raises a `hw3tui.errors.BadInput`
+before anything is trained; everything is checked before a run directory is created, so a bad preset
 leaves nothing behind (a `--run-dir` that already existed, e.g. made by the TUI, is marked failed
 with the reason instead). Once training starts the run always ends with a `run_end` event and a
 final status: done, failed (NaN loss, out of memory, a full disk, a crash: with the reason) or
@@ -36,32 +36,15 @@ from hw3tui.engine.distributed import Following, World, lost_contact, under_torc
 from hw3tui.engine.job import Note, Setup, connect, make_job, prepare
 from hw3tui.engine.loop import Job, Outcome, Outputs, StopFlag, fit
 from hw3tui.engine.meter import NonFiniteLoss
-from hw3tui.engine.models import WeightsError
 from hw3tui.engine.probe import as_started
 from hw3tui.engine.process_group import joined
-from hw3tui.engine.rank_errors import DistributedError
 from hw3tui.engine.recorder import RunDirError, RunRecorder, abandon, claim
-from hw3tui.engine.runtime import DeviceError
-from hw3tui.engine.sources import DataError
-from hw3tui.engine.state import StateError, has_state, load_state
-from hw3tui.preset import LoadedPreset, PresetError, load_preset
-from hw3tui.runs import RunDir, RunLocked
+from hw3tui.engine.state import has_state, load_state
+from hw3tui.preset import LoadedPreset, load_preset
+from hw3tui.runs import RunDir
 from hw3tui.runs.events import EventSink, Images, RunEnd, RunStart, now
 from hw3tui.runs.status import Status
 from hw3tui.signals import handled
-
-BAD_INPUT: tuple[type[Exception], ...] = (
-    DataError,
-    WeightsError,
-    DeviceError,
-    StateError,
-    RunDirError,
-    RunLocked,
-    PresetError,
-    DistributedError,
-)
-"""Errors that mean bad input (exit 2): raised before training starts, with a one-line message."""
-
 
 # --- the one setup path -----------------------------------------------------------------------
 
@@ -76,7 +59,7 @@ def start_run(
     argv: list[str] | None = None,
     cwd: Path | None = None,
 ) -> Outcome:
-    """Check everything, create (or claim) the run directory, train. `BAD_INPUT` on bad input.
+    """Check everything, create (or claim) the run directory, train. `BadInput` on bad input.
 
     Under torchrun every rank calls this; rank 0 alone touches the run directory."""
     cwd = cwd or Path.cwd()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hw3tui.engine.seeds import Stream, seed_sequence
+from hw3tui.errors import DataError as DataError  # defined with its family
 from hw3tui.preset.models import Data
 from hw3tui.untrusted import control_character, printable
 
@@ -23,11 +24,6 @@ IMAGE_SUFFIXES = frozenset(
 
 
 CSV_HEADER_NAMES = frozenset({"path", "file", "filename", "image", "img", "label", "class"})
-
-
-class DataError(ValueError):
-    """Bad training data: one line saying what and where; the run does not start. File and class
-    names in it are escaped (`printable`)."""
 
 
 Sample = tuple[Path, str]

@@ -30,6 +30,8 @@ import hw3tui
 from hw3tui.atomic import replace_dir
 from hw3tui.engine.checkpoint import CheckpointError, load_weights, write_safetensors
 from hw3tui.engine.loop import Job, TrainState
+from hw3tui.errors import StateError as StateError  # defined with its family
+from hw3tui.errors import one_line
 from hw3tui.regular import read_regular
 
 FORMAT = 2
@@ -38,10 +40,6 @@ process trains on)."""
 READABLE = (1, FORMAT)
 """Format 1 is hw3tui 0.1.0's, still in students' run folders: the same files, but its first
 states kept every GPU's generator (`cuda.0`, `cuda.1`, ...); `_rng_of_format_1` reads both."""
-
-
-class StateError(ValueError):
-    """Saved state that does not fit this run (a changed preset, a damaged folder)."""
 
 
 def save_state(job: Job, state_dir: Path) -> None:
@@ -103,8 +101,9 @@ def load_state(job: Job, state_dir: Path) -> None:
         job.scaler.load_state_dict(document["scaler"])
         job.state = TrainState.from_json(document["train"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StateError(f"{state_dir}: the saved state does not fit this run: {first}") from None
+        raise StateError(
+            f"{state_dir}: the saved state does not fit this run: {one_line(exc)}"
+        ) from None
     _restore_rng(document["rng"], rng if number == FORMAT else _rng_of_format_1(rng))
 
 

@@ -28,16 +28,17 @@ from pathlib import Path
 
 import torch
 
+from hw3tui import exits
 from hw3tui.engine.process_group import check_device_for_ranks
 from hw3tui.engine.rank_errors import DistributedError
 from hw3tui.engine.recorder import record_end
 from hw3tui.engine.runtime import cpu_count
+from hw3tui.errors import one_line
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs import RunDir
 from hw3tui.runs.status import Status
 
 Note = Callable[[str], None]
-EXIT_CODES = {"done": 0, "failed": 1, "cancelled": 130}
 SHUTDOWN_SECONDS = 120
 """How long torchrun waits for cancelled ranks to save before it kills them (its default: 30)."""
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
@@ -106,8 +107,7 @@ def launch(
     except Exception as exc:  # the rendezvous or the launcher itself, before any rank ran
         if made:
             shutil.rmtree(run.path, ignore_errors=True)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LaunchError(f"torchrun could not start the processes: {first}") from exc
+        raise LaunchError(f"torchrun could not start the processes: {one_line(exc)}") from exc
     return _ending(run, codes, made=made, before=before)
 
 
@@ -163,10 +163,11 @@ def _ending(run: RunDir, codes: dict[int, int] | None, *, made: bool, before: in
         record_end(run, "cancelled" if interrupted else "failed", _stopped_ranks(codes))
         status = run.read_status() or Status(state="")
     if started:
-        return EXIT_CODES.get(status.state, 1)
+        return exits.of_state(status.state)
     # training never started: rank 0 said why (2: bad input, 130: interrupted)
-    rank0 = 130 if codes is None else codes.get(0, 0)
-    code = rank0 if rank0 in (1, 2, 130) else 1
+    rank0 = exits.CANCELLED if codes is None else codes.get(0, exits.OK)
+    said = (exits.FAILED, exits.BAD_INPUT, exits.CANCELLED)
+    code = rank0 if rank0 in said else exits.FAILED
     if made:
         shutil.rmtree(run.path, ignore_errors=True)
     return code

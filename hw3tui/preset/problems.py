@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from hw3tui.errors import BadInput
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -30,8 +32,9 @@ class Problem:
         return ": ".join(parts)
 
 
-class PresetError(Exception):
-    """A preset that cannot be used, with every problem found (not just the first)."""
+class PresetError(BadInput):
+    """A preset that cannot be used, with every problem found (not just the first). Kept beside
+    `Problem` (its message is one located line per problem), in `hw3tui.errors`' family."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)

@@ -29,13 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hw3tui.atomic import clean_leftovers, write_bytes_atomic, write_text_atomic
+from hw3tui.errors import ReportFolderError as ReportFolderError  # defined with its family
 
 MARKER = ".hw3tui-report"
 WRITTEN_BY = "hw3tui report"
-
-
-class ReportFolderError(ValueError):
-    """-o DIR cannot take the report (one line saying why); nothing was written."""
 
 
 def check_destination(out: Path, reported: Iterable[Path]) -> None:

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hw3tui.atomic import naming_full_disk, write_text_atomic
+from hw3tui.errors import RunLocked as RunLocked  # defined with its family
 from hw3tui.regular import read_text_regular
 from hw3tui.runs.events import Event
 from hw3tui.runs.status import Status, read_status, write_status
@@ -38,10 +39,6 @@ DEFAULT_RUNS_DIR = Path("runs")
 
 NOTES_MAX_BYTES = 16 << 20
 """The most of a notes.md that is read (typed notes are kilobytes)."""
-
-
-class RunLocked(Exception):
-    """The run directory is in use by a live engine."""
 
 
 @dataclass

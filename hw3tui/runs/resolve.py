@@ -17,11 +17,8 @@ from pathlib import Path
 
 from hw3tui.checkpoints.format import CheckpointError
 from hw3tui.checkpoints.locate import locate
+from hw3tui.errors import NoSuchRun as NoSuchRun  # defined with its family
 from hw3tui.runs.folder import DEFAULT_RUNS_DIR, RunDir
-
-
-class NoSuchRun(ValueError):
-    """The argument names no run (and, for a checkpoint, nothing else either): one line."""
 
 
 @dataclass(frozen=True)

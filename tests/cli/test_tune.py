@@ -90,3 +90,17 @@ def test_tune_of_a_bad_preset_is_bad_input(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["tune", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_tune_prints_someone_elses_data_path_escaped(tmp_path: Path) -> None:
+    folder = "data\x1b]0;PWNED\x07"
+    preset = tmp_path / "p.yaml"
+    preset.write_text(
+        Path(TINY)
+        .read_text()
+        .replace("  source: shapes\n", f"  source: imagefolder\n  train: {json.dumps(folder)}\n")
+    )
+    result = CliRunner().invoke(cli, ["tune", str(preset)])
+    assert result.exit_code == 2, result.output
+    assert "reading imagefolder images from data\\x1b]0;PWNED\\x07" in result.stdout
+    assert not any(raw in result.output for raw in ("\x1b", "\x07"))
