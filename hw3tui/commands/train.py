@@ -28,6 +28,7 @@ from hw3tui.commands.common import (
 )
 from hw3tui.commands.options import folder_option
 from hw3tui.runs import DEFAULT_RUNS_DIR, NoSuchRun, RunDir, resolve_run
+from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 from hw3tui.untrusted import printable
 
@@ -150,7 +151,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
         raise BadInput(str(exc)) from None
     from hw3tui.engine import distributed, session
 
-    status = found.read_status() or Status(state="")
+    status = found.read_status() or Status(state=RunState.UNKNOWN)
     recorded = status.processes
     processes = nproc or (recorded if recorded is not None and recorded > 1 else 1)
     # a run that cannot be resumed (finished, live, never started) is told so in this process
