@@ -61,7 +61,7 @@ class ProcessWatch(Screen[None]):
         """The question asked before stopping it."""
         raise NotImplementedError
 
-    def stop(self) -> bool:
+    def stop_process(self) -> bool:
         """Ask the process to stop; False when there was none to ask (the app says why)."""
         raise NotImplementedError
 
@@ -94,7 +94,7 @@ class ProcessWatch(Screen[None]):
             return
 
         def answered(answer: str | None) -> None:
-            if answer == "yes" and self.stop():
+            if answer == "yes" and self.stop_process():
                 self.stopping = True
                 self.redraw()
 

@@ -263,7 +263,7 @@ class RunScreen(ProcessWatch):
     def confirm_stop(self) -> ChoiceScreen:
         return confirm_cancel(self.run.name)
 
-    def stop(self) -> bool:
+    def stop_process(self) -> bool:
         return self.hw3.cancel_run(self.run.path)
 
     def action_compare(self) -> None:

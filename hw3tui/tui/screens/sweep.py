@@ -201,7 +201,7 @@ class SweepScreen(ProcessWatch):
     def confirm_stop(self) -> ChoiceScreen:
         return confirm_cancel_sweep(self.folder.name)
 
-    def stop(self) -> bool:
+    def stop_process(self) -> bool:
         return self.hw3.cancel_sweep(self.folder.path)
 
     def action_resume_sweep(self) -> None:
