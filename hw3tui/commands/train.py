@@ -22,6 +22,7 @@ from hw3tui.commands.common import load_or_exit, set_option
 from hw3tui.commands.options import runs_dir_option
 from hw3tui.errors import BadInput
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, resolve_run
+from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 from hw3tui.untrusted import printable
 
@@ -129,7 +130,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
     from hw3tui.engine import session
 
-    status = found.read_status() or Status(state="")
+    status = found.read_status() or Status(state=RunState.UNKNOWN)
     recorded = status.processes
     # a run that cannot be resumed (finished, live, never started) is told so in this process
     startable = status.state != "done" and not found.is_live() and found.preset_file.is_file()

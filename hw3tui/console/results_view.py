@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from hw3tui.console.run_rows import COLUMNS
     from hw3tui.results.comparison import Comparison
     from hw3tui.results.eval_report import EvalReport
-from hw3tui.console.run_rows import COLUMNS, RunRow, state_text
+from hw3tui.console.run_rows import COLUMNS, RunRow, state_style, state_text
 from hw3tui.runs import RunSummary
 from hw3tui.untrusted import printable
 
@@ -188,11 +188,8 @@ def runs_table(summaries: Sequence[RunSummary]) -> Group:
         # a run's name is what `hw3tui eval`, `compare` and `resume` take: never cut it
         width = max((len(row.name) for row in rows), default=0) if column == "Run" else None
         table.add_column(column, min_width=width, no_wrap=column == "Run")
-    styles = {"failed": "red", "killed": "red", "cancelled": "yellow", "unknown": "yellow"}
     for row in rows:
-        state = Text(state_text(replace(row, reason="")), style=styles.get(row.state, ""))
-        if row.live:
-            state.stylize("bold green")
+        state = Text(state_text(replace(row, reason="")), style=state_style(row))
         table.add_row(escape(row.name), state, row.best, row.epochs, row.duration, row.started)
     notes = [Text(f"{row.name}: {row.reason}", style="yellow") for row in rows if row.reason]
     return Group(table, *notes)

@@ -8,20 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hw3tui.humanize import format_duration, format_started
-from hw3tui.runs import RunSummary
+from hw3tui.runs import RunState, RunSummary
+from hw3tui.runs.states import Tone
 from hw3tui.untrusted import printable
 
 COLUMNS = ("Run", "State", "Best val acc", "Epochs", "Time", "Started")
 
-STATE_MARKS = {
-    "running": "● running",
-    "starting": "● starting",
-    "done": "✓ done",
-    "failed": "✗ failed",
-    "cancelled": "■ cancelled",
-    "killed": "✗ killed",
-    "unknown": "? unknown",
-}
+TONE_STYLES = {Tone.WARNING: "yellow", Tone.ERROR: "red"}
+"""A state's colour in a terminal's table: only what needs a look is coloured (a live run is
+bold green whatever its state)."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ class RunRow:
 
     path: Path
     name: str
-    state: str
+    state: RunState
     live: bool
     best: str
     epochs: str
@@ -57,12 +52,12 @@ class RunRow:
             epochs=epochs,
             started=format_started(summary.started),
             duration=format_duration(summary.duration),
-            reason=summary.reason or "" if summary.state == "unknown" else "",
+            reason=summary.reason or "" if summary.state is RunState.UNKNOWN else "",
         )
 
     @classmethod
     def starting(cls, path: Path) -> RunRow:
-        return cls(path, printable(path.name), "starting", True, "–", "–", "–", "–")
+        return cls(path, printable(path.name), RunState.STARTING, True, "–", "–", "–", "–")
 
 
 def best_text(best: Mapping[str, object] | None) -> str:
@@ -77,8 +72,12 @@ def best_text(best: Mapping[str, object] | None) -> str:
 
 def state_text(row: RunRow) -> str:
     """`✓ done`, `? unknown (status.json missing)`: the state, and why when it is unknown."""
-    state = STATE_MARKS.get(row.state, printable(row.state))
-    return f"{state} ({row.reason})" if row.reason else state
+    return f"{row.state.mark} ({row.reason})" if row.reason else row.state.mark
+
+
+def state_style(row: RunRow) -> str:
+    """The rich style of a row's state in a terminal's table."""
+    return "bold green" if row.live else TONE_STYLES.get(row.state.tone, "")
 
 
 def cells(row: RunRow) -> tuple[str, ...]:

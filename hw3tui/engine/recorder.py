@@ -21,6 +21,7 @@ from hw3tui.errors import RunDirError as RunDirError  # defined with its family
 from hw3tui.runs import RunDir, RunLocked
 from hw3tui.runs.events import Best, EndState, Event, EventSink, RunEnd, now
 from hw3tui.runs.header import stamp_result
+from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 
 
@@ -44,7 +45,7 @@ class RunRecorder:
     def _update_status(self, record: Event) -> None:
         kind, status = record["type"], self.status
         if kind == "run_start":
-            status.state, status.ended, status.reason = "running", None, None
+            status.state, status.ended, status.reason = RunState.RUNNING, None, None
         elif kind == "epoch_end":
             status.epochs_done = record["epoch"] + 1
         elif kind == "checkpoint":

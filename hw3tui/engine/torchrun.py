@@ -36,6 +36,7 @@ from hw3tui.engine.runtime import cpu_count
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs import RunDir
+from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 
 Note = Callable[[str], None]
@@ -155,13 +156,13 @@ def _quiet_torchrun_logs() -> None:
 
 
 def _ending(run: RunDir, codes: dict[int, int] | None, *, made: bool, before: int) -> int:
-    status = run.read_status() or Status(state="")
+    status = run.read_status() or Status(state=RunState.UNKNOWN)
     started = any(record["type"] == "run_start" for record in run.events()[before:])
     if started and status.state == "running" and not run.is_live():
         # rank 0 was killed before it could record the end (it waited on a dead rank, say)
         interrupted = codes is None
         record_end(run, "cancelled" if interrupted else "failed", _stopped_ranks(codes))
-        status = run.read_status() or Status(state="")
+        status = run.read_status() or Status(state=RunState.UNKNOWN)
     if started:
         return exits.of_state(status.state)
     # training never started: rank 0 said why (2: bad input, 130: interrupted)

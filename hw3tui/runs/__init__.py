@@ -2,9 +2,10 @@
 
 Everything that reads or writes a run folder goes through this package: the engine writes
 events (`events`), status (`status`) and the result header (`header`) through it; the TUI, the
-console and the results commands read through it (`folder`, `tails`, `summary`, `history`), and
-every command that takes a RUN or CHECKPOINT finds it with `resolve`. `launch` starts a detached
-engine on a run folder.
+console and the results commands read through it (`folder`, `tails`, `summary`, `history`);
+`states` says what each state of a run means (one type, `RunState`); every command that takes
+a RUN or CHECKPOINT finds it with `resolve`. `launch` starts a detached engine on a run folder,
+`RunDir.interrupt` stops one.
 """
 
 from hw3tui.runs.folder import DEFAULT_RUNS_DIR, RunDir, RunLocked
@@ -17,6 +18,7 @@ from hw3tui.runs.resolve import (
     resolve_checkpoint,
     resolve_run,
 )
+from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 from hw3tui.runs.summary import RunSummary, list_runs, summarize
 from hw3tui.runs.tails import EventTail, LineTail
@@ -28,6 +30,7 @@ __all__ = [
     "NoSuchRun",
     "RunDir",
     "RunLocked",
+    "RunState",
     "RunSummary",
     "Status",
     "Target",

@@ -27,7 +27,6 @@ from hw3tui.runs.numbers import as_float, as_int
 
 EventType = Literal["run_start", "epoch_start", "progress", "epoch_end", "checkpoint", "run_end"]
 EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
-RunState = Literal["running", "done", "failed", "cancelled"]
 EndState = Literal["done", "failed", "cancelled"]
 
 

@@ -12,7 +12,8 @@
 
 A run is *live* while its engine holds `.lock`. A status that says `running` without a live
 engine means the process was killed: such runs show as `killed` and can be resumed
-(`hw3tui.runs.summary`). No torch here: the TUI and `hw3tui runs` import this module.
+(`hw3tui.runs.summary`). `RunDir.interrupt` stops a live run (SIGINT, as Ctrl-C does). No
+torch here: the TUI and `hw3tui runs` import this module.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import errno
 import fcntl
 import json
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,6 +164,21 @@ class RunDir:
             yield
         finally:
             os.close(fd)
+
+    def interrupt(self) -> bool:
+        """Ask the engine that holds this run to stop, as Ctrl-C does (SIGINT: it finishes its
+        batch, saves its state, writes `cancelled`): the one way anything stops a run. Sent to
+        the pid in status.json, and only while an engine holds the run's lock, so a recycled pid
+        is never signalled. False when there was no engine to ask."""
+        status = self.read_status()
+        pid = status.pid if status is not None else None
+        if pid is None or pid <= 0 or not self.is_live():
+            return False
+        try:
+            os.kill(pid, signal.SIGINT)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def is_live(self) -> bool:
         """Whether an engine holds this run right now."""

@@ -100,11 +100,12 @@ def stamp_result(run: RunDir) -> bool:
 
 def result_of(run: RunDir) -> list[str]:
     """The run's result lines, from its status and events."""
-    status = run.read_status() or Status(state="")
+    found = run.read_status()
+    status = found or Status()
     history = history_of(run.events())
     return describe(
         best=history.best_of("val_acc"),
-        state=status.state or history.state,
+        state=(found.state_word if found is not None else "") or history.state,
         epochs_done=history.epochs_done,
         epochs=status.epochs if status.epochs is not None else history.epochs_planned,
         run=run.name,

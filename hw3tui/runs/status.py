@@ -24,16 +24,19 @@ from pathlib import Path
 from typing import Any, cast
 
 from hw3tui.atomic import write_text_atomic
-from hw3tui.runs.events import Best, RunState
+from hw3tui.runs.events import Best, EndState
 from hw3tui.runs.numbers import as_float, as_int
+from hw3tui.runs.states import RunState, parse_state
 
 
 @dataclass
 class Status:
     """A run's status.json, field by field (the engine updates it as the run goes)."""
 
-    state: str = "running"
-    """running | done | failed | cancelled (`RunState`); a reader may meet anything."""
+    state: RunState = RunState.RUNNING
+    """running | done | failed | cancelled as the engine writes it; any other word in the file
+    reads as `unknown`, the word itself kept in `foreign_state`. A `str` given here is taken
+    as a state's word (`Status(state="done")`)."""
     pid: int | None = None
     """The engine's process (rank 0's, under torchrun)."""
     started: float | None = None
@@ -59,21 +62,42 @@ class Status:
     resumed_argv: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know, kept as they were."""
+    foreign_state: str | None = None
+    """The file's `state` when it names none of the states the engine writes (another
+    version's word, `killed`, anything): a reader says which, a writer writes it back as it was."""
+
+    def __post_init__(self) -> None:
+        word = str(self.state)
+        known = parse_state(word)
+        if known is not None and known.written:
+            self.state, self.foreign_state = known, None
+            return
+        if known is not RunState.UNKNOWN or self.foreign_state is None:  # else: a copy's
+            self.foreign_state = word
+        self.state = RunState.UNKNOWN
+
+    @property
+    def state_word(self) -> str:
+        """The state as the file says it (`foreign_state` for a word no engine writes)."""
+        if self.state is RunState.UNKNOWN and self.foreign_state is not None:
+            return self.foreign_state
+        return self.state.value
 
     def begin(self, pid: int, *, processes: int | None) -> None:
         """The run is (again) in the hands of a running engine."""
-        self.state, self.pid, self.ended, self.reason = "running", pid, None, None
-        self.processes = processes
+        self.state, self.pid, self.ended, self.reason = RunState.RUNNING, pid, None, None
+        self.processes, self.foreign_state = processes, None
 
-    def end(self, state: RunState, ended: float, reason: str) -> None:
-        self.state, self.ended, self.reason = state, ended, reason
+    def end(self, state: EndState, ended: float, reason: str) -> None:
+        self.state, self.ended, self.reason = RunState(state), ended, reason
+        self.foreign_state = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Status:
         """A decoded status.json, each value checked (a wrong one reads as absent)."""
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = {f.name for f in fields(cls)} - {"extra", "foreign_state"}
         return cls(
-            state=str(data.get("state", "unknown")),
+            state=str(data.get("state", "unknown")),  # type: ignore[arg-type]  # __post_init__
             pid=as_int(data.get("pid")),
             started=as_float(data.get("started")),
             ended=as_float(data.get("ended")),
@@ -96,7 +120,7 @@ class Status:
     def as_json(self) -> dict[str, Any]:
         """The file's content: the fields every status has, then those this run has."""
         data: dict[str, Any] = {
-            "state": self.state,
+            "state": self.state_word,
             "pid": self.pid,
             "started": self.started,
             "ended": self.ended,

@@ -13,15 +13,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from hw3tui.runs.events import Best, RunState
+from hw3tui.runs.events import Best
 from hw3tui.runs.folder import RunDir
+from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status, check_status
 from hw3tui.untrusted import printable
-
-STATES: frozenset[str] = frozenset(get_args(RunState))
-"""The states status.json can hold: anything else reads as `unknown`."""
 
 
 @dataclass
@@ -31,7 +29,7 @@ class RunSummary:
     path: Path
     name: str
     preset: str
-    state: str
+    state: RunState
     """running | done | failed | cancelled | killed (status says running but no engine holds
     it) | starting (an engine holds it, no status yet) | unknown (status.json unreadable)."""
     live: bool
@@ -81,7 +79,7 @@ def summarize(run: RunDir) -> RunSummary | None:
         return None
     found, problem = check_status(run.status_file)
     live = run.is_live()
-    status = found or Status(state="unknown", pid=None)
+    status = found or Status(state=RunState.UNKNOWN, pid=None)
     state, reason = decide_state(found, problem, live=live)
     return RunSummary(
         path=run.path,
@@ -101,16 +99,17 @@ def summarize(run: RunDir) -> RunSummary | None:
 
 def decide_state(
     status: Status | None, problem: str | None, *, live: bool
-) -> tuple[str, str | None]:
+) -> tuple[RunState, str | None]:
     """A run's state and its reason (escaped), from what `check_status` found and whether an
     engine holds the run: the one rule `runs`, `compare` and the TUI's screens follow."""
     if status is None:
         if live:
-            return "starting", None
-        return "unknown", printable(problem or "status.json missing")
-    if status.state not in STATES:
-        return "unknown", printable(f"status.json: state {status.state!r:.60} is not a run state")
-    state = "killed" if status.state == "running" and not live else status.state
+            return RunState.STARTING, None
+        return RunState.UNKNOWN, printable(problem or "status.json missing")
+    if not status.state.written:
+        word = status.state_word
+        return RunState.UNKNOWN, printable(f"status.json: state {word!r:.60} is not a run state")
+    state = RunState.KILLED if status.state is RunState.RUNNING and not live else status.state
     return state, None if status.reason is None else printable(status.reason)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from hw3tui.atomic import write_text_atomic
 from hw3tui.preset import PresetError
 from hw3tui.regular import read_text_regular
-from hw3tui.runs import RunDir
+from hw3tui.runs import RunDir, RunState
 from hw3tui.sweeps.model import Sweep
 from hw3tui.sweeps.workers import live_workers
 from hw3tui.untrusted import printable
@@ -201,7 +201,7 @@ class SweepSummary:
 
     path: Path
     name: str
-    state: str
+    state: RunState
     """running (a worker holds a trial) | done (every planned trial ended) | stopped."""
     ended: int
     planned: int
@@ -235,7 +235,7 @@ def summarize_sweep(folder: SweepDir) -> SweepSummary | None:
         RunDir(folder.path / r.run).is_live() for r in rows if r.state == "running"
     )
     planned = sweep.planned()
-    state = "running" if live else ("done" if ended >= planned else "stopped")
+    state = RunState.RUNNING if live else (RunState.DONE if ended >= planned else RunState.STOPPED)
     with_value = [r for r in rows if r.value is not None]
     monitor = "val_acc"
     with contextlib.suppress(OSError, ValueError):

@@ -13,7 +13,6 @@ trial's `sweep.lock` while it works on it, so `sweep resume` knows a trial whose
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import time
@@ -77,11 +76,7 @@ class Active:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             return
-        status = self.run.read_status()
-        pid = status.pid if status is not None else None
-        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and self.run.is_live():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGINT)
+        self.run.interrupt()  # an adopted trial: its engine, by the pid in its status
 
 
 @contextlib.contextmanager

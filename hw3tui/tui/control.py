@@ -2,13 +2,12 @@
 
 `Launcher` keeps the children this app started (to reap them, to know one that died before its
 engine wrote status.json, and to signal one whose engine has not locked its run yet). Runs found
-on disk are signalled through the pid in their status.json, and only while their engine holds the
-run's lock, so a recycled pid is never signalled.
+on disk are stopped by `RunDir.interrupt` (the pid in their status.json, only while their engine
+holds the run's lock, so a recycled pid is never signalled).
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -86,21 +85,8 @@ class Launcher:
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGINT)
             return True
-        return interrupt(run)
+        return run.interrupt()
 
     def live(self, run: RunDir) -> bool:
         child = self.child(run)
         return (child is not None and child.poll() is None) or run.is_live()
-
-
-def interrupt(run: RunDir) -> bool:
-    """SIGINT the engine that holds `run`, by the pid in its status.json."""
-    status = run.read_status()
-    pid = status.pid if status is not None else None
-    if pid is None or pid <= 0 or not run.is_live():
-        return False
-    try:
-        os.kill(pid, signal.SIGINT)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True

@@ -75,7 +75,7 @@ class SweepFeed:
     def poll(self) -> SweepView:
         summary = summarize_sweep(self.folder)
         axes, rows = read_leaderboard(self.folder)
-        sweep_live = summary is not None and summary.state == "running"
+        sweep_live = summary is not None and summary.state.live
         trials = [self._trial(row, sweep_live) for row in rows]
         monitor = summary.monitor if summary is not None else "val_acc"
         trials = _ranked(trials, higher_is_better=not monitor.endswith("loss"))

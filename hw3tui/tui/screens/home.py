@@ -195,7 +195,7 @@ class HomeScreen(Screen[None]):
         if action == "cancel_run":
             if self.in_sweeps:
                 sweep = self.sweep
-                return True if sweep is not None and sweep.state == "running" else None
+                return True if sweep is not None and sweep.state.live else None
             run = self.run
             return True if run is not None and run.live else None
         if action == "sweep":
@@ -261,7 +261,7 @@ class HomeScreen(Screen[None]):
 
     def _cancel_sweep(self) -> None:
         sweep = self.sweep
-        if sweep is None or sweep.state != "running":
+        if sweep is None or not sweep.state.live:
             self.notify("Highlight a running sweep (●) to cancel it.", severity="warning")
             return
         path = sweep.path

@@ -14,18 +14,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from hw3tui.preset import Preset, PresetError, load_preset
-from hw3tui.runs import RunDir
+from hw3tui.runs import RunDir, RunState
 from hw3tui.runs.history import RunHistory
 from hw3tui.runs.status import Status
 from hw3tui.runs.summary import decide_state
 from hw3tui.tui.feed import FeedUpdate, RunFeed
 from hw3tui.tui.paths import shown_path
-from hw3tui.tui.screens.choice import confirm_cancel
+from hw3tui.tui.screens.choice import ChoiceScreen, confirm_cancel
+from hw3tui.tui.watch import ProcessWatch, Shown
 from hw3tui.tui.widgets.batch_loss import BatchLoss
 from hw3tui.tui.widgets.best_panel import BestPanel
 from hw3tui.tui.widgets.curves import Curves, Series
@@ -42,7 +42,7 @@ POLL_SECONDS = 0.25
 """How often the run's files are read: at most four redraws a second, whatever the engine does."""
 
 
-class RunScreen(Screen[None]):
+class RunScreen(ProcessWatch):
     """Watches one run directory."""
 
     DEFAULT_CSS = """
@@ -82,6 +82,9 @@ class RunScreen(Screen[None]):
             super().__init__()
             self.preset = preset
 
+    CANCEL_ACTION = "cancel_run"
+    NOT_RUNNING = "This run is not running."
+
     def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
@@ -92,7 +95,6 @@ class RunScreen(Screen[None]):
         self.polled = False
         """The run's files were read once (until then it shows as starting)."""
         self.live = False
-        self.stopping = False
         self.reading_preset = False
         self.skipped = 0
         """Lines of events.jsonl skipped (said in the header, and once as a notification)."""
@@ -117,7 +119,7 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(LogTail).border_title = shown_path(self.run.log_file)
-        self._redraw()
+        self.redraw()
         self._read_preset()
         self._follow()
 
@@ -150,7 +152,7 @@ class RunScreen(Screen[None]):
     def _preset_read(self, message: PresetRead) -> None:
         self.reading_preset = False
         self.preset = message.preset
-        self._redraw()
+        self.redraw()
 
     @on(Fed)
     def _fed(self, message: Fed) -> None:
@@ -172,26 +174,21 @@ class RunScreen(Screen[None]):
             self.skipped = update.skipped
         if self.preset is None and (update.events or update.status is not None):
             self._read_preset()  # the engine writes preset.yaml when it starts
-        self._redraw()
+        self.redraw()
 
     # ---- drawing ---------------------------------------------------------------------------
 
-    @property
-    def state(self) -> str:
+    def observed(self) -> Shown:
         live = self.live or self.hw3.launcher.live(self.run)
         if self.status is None:
             code = self.hw3.launcher.exit_code(self.run)
             if code is not None:
-                return f"failed to start (exit {code}; see the log)"
+                return Shown(RunState.FAILED_TO_START, f"exit {code}; see the log")
             if live or not self.polled:
-                return "starting"
+                return Shown(RunState.STARTING)
         # the rule `hw3tui runs` and the home list follow: no readable status is `unknown`
         state, reason = decide_state(self.status, self.status_problem, live=live)
-        if state == "unknown":
-            return f"unknown ({reason})"
-        if state == "running" and self.stopping:
-            return "stopping…"
-        return state
+        return Shown(state, reason if state is RunState.UNKNOWN else None)
 
     @property
     def planned_epochs(self) -> int | None:
@@ -201,7 +198,7 @@ class RunScreen(Screen[None]):
             return self.history.epochs_planned
         return self.preset.schedule.epochs if self.preset is not None else None
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
         history = self.history
         planned = self.planned_epochs
         if history.epochs_planned is None and planned is not None:
@@ -217,8 +214,8 @@ class RunScreen(Screen[None]):
         if self.skipped:
             lines = "line" if self.skipped == 1 else "lines"
             detail.append(f"{self.skipped} {lines} of events.jsonl skipped")
-        live = state in ("running", "starting", "stopping…")
-        self.query_one(RunHeader).show(self.run.name, state, live, " · ".join(detail))
+        live = state.live
+        self.query_one(RunHeader).show(self.run.name, state, " · ".join(detail))
         self.query_one("#loss", Curves).plot(
             [
                 Series("train", *history.series("train_loss")),
@@ -241,19 +238,15 @@ class RunScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a live run offers cancel, an ended one evaluate: the footer fits 80 columns either way
-        if action == "cancel_run":
-            if self.state in ("running", "starting"):
-                return True
-            return None if self.state == "stopping…" else False
         if action == "evaluate":  # the best checkpoint of an ended run
-            if self.state in ("running", "starting", "stopping…"):
+            if self.state.live:
                 return False
             return True if self._evaluable else None
-        return True
+        return super().check_action(action, parameters)
 
     @property
     def _evaluable(self) -> bool:
-        ended = self.state not in ("running", "starting", "stopping…")
+        ended = not self.state.live
         return ended and bool(self.history.best or (self.status is not None and self.status.best))
 
     def action_evaluate(self) -> None:
@@ -265,16 +258,13 @@ class RunScreen(Screen[None]):
         self.app.push_screen(EvalScreen(self.run))
 
     def action_cancel_run(self) -> None:
-        if self.state not in ("running", "starting"):
-            self.notify("This run is not running.", severity="warning")
-            return
+        self.ask_to_stop()
 
-        def answered(answer: str | None) -> None:
-            if answer == "yes" and self.hw3.cancel_run(self.run.path):
-                self.stopping = True
-                self._redraw()
+    def confirm_stop(self) -> ChoiceScreen:
+        return confirm_cancel(self.run.name)
 
-        self.app.push_screen(confirm_cancel(self.run.name), answered)
+    def stop_process(self) -> bool:
+        return self.hw3.cancel_run(self.run.path)
 
     def action_compare(self) -> None:
         self.hw3.pick_and_compare(self.run.path)

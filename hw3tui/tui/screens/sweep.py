@@ -14,14 +14,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 from textual.worker import get_current_worker
 
+from hw3tui.runs import RunState
 from hw3tui.sweeps.folder import SweepDir
 from hw3tui.tui.paths import shown_path
-from hw3tui.tui.screens.choice import confirm_cancel_sweep
+from hw3tui.tui.screens.choice import ChoiceScreen, confirm_cancel_sweep
 from hw3tui.tui.sweep_feed import SweepFeed, SweepView, TrialView
+from hw3tui.tui.watch import ProcessWatch, Shown
 from hw3tui.tui.widgets.curves import Curves, Series
 from hw3tui.tui.widgets.leaderboard_table import LeaderboardTable
 from hw3tui.tui.widgets.log_tail import LogTail
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.5
 
 
-class SweepScreen(Screen[None]):
+class SweepScreen(ProcessWatch):
     """Watches one sweep folder."""
 
     DEFAULT_CSS = """
@@ -62,11 +63,13 @@ class SweepScreen(Screen[None]):
             super().__init__()
             self.view = view
 
+    CANCEL_ACTION = "cancel_sweep"
+    NOT_RUNNING = "This sweep is not running."
+
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = SweepDir(folder)
         self.view: SweepView | None = None
-        self.stopping = False
 
     @property
     def hw3(self) -> Hw3tuiApp:
@@ -84,7 +87,7 @@ class SweepScreen(Screen[None]):
         log.border_title = shown_path(self.folder.path / "log.txt")
         log.display = False  # until the sweep's log has a line (a sweep started elsewhere has none)
         self.query_one(LeaderboardTable).focus()
-        self._redraw()
+        self.redraw()
         self._follow()
 
     @work(thread=True, exclusive=True, group="follow-sweep")
@@ -110,27 +113,27 @@ class SweepScreen(Screen[None]):
             log.add(view.log_lines)
             log.display = True
         self.view = view
-        if self.state != "running":
+        if not self.state.is_(RunState.RUNNING):
             self.stopping = False
-        self._redraw()
+        self.redraw()
 
     # ---- drawing ---------------------------------------------------------------------------
 
-    @property
-    def state(self) -> str:
+    def observed(self) -> Shown:
         summary = self.view.summary if self.view is not None else None
         if summary is None:
             code = self.hw3.launcher.sweep_exit_code(self.folder.path)
             if code is not None:
-                return f"failed to start (exit {code}; see the log)"
-            return "starting" if self.folder.path.resolve() in self.hw3.launcher.sweeps else "–"
-        if summary.state == "running" and self.stopping:
-            return "stopping…"
-        if summary.state != "running" and self.hw3.launcher.sweep_alive(self.folder.path):
-            return "starting"  # resumed: the worker has not taken its lock yet
-        return summary.state
+                return Shown(RunState.FAILED_TO_START, f"exit {code}; see the log")
+            ours = self.folder.path.resolve() in self.hw3.launcher.sweeps
+            return Shown(RunState.STARTING if ours else None)
+        if summary.state is not RunState.RUNNING and self.hw3.launcher.sweep_alive(
+            self.folder.path
+        ):
+            return Shown(RunState.STARTING)  # resumed: the worker has not taken its lock yet
+        return Shown(summary.state)
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
         view = self.view
         state = self.state
         summary = view.summary if view is not None else None
@@ -140,8 +143,7 @@ class SweepScreen(Screen[None]):
             best = view.trials[0] if view is not None and view.trials else None  # live ranking
             if best is not None and best.value is not None:
                 detail += f" · best {best.value:.4f} (trial {best.trial})"
-        live = state in ("running", "starting", "stopping…")
-        self.query_one(RunHeader).show(self.folder.name, state, live, detail)
+        self.query_one(RunHeader).show(self.folder.name, state, detail)
         if view is not None:
             monitor = summary.monitor if summary is not None else "value"
             self.query_one(LeaderboardTable).show(view.trials, view.axes, monitor)
@@ -156,15 +158,17 @@ class SweepScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a running sweep offers cancel and its running trial, a stopped one resume: the footer
         # fits 80 columns either way
-        if action == "cancel_sweep":
-            if self.state in ("running", "starting"):
-                return True
-            return None if self.state == "stopping…" else False
         if action == "resume_sweep":
-            return self.state == "stopped"
+            return self._resumable
         if action == "open_running":
             return self.running_trial is not None
-        return True
+        return super().check_action(action, parameters)
+
+    @property
+    def _resumable(self) -> bool:
+        """Stopped (by a cancel, or its workers died): `hw3tui sweep resume` continues it."""
+        state = self.state.state
+        return state is not None and state.resumable
 
     @property
     def running_trial(self) -> TrialView | None:
@@ -192,26 +196,20 @@ class SweepScreen(Screen[None]):
         self.hw3.open_run(self.folder.path / trial.row.run)
 
     def action_cancel_sweep(self) -> None:
-        if self.state not in ("running", "starting"):
-            self.notify("This sweep is not running.", severity="warning")
-            return
+        self.ask_to_stop()
 
-        def answered(answer: str | None) -> None:
-            if answer == "yes" and self.hw3.cancel_sweep(self.folder.path):
-                self.stopping = True
-                self._redraw()
+    def confirm_stop(self) -> ChoiceScreen:
+        return confirm_cancel_sweep(self.folder.name)
 
-        self.app.push_screen(
-            confirm_cancel_sweep(self.folder.name),
-            answered,
-        )
+    def stop_process(self) -> bool:
+        return self.hw3.cancel_sweep(self.folder.path)
 
     def action_resume_sweep(self) -> None:
-        if self.state != "stopped":
+        if not self._resumable:
             self.notify("Only a stopped sweep can be resumed.", severity="warning")
             return
         if self.hw3.resume_sweep(self.folder.path):
-            self._redraw()
+            self.redraw()
 
     def action_back(self) -> None:
         self.dismiss()

@@ -14,19 +14,10 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from hw3tui.runs.states import marked
 from hw3tui.tui.sweep_feed import TrialView
 from hw3tui.tui.widgets.columns import fit_columns
 from hw3tui.untrusted import printable
-
-STATE_MARKS = {
-    "waiting": "· waiting",
-    "running": "● running",
-    "starting": "● starting",
-    "stopped": "■ stopped",
-    "done": "✓ done",
-    "pruned": "✂ pruned",
-    "failed": "✗ failed",
-}
 
 FIRST_COLUMNS = ("#", "trial", "state", "value", "epoch", "epochs")
 
@@ -155,7 +146,7 @@ def _cells(trial: TrialView, rank: int, axes: list[str]) -> tuple[str, ...]:
     return (
         str(rank) if trial.value is not None else "",
         str(trial.trial),
-        escape(STATE_MARKS.get(trial.state, printable(trial.state))),
+        escape(marked(trial.state)),
         value,
         epoch,
         trial.epochs,

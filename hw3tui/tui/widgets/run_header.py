@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from textual.widgets import Static
 
 from hw3tui.untrusted import printable
 
-STATE_STYLES = {
-    "running": "b $success",
-    "starting": "b $warning",
-    "stopping": "b $warning",
-    "done": "b $success",
-    "cancelled": "b $warning",
-    "failed": "b $error",
-    "killed": "b $error",
-    "unknown": "b $warning",
-}
+if TYPE_CHECKING:
+    from hw3tui.tui.watch import Shown
 
 
 class RunHeader(Static):
@@ -30,11 +24,13 @@ class RunHeader(Static):
     }
     """
 
-    def show(self, name: str, state: str, live: bool, detail: str) -> None:
-        style = STATE_STYLES.get(state.split()[0] if state else state, "b")
-        mark = "● " if live else ""
+    def show(self, name: str, state: Shown, detail: str) -> None:
+        # the state's tone in the theme's colour of that name (`b $error` for a failed run)
+        tone = state.state.tone if state.state is not None else ""
+        style = f"b ${tone}" if tone else "b"
+        mark = "● " if state.live else ""
         # a copied-in run's folder name, a sweep's state: anyone's text
-        name, state, detail = printable(name), printable(state), printable(detail)
+        name, shown, detail = printable(name), printable(str(state)), printable(detail)
         self.update(
-            f"[b]{escape(name)}[/]  [{style}]{mark}{escape(state)}[/]  [dim]{escape(detail)}[/]"
+            f"[b]{escape(name)}[/]  [{style}]{mark}{escape(shown)}[/]  [dim]{escape(detail)}[/]"
         )

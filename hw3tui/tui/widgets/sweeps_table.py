@@ -14,8 +14,6 @@ from hw3tui.untrusted import printable
 if TYPE_CHECKING:
     from hw3tui.sweeps.folder import SweepSummary
 
-STATE_MARKS = {"running": "● running", "done": "✓ done", "stopped": "■ stopped"}
-
 
 class SweepsTable(DataTable[str]):
     """One row per sweep folder; the row key is its resolved path."""
@@ -63,7 +61,7 @@ def cells_of(summary: SweepSummary) -> tuple[str, ...]:
     )
     return (
         escape(printable(summary.name)),
-        escape(STATE_MARKS.get(summary.state, printable(summary.state))),
+        escape(summary.state.mark),
         f"{summary.ended}/{summary.planned}",
         escape(best_text),
     )
