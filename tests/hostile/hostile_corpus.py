@@ -428,7 +428,7 @@ SWEEP_CASES: dict[str, SweepCase] = {
             }.items()
         ),
         "4",
-        names=("100000",),
+        names=("100,000",),
     ),
     "sweep-same-axis-two-spellings": SweepCase(
         'axes:\n  schedule.lr: [0.1, 0.01]\n  "schedule . lr": [0.2]\n', "9", names=("schedule",)
