@@ -225,13 +225,14 @@ def _check_machine(
 ) -> None:
     """Bad input (exit 2) unless this machine can run `processes` ranks; a folder a launcher
     made for the run (the TUI's) records why."""
-    from hw3tui.engine import recorder, torchrun
+    from hw3tui.engine import torchrun
+    from hw3tui.runs.ending import record_end
 
     try:
         torchrun.check_machine(processes, spec, gpus=gpus)
     except BadInput as exc:
         if run_dir is not None and run_dir.is_dir() and not RunDir(run_dir).status_file.exists():
-            recorder.record_end(RunDir(run_dir), "failed", str(exc))
+            record_end(RunDir(run_dir), "failed", str(exc))
         raise BadInput(f"{exc}{hint}") from None
 
 

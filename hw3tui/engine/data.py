@@ -11,7 +11,6 @@ Either way the training loop receives uint8 batches and augments them as tensors
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hw3tui.engine import decoded_cache
+from hw3tui.engine.memory import available_memory
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.engine.seeds import Stream, seed_sequence
 from hw3tui.engine.shapes import SHAPES, draw_shapes
@@ -240,18 +240,3 @@ def _should_cache(setting: bool | str, size: int, memory: int | None) -> bool:
     if isinstance(setting, bool):
         return setting
     return size <= CACHE_FRACTION * (memory if memory is not None else available_memory())
-
-
-def available_memory() -> int:
-    """Bytes of RAM available to new allocations (MemAvailable on Linux)."""
-    try:
-        with Path("/proc/meminfo").open() as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30

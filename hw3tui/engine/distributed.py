@@ -16,7 +16,7 @@ for a single process (`SINGLE`) every method below does nothing, so the loop has
   rank 0's batch-norm statistics; loss and correct sums and the image count are all-reduced, so
   val acc is exact and equal to a single-process `hw3tui eval` of the checkpoint.
 - **Outputs**: rank 0 alone writes events, status and checkpoints (from the plain module: no
-  `module.` prefix); the others (`Following`) wait for it in the vote that ends each epoch.
+  `module.` prefix); the others (`recorder.Following`) wait for it in the vote that ends each epoch.
 - **Stopping**: a signal reaches ranks at different steps, so after every step the ranks agree
   (one tiny all-reduce on the CPU) whether to stop; all stop after the same step.
 - **Failures**: the ranks agree on failure before any collective: the work between two
@@ -52,17 +52,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw3tui.engine.data import available_memory
 from hw3tui.engine.fault_injection import Fault, StopRequest
+from hw3tui.engine.memory import available_memory
 from hw3tui.engine.rank_errors import DistributedError, PeerFailed
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Preset
 from hw3tui.preset.schedule import Scheduler
 
 if TYPE_CHECKING:
-    from hw3tui.engine.loop import Job
     from hw3tui.engine.runtime import Runtime
-    from hw3tui.runs.events import Event
 
 TIMEOUT_ENV = "HW3TUI_DDP_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0
@@ -365,23 +363,6 @@ class World:
 
 SINGLE = World()
 """One process: every collective is a no-op."""
-
-
-class Following:
-    """The run's outputs on a rank other than 0: nothing to write (every rank waits for rank 0's
-    saving in the vote that ends each epoch: `World.between_collectives`)."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    def emit(self, record: Event) -> None:
-        pass
-
-    def save_best(self, job: Job, epoch: int, value: float) -> str:
-        return ""
-
-    def save_state(self, job: Job) -> None:
-        pass
 
 
 def _store() -> Any:

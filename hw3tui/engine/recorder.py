@@ -6,20 +6,20 @@ that does nothing. `claim` and `abandon` own a `--run-dir` given before training
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hw3tui
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
+from hw3tui.engine.distributed import World
 from hw3tui.engine.loop import (
     Job,
 )
 from hw3tui.engine.state import save_state
 from hw3tui.errors import RunDirError as RunDirError  # defined with its family
 from hw3tui.runs import RunDir, RunLocked
-from hw3tui.runs.events import Best, EndState, Event, EventSink, RunEnd, now
+from hw3tui.runs.ending import record_end
+from hw3tui.runs.events import Best, Event, EventSink
 from hw3tui.runs.header import stamp_result
 from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
@@ -108,14 +108,18 @@ def abandon(run: RunDir, existed: bool, exc: BaseException) -> None:
     record_end(run, "cancelled" if cancelled else "failed", reason)
 
 
-def record_end(run: RunDir, state: EndState, reason: str) -> None:
-    """End a run whose engine could not end it itself (setup failed; under torchrun, rank 0 was
-    killed first): a `run_end` event and a final status, keeping what status.json knew."""
-    ended = now()
-    status = run.read_status() or Status(pid=os.getpid(), started=ended, version=hw3tui.__version__)
-    status.end(state, ended, reason)
-    end = RunEnd(type="run_end", time=ended, state=state, best=status.best, reason=reason)
-    with contextlib.suppress(OSError):
-        run.append_event(end)
-        run.write_status(status)
-        stamp_result(run)
+class Following:
+    """The run's outputs on a rank other than 0: nothing to write (every rank waits for rank 0's
+    saving in the vote that ends each epoch: `World.between_collectives`)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def emit(self, record: Event) -> None:
+        pass
+
+    def save_best(self, job: Job, epoch: int, value: float) -> str:
+        return ""
+
+    def save_state(self, job: Job) -> None:
+        pass

@@ -31,11 +31,11 @@ import torch
 from hw3tui import exits
 from hw3tui.engine.process_group import check_device_for_ranks
 from hw3tui.engine.rank_errors import DistributedError
-from hw3tui.engine.recorder import record_end
 from hw3tui.engine.runtime import cpu_count
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs import RunDir
+from hw3tui.runs.ending import record_end
 from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 
