@@ -24,7 +24,7 @@ SETUP = """
 import sys, time
 from pathlib import Path
 started = time.perf_counter()
-from hw3tui.engine.job import prepare
+from hw3tui.engine.training.job import prepare
 from hw3tui.preset import load_preset
 loaded = load_preset(Path(sys.argv[1]))
 prepare(loaded, base_dir=Path(sys.argv[2]))

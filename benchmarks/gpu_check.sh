@@ -74,7 +74,7 @@ for index in range(torch.cuda.device_count()):
         f"cuda:{index}: {torch.cuda.get_device_name(index)}, compute capability {major}.{minor}, "
         f"{total / 2**30:.0f} GiB ({free / 2**30:.0f} GiB free)"
     )
-from hw3tui.engine.runtime import cuda_precision
+from hw3tui.engine.hardware.runtime import cuda_precision
 
 print(f"precision auto -> {cuda_precision(torch.device('cuda', 0))}")
 EOF

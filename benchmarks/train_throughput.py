@@ -18,8 +18,8 @@ child process so none inherits another's memory or threads:
             this child, outside the timed steps): the ceiling for any data path.
 
 Every child starts with an empty cache folder (XDG_CACHE_HOME), so runtime auto's measurement
-(hw3tui.engine.probe) is inside the engine's wall time: the cpu suite's last five rows train
-180 steps, enough for it to measure (shorter runs use the table).
+(hw3tui.engine.hardware.probe) is inside the engine's wall time: the cpu suite's last five
+rows train 180 steps, enough for it to measure (shorter runs use the table).
 
 Images/s of engine and plain are end to end: training images x epochs over the wall time from
 reading the data to the last evaluation. "engine train / resident" compares the engine's training
@@ -128,7 +128,7 @@ def write_dataset(root: Path, workload: Workload) -> Path:
     import numpy as np
     from PIL import Image
 
-    from hw3tui.engine.shapes import SHAPES, draw_shapes
+    from hw3tui.engine.data.shapes import SHAPES, draw_shapes
 
     for split, per_class, seed in (
         ("train", workload.train_per_class, 1),
@@ -152,7 +152,7 @@ def write_dataset(root: Path, workload: Workload) -> Path:
 
 def run_engine(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
     """hw3tui's `start_run`, as `hw3tui run` calls it, on a preset for this workload."""
-    from hw3tui.engine.session import start_run
+    from hw3tui.engine.training.session import start_run
     from hw3tui.preset import load_preset
     from hw3tui.runs.events import Event
 
@@ -214,7 +214,7 @@ def run_plain(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from plain_loop import train_plain
 
-    from hw3tui.engine.runtime import choose_device
+    from hw3tui.engine.hardware.runtime import choose_device
 
     device = choose_device(workload.device)
     workers = workload.plain_workers
@@ -249,10 +249,10 @@ def run_resident(workload: Workload, data: Path, work: Path) -> dict[str, Any]:
     import torch.nn.functional as F
     import torchvision
 
-    from hw3tui.engine.job import make_optimizer
-    from hw3tui.engine.probe import Workload as ProbeWorkload
-    from hw3tui.engine.probe import settle
-    from hw3tui.engine.runtime import apply_threads, choose_runtime
+    from hw3tui.engine.hardware.probe import Workload as ProbeWorkload
+    from hw3tui.engine.hardware.probe import settle
+    from hw3tui.engine.hardware.runtime import apply_threads, choose_runtime
+    from hw3tui.engine.training.job import make_optimizer
     from hw3tui.preset.models import Optimizer
     from hw3tui.preset.models import Runtime as RuntimeSpec
 
@@ -322,7 +322,7 @@ RUNNERS: dict[str, Callable[[Workload, Path, Path], dict[str, Any]]] = {
 
 def child(variant: str, workload: Workload, data: Path) -> None:
     """Run one variant and print its figures as one JSON line."""
-    import hw3tui.engine.session  # noqa: F401 - imports (torch, torchvision) are not the run's
+    import hw3tui.engine.training.session  # noqa: F401 - imports (torch, torchvision) are not the run's
 
     load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
     with tempfile.TemporaryDirectory(prefix=f"hw3tui-bench-{variant}-") as work:
@@ -485,7 +485,7 @@ def machine() -> str:
 
     import torch
 
-    from hw3tui.engine.runtime import cpu_count
+    from hw3tui.engine.hardware.runtime import cpu_count
 
     cores = cpu_count()
     parts = [f"{cores} CPU cores ({platform.processor() or platform.machine()})"]

@@ -18,14 +18,14 @@ from hw3tui.preset import PresetError
 from hw3tui.preset.problems import Problem
 
 WHERE_RAISED = {
-    "hw3tui.engine.sources": "DataError",
+    "hw3tui.engine.data.sources": "DataError",
     "hw3tui.engine.models": "WeightsError",
-    "hw3tui.engine.runtime": "DeviceError",
-    "hw3tui.engine.state": "StateError",
-    "hw3tui.engine.recorder": "RunDirError",
-    "hw3tui.engine.rank_errors": "DistributedError",
-    "hw3tui.engine.evaluation": "EvalError",
-    "hw3tui.engine.prediction": "ImagesError",
+    "hw3tui.engine.hardware.runtime": "DeviceError",
+    "hw3tui.engine.training.state": "StateError",
+    "hw3tui.engine.training.recorder": "RunDirError",
+    "hw3tui.engine.distributed.rank_errors": "DistributedError",
+    "hw3tui.engine.inference.evaluation": "EvalError",
+    "hw3tui.engine.inference.prediction": "ImagesError",
     "hw3tui.checkpoints.format": "CheckpointError",
     "hw3tui.results.report_folder": "ReportFolderError",
     "hw3tui.runs": "NoSuchRun",

@@ -19,7 +19,7 @@ from hw3tui.errors import BadInput
 from hw3tui.runs import DEFAULT_RUNS_DIR, resolve_checkpoint
 
 if TYPE_CHECKING:
-    from hw3tui.engine.evaluation import Trained
+    from hw3tui.engine.inference.evaluation import Trained
 
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 TARGET_HELP = (
@@ -71,7 +71,7 @@ def _trained(
     if device is not None and not DEVICE.match(device):
         raise BadInput(f"--device {device}: expected auto, cpu, cuda, cuda:N or mps")
     found = resolve_checkpoint(target, runs_dir or DEFAULT_RUNS_DIR)
-    from hw3tui.engine import evaluation
+    from hw3tui.engine.inference import evaluation
 
     return evaluation.load_trained(found, image_size=image_size, device=device)
 
@@ -118,7 +118,7 @@ def evaluate(
             raise BadInput("--csv - and --json both write to stdout; give --csv a file")
     trained = _trained(target, runs_dir, image_size, device)
     from hw3tui.console.results_view import eval_view, progress_bar
-    from hw3tui.engine import evaluation
+    from hw3tui.engine.inference import evaluation
 
     with progress_bar("evaluating") as seen:
         report = evaluation.evaluate_checkpoint(trained, data=data, seen=seen)
@@ -190,7 +190,7 @@ def predict(
     if id_column == label_column:
         raise BadInput(f"--id-column and --label-column are both '{id_column}'")
     _writable(output, "-o")
-    from hw3tui.engine import prediction
+    from hw3tui.engine.inference import prediction
 
     images = prediction.list_images(images_dir)
     trained = _trained(target, runs_dir, image_size, device)

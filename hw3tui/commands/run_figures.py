@@ -29,7 +29,7 @@ from hw3tui.results.figures import (
 from hw3tui.runs import RunDir
 
 if TYPE_CHECKING:
-    from hw3tui.engine.evaluation import Mistakes
+    from hw3tui.engine.inference.evaluation import Mistakes
     from hw3tui.results.eval_report import EvalReport
 
 Evaluate = Callable[[RunDir], "tuple[EvalReport, Mistakes]"]
@@ -110,7 +110,7 @@ def evaluate_best(run: RunDir) -> tuple[EvalReport, Mistakes]:
     """The run's best checkpoint on its val set, as `hw3tui eval` scores it; `NoBestCheckpoint`
     when it has none (yet), other bad input named after the run."""
     from hw3tui.console.results_view import progress_bar
-    from hw3tui.engine import evaluation
+    from hw3tui.engine.inference import evaluation
     from hw3tui.runs import resolve_checkpoint
 
     try:

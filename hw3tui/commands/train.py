@@ -1,9 +1,9 @@
 """`hw3tui run` and `hw3tui resume`: train headless, with progress on the terminal or in a log.
 
 With several processes (`--gpus N`, `runtime.gpus: N`, `--nproc N`; or a resumed run that had
-them) the command starts torchrun itself (`hw3tui.engine.torchrun`), and each rank runs this
-same command under it. Under torchrun rank 0 speaks for the run; the other ranks print only a
-traceback of their own.
+them) the command starts torchrun itself (`hw3tui.engine.distributed.torchrun`), and each rank
+runs this same command under it. Under torchrun rank 0 speaks for the run; the other ranks print
+only a traceback of their own.
 
 torch is imported only once a command runs, so `hw3tui --help` stays fast.
 """
@@ -28,7 +28,7 @@ from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.console.progress import Printer
-    from hw3tui.engine.loop import Outcome
+    from hw3tui.engine.training.loop import Outcome
     from hw3tui.preset.models import Runtime
 
 
@@ -85,7 +85,7 @@ def run(
             )
         overrides = (*overrides, f"runtime.gpus={gpus}")  # saved in the run's preset.yaml
         loaded = load_or_exit(preset, overrides)
-    from hw3tui.engine import session
+    from hw3tui.engine.training import session
 
     name, runs_in = loaded.preset.name, runs_dir or DEFAULT_RUNS_DIR
     _launch_if_several(
@@ -128,7 +128,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
     trained with several processes continues with as many (--nproc to change that).
     """
     found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
-    from hw3tui.engine import session
+    from hw3tui.engine.training import session
 
     status = found.read_status() or Status(state=RunState.UNKNOWN)
     recorded = status.processes
@@ -155,7 +155,7 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
 def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
     """Run `start()` (a session entry point) and exit as its run ended."""
     from hw3tui.atomic import DiskFull
-    from hw3tui.engine import distributed
+    from hw3tui.engine.distributed import world as distributed
 
     main = distributed.env_rank() == 0
     try:
@@ -197,7 +197,7 @@ def _launch_if_several(
     them (bad input, exit 2, naming `hint`), start them under torchrun and exit as the run
     ended. Returns, to train in this process, otherwise (one process, or a rank under torchrun).
     `spec` and `launch` are only called when torchrun starts."""
-    from hw3tui.engine import distributed
+    from hw3tui.engine.distributed import world as distributed
 
     if processes <= 1 or distributed.under_torchrun():
         return
@@ -210,7 +210,7 @@ def _run_args(
     preset: str, overrides: Sequence[str], name: str, *, runs_dir: Path, run_dir: Path | None
 ) -> Launch:
     """`hw3tui run` for every rank, all in one run folder (made now, unless `--run-dir`)."""
-    from hw3tui.engine import torchrun
+    from hw3tui.engine.distributed import torchrun
 
     try:
         run, made = torchrun.run_folder(runs_dir, run_dir, name)
@@ -225,7 +225,7 @@ def _check_machine(
 ) -> None:
     """Bad input (exit 2) unless this machine can run `processes` ranks; a folder a launcher
     made for the run (the TUI's) records why."""
-    from hw3tui.engine import torchrun
+    from hw3tui.engine.distributed import torchrun
     from hw3tui.runs.ending import record_end
 
     try:
@@ -238,7 +238,7 @@ def _check_machine(
 
 def _exit_launched(args: list[str], processes: int, run: RunDir, *, made: bool) -> NoReturn:
     """Run `hw3tui <args>` in `processes` ranks under torchrun; exit as the run ended."""
-    from hw3tui.engine import torchrun
+    from hw3tui.engine.distributed import torchrun
 
     try:
         code = torchrun.launch(args, processes, run=run, made=made, note=_note)

@@ -31,7 +31,7 @@ def tune(preset: str, overrides: tuple[str, ...]) -> None:
     """
     loaded = load_or_exit(preset, overrides)
     measured = load_or_exit(preset, (*overrides, *AUTO))
-    from hw3tui.engine.job import prepare
+    from hw3tui.engine.training.job import prepare
 
     setup = prepare(measured, base_dir=Path.cwd(), note=_note, tune=True)
     runtime = setup.runtime

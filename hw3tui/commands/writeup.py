@@ -136,7 +136,7 @@ def augment(
         fmt = output.suffix.lstrip(".")
     if not output.parent.is_dir():
         raise BadInput(f"-o {output}: no such folder: {output.parent}")
-    from hw3tui.engine.augment_preview import augment_preview
+    from hw3tui.engine.inference.augment_preview import augment_preview
     from hw3tui.results.figures import FORMATS, save_figure
     from hw3tui.results.figures_eval import augment_figure
 

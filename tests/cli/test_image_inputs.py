@@ -24,7 +24,7 @@ from PIL import Image
 
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
-from hw3tui.engine.data import MAX_IMAGE_PIXELS
+from hw3tui.engine.data.datasets import MAX_IMAGE_PIXELS
 
 TINY = str(Path(__file__).resolve().parent.parent / "data" / "tiny.yaml")
 

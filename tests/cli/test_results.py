@@ -25,7 +25,7 @@ from textual.pilot import Pilot
 
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import CheckpointInfo, load_checkpoint, write_best
-from hw3tui.engine.data import decode_image
+from hw3tui.engine.data.datasets import decode_image
 from hw3tui.runs import RunDir
 from hw3tui.runs.status import Status
 from hw3tui.tui.app import Hw3tuiApp

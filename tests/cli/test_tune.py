@@ -11,8 +11,8 @@ import torch
 from click.testing import CliRunner, Result
 
 from hw3tui.cli import cli
-from hw3tui.engine import probe
-from hw3tui.engine.probe import Setting
+from hw3tui.engine.hardware import probe
+from hw3tui.engine.hardware.probe import Setting
 from hw3tui.runs import RunDir
 
 REPO = Path(__file__).resolve().parents[2]

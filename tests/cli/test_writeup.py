@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from hw3tui.cli import cli
-from hw3tui.engine.augment import Preprocess
-from hw3tui.engine.augment_preview import augment_preview
-from hw3tui.engine.data import load_dataset
+from hw3tui.engine.data.augment import Preprocess
+from hw3tui.engine.data.datasets import load_dataset
+from hw3tui.engine.inference.augment_preview import augment_preview
 from hw3tui.preset import load_preset
 from hw3tui.results import figures_eval
 from hw3tui.runs import RunDir

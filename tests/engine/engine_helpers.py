@@ -14,7 +14,7 @@ from torch import nn
 from hw3tui.preset import load_preset
 
 if TYPE_CHECKING:
-    from hw3tui.engine.loop import Job
+    from hw3tui.engine.training.loop import Job
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
@@ -36,7 +36,7 @@ def job_from(
     overrides: Sequence[str] = (), base_dir: Path | None = None, module: nn.Module | None = None
 ) -> Job:
     """A training job for tests/data/tiny.yaml with `--set` overrides (and another model)."""
-    from hw3tui.engine.job import make_job, prepare
+    from hw3tui.engine.training.job import make_job, prepare
 
     setup = prepare(load_preset(TINY, list(overrides)), base_dir=base_dir or Path.cwd())
     if module is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hw3tui.engine.augment import (
+from hw3tui.engine.data.augment import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     Preprocess,

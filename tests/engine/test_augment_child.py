@@ -1,5 +1,5 @@
-"""The editor's preview child (`python -m hw3tui.engine.augment_child`): the engine's own module,
-run as a process, so the TUI imports no engine; bad input is exit 2 and one line."""
+"""The editor's preview child (`python -m hw3tui.engine.inference.augment_child`): the engine's
+own module, run as a process, so the TUI imports no engine; bad input is exit 2 and one line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-CHILD = "hw3tui.engine.augment_child"
+CHILD = "hw3tui.engine.inference.augment_child"
 
 
 def run_child(tmp_path: Path, preset: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from engine_helpers import TinyNet, job_from
 
-from hw3tui.engine.loop import StopFlag, fit
+from hw3tui.engine.training.loop import StopFlag, fit
 from hw3tui.runs.events import Event
 
 

@@ -9,11 +9,11 @@ import pytest
 import torch
 from engine_helpers import write_image
 
-from hw3tui.engine.batches import Batches, batch_slices, epoch_order
-from hw3tui.engine.data import Split, load_dataset
+from hw3tui.engine.data.batches import Batches, batch_slices, epoch_order
+from hw3tui.engine.data.datasets import Split, load_dataset
+from hw3tui.engine.data.shapes import SHAPES, draw_shapes
+from hw3tui.engine.data.sources import DataError, natural_key, stratified_split
 from hw3tui.engine.seeds import Stream, seed_sequence
-from hw3tui.engine.shapes import SHAPES, draw_shapes
-from hw3tui.engine.sources import DataError, natural_key, stratified_split
 from hw3tui.preset.models import Data
 
 CPU = torch.device("cpu")

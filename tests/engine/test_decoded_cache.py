@@ -10,9 +10,8 @@ import pytest
 import torch
 from engine_helpers import write_image
 
-from hw3tui.engine import data as data_module
-from hw3tui.engine import decoded_cache
-from hw3tui.engine.data import Dataset, load_dataset
+from hw3tui.engine.data import datasets as data_module
+from hw3tui.engine.data.datasets import Dataset, decoded_cache, load_dataset
 from hw3tui.preset.models import Data
 
 

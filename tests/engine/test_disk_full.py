@@ -19,17 +19,17 @@ from click.testing import CliRunner
 from engine_helpers import TINY, TinyNet
 
 import hw3tui.engine.checkpoint
-import hw3tui.engine.session
-import hw3tui.engine.state
+import hw3tui.engine.training.session
+import hw3tui.engine.training.state
 import hw3tui.runs.folder
 import hw3tui.runs.status
 from hw3tui.atomic import LEFTOVER, DiskFull, open_atomic
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
-from hw3tui.engine.job import Setup, make_job, prepare
-from hw3tui.engine.loop import Job, Outcome
-from hw3tui.engine.session import train
-from hw3tui.engine.state import load_state
+from hw3tui.engine.training.job import Setup, make_job, prepare
+from hw3tui.engine.training.loop import Job, Outcome
+from hw3tui.engine.training.session import train
+from hw3tui.engine.training.state import load_state
 from hw3tui.preset import load_preset
 from hw3tui.runs import RunDir, summarize
 from hw3tui.runs.events import Event
@@ -98,7 +98,7 @@ def fail_second_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fail_second_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """The second state/ (epoch 1) fills the disk at optimizer.safetensors, after model's."""
-    real = hw3tui.engine.state.write_safetensors
+    real = hw3tui.engine.training.state.write_safetensors
     calls = 0
 
     def write_safetensors(tensors: Any, path: Path, *args: Any) -> None:
@@ -108,7 +108,7 @@ def fail_second_state(monkeypatch: pytest.MonkeyPatch) -> None:
         if calls == 5:  # model, optimizer, rng per save: the second save's optimizer
             raise full()
 
-    monkeypatch.setattr(hw3tui.engine.state, "write_safetensors", write_safetensors)
+    monkeypatch.setattr(hw3tui.engine.training.state, "write_safetensors", write_safetensors)
 
 
 def os_writing(fills: Callable[[bytes], bool], *, half: bool = False) -> types.ModuleType:
@@ -224,7 +224,7 @@ def test_a_disk_full_before_training_is_one_line_and_exit_1(
     def write_text_atomic(path: Path, text: str) -> None:
         raise DiskFull(path, full())
 
-    monkeypatch.setattr(hw3tui.engine.session, "write_text_atomic", write_text_atomic)
+    monkeypatch.setattr(hw3tui.engine.training.session, "write_text_atomic", write_text_atomic)
     result = CliRunner().invoke(cli, ["run", str(TINY), "--runs-dir", str(tmp_path / "runs")])
 
     assert result.exit_code == 1, result.output

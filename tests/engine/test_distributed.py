@@ -12,12 +12,12 @@ import pytest
 import torch
 from engine_helpers import TinyNet, job_from
 
-from hw3tui.engine.batches import EpochBatchSampler
-from hw3tui.engine.distributed import SINGLE, World, under_torchrun
-from hw3tui.engine.fault_injection import Fault
-from hw3tui.engine.loop import Job, StopFlag, fit
-from hw3tui.engine.rank_errors import DistributedError, PeerFailed
-from hw3tui.engine.torchrun import check_machine, torchrun_args
+from hw3tui.engine.data.batches import EpochBatchSampler
+from hw3tui.engine.distributed.fault_injection import Fault
+from hw3tui.engine.distributed.rank_errors import DistributedError, PeerFailed
+from hw3tui.engine.distributed.torchrun import check_machine, torchrun_args
+from hw3tui.engine.distributed.world import SINGLE, World, under_torchrun
+from hw3tui.engine.training.loop import Job, StopFlag, fit
 from hw3tui.preset import PresetError, load_preset
 from hw3tui.preset.models import Runtime
 from hw3tui.runs.events import Event
@@ -235,7 +235,7 @@ def test_the_torchrun_command_is_torchruns_own() -> None:
 def test_loader_workers_and_threads_are_shared_by_the_ranks_of_a_machine() -> None:
     """8 ranks on a 16-core machine: `workers: auto` (8 for a GPU run) and the threads are
     divided among them, not taken 8 times over (times two loaders each)."""
-    from hw3tui.engine.runtime import Runtime as Resolved
+    from hw3tui.engine.hardware.runtime import Runtime as Resolved
 
     gpu = Resolved(torch.device("cuda", 0), "bf16", True, False, threads=4, workers=8)
     mine = World(rank=3, size=16, local_rank=3, local_size=8).adapt(gpu)

@@ -13,16 +13,21 @@ import torchvision
 from PIL import Image
 
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
-from hw3tui.engine.data import Dataset, Split, decode_image
-from hw3tui.engine.evaluation import (
+from hw3tui.engine.data.datasets import Dataset, Split, decode_image
+from hw3tui.engine.inference.evaluation import (
     EvalError,
     Recording,
     data_format,
     in_checkpoint_order,
     load_trained,
 )
-from hw3tui.engine.loop import evaluate
-from hw3tui.engine.prediction import ImagesError, list_images, predict_images, predictions_csv
+from hw3tui.engine.inference.prediction import (
+    ImagesError,
+    list_images,
+    predict_images,
+    predictions_csv,
+)
+from hw3tui.engine.training.loop import evaluate
 from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import NoSuchRun, RunDir, resolve_checkpoint
 from hw3tui.runs.status import Status
@@ -164,9 +169,9 @@ def test_flip_tta_is_the_mean_softmax_of_both_views(model: torch.nn.Module, isol
 
 
 def test_recording_leaves_the_engines_loss_and_accuracy_alone(model: torch.nn.Module) -> None:
-    from hw3tui.engine.augment import Preprocess
-    from hw3tui.engine.batches import Batches
-    from hw3tui.engine.runtime import Runtime
+    from hw3tui.engine.data.augment import Preprocess
+    from hw3tui.engine.data.batches import Batches
+    from hw3tui.engine.hardware.runtime import Runtime
 
     generator = torch.Generator().manual_seed(0)
     split = Split(

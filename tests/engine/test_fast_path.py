@@ -15,13 +15,13 @@ import torch
 from engine_helpers import TinyNet, job_from
 from PIL import Image
 
-from hw3tui.engine import data as data_module
-from hw3tui.engine.augment import step_generator
-from hw3tui.engine.batches import _fits_on
-from hw3tui.engine.data import Split, load_dataset
-from hw3tui.engine.loop import StopFlag, train_one_epoch
+from hw3tui.engine.data import datasets as data_module
+from hw3tui.engine.data.augment import step_generator
+from hw3tui.engine.data.batches import _fits_on
+from hw3tui.engine.data.datasets import Split, load_dataset
 from hw3tui.engine.seeds import Stream, torch_generator
-from hw3tui.engine.session import start_run
+from hw3tui.engine.training.loop import StopFlag, train_one_epoch
+from hw3tui.engine.training.session import start_run
 from hw3tui.preset import load_preset
 from hw3tui.preset.models import Data
 from hw3tui.runs.events import Event
@@ -221,7 +221,7 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 def test_a_cuda_training_step_never_waits_for_the_gpu(
     monkeypatch: pytest.MonkeyPatch, settings: list[str]
 ) -> None:
-    from hw3tui.engine import loop
+    from hw3tui.engine.training import loop
 
     monkeypatch.setattr(loop, "PROGRESS_SECONDS", 1e9)  # no progress events: they sync
     overrides = [*ALL_FOUR, *settings, "runtime.device=cuda", "data.shapes.train_per_class=32"]
@@ -253,7 +253,7 @@ def test_a_batch_size_change_keeps_the_one_copy_of_the_images_on_the_device(
     copy, rather than from the CPU with a copy per batch because a second one did not fit."""
     from dataclasses import replace
 
-    from hw3tui.engine import batches as batches_module
+    from hw3tui.engine.data import batches as batches_module
 
     room = iter([True])  # the first copy fits; while it is held, no second one would
     monkeypatch.setattr(batches_module, "_fits_on", lambda device, images: next(room, False))
@@ -280,8 +280,8 @@ def test_on_a_gpu_the_images_stay_there_across_a_batch_size_change() -> None:
 def test_on_a_gpu_a_resumed_fused_optimizer_keeps_its_parameters_strides(
     tmp_path: Path, name: str
 ) -> None:
-    from hw3tui.engine.loop import fit
-    from hw3tui.engine.state import load_state, save_state
+    from hw3tui.engine.training.loop import fit
+    from hw3tui.engine.training.state import load_state, save_state
 
     momentum = "optimizer.momentum=0.9" if name == "sgd" else "optimizer.betas=[0.9, 0.99]"
     overrides = ["runtime.device=cuda", "runtime.channels_last=true", f"optimizer.name={name}"]

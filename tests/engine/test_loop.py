@@ -10,10 +10,10 @@ import pytest
 import torch
 from engine_helpers import TinyNet, job_from
 
-from hw3tui.engine.hyper import improves
-from hw3tui.engine.loop import Job, StopFlag, fit
-from hw3tui.engine.meter import NonFiniteLoss
-from hw3tui.engine.state import _load_optimizer, load_state, save_state
+from hw3tui.engine.training.hyper import improves
+from hw3tui.engine.training.loop import Job, StopFlag, fit
+from hw3tui.engine.training.meter import NonFiniteLoss
+from hw3tui.engine.training.state import _load_optimizer, load_state, save_state
 from hw3tui.preset.schedule import preview
 from hw3tui.runs.events import Event
 
@@ -241,7 +241,7 @@ def test_a_resumed_optimizer_keeps_its_state_laid_out_like_its_parameters(
 def test_optimizers_are_fused_on_cuda_only() -> None:
     """Fused kernels on CUDA (one launch per step, and GradScaler needs no host sync); a resume
     keeps what this run's device built, whatever the saved state says."""
-    from hw3tui.engine.job import make_optimizer
+    from hw3tui.engine.training.job import make_optimizer
     from hw3tui.preset.models import Optimizer
 
     for name in ("sgd", "adam", "adamw"):
@@ -261,7 +261,7 @@ def test_the_current_gpus_generator_is_saved_and_restored_whatever_the_gpu_count
 ) -> None:
     """A run saved on one GPU of eight resumes on a machine with one: the dropout stream of
     the GPU it trains on comes back (it was dropped when the GPU counts differed)."""
-    from hw3tui.engine import state as state_module
+    from hw3tui.engine.training import state as state_module
 
     saved = torch.arange(16, dtype=torch.uint8)
     restored: list[torch.Tensor] = []

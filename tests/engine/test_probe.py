@@ -12,9 +12,9 @@ import pytest
 import torch
 from engine_helpers import TinyNet
 
-from hw3tui.engine import probe, probe_cache
-from hw3tui.engine.probe import Decision, Setting, StepTimer, Workload, settle
-from hw3tui.engine.runtime import Runtime, choose_runtime
+from hw3tui.engine.hardware import probe, probe_cache
+from hw3tui.engine.hardware.probe import Decision, Setting, StepTimer, Workload, settle
+from hw3tui.engine.hardware.runtime import Runtime, choose_runtime
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
 AUTO = RuntimeSpec(device="cpu")

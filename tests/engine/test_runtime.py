@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hw3tui.engine.runtime import DeviceError, choose_device, choose_runtime, choose_workers
+from hw3tui.engine.hardware.runtime import (
+    DeviceError,
+    choose_device,
+    choose_runtime,
+    choose_workers,
+)
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
 CPU = torch.device("cpu")
@@ -99,7 +104,7 @@ def test_a_named_gpu_becomes_the_current_device_before_cuda_is_used(
 
 
 def test_fp32_on_cuda_uses_tf32_matmuls(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hw3tui.engine.runtime import Runtime, apply_threads
+    from hw3tui.engine.hardware.runtime import Runtime, apply_threads
 
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
     before = torch.get_float32_matmul_precision()
@@ -115,8 +120,8 @@ def test_fp32_on_cuda_uses_tf32_matmuls(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_compile_on_a_gpu_without_triton_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hw3tui.engine import job
-    from hw3tui.engine.runtime import Runtime
+    from hw3tui.engine.hardware.runtime import Runtime
+    from hw3tui.engine.training import job
 
     cuda = torch.device("cuda", 0)
     compiled = Runtime(cuda, "bf16", True, True, threads=4, workers=0)

@@ -9,8 +9,8 @@ import torch
 from engine_helpers import TINY, TinyNet
 
 from hw3tui.engine.checkpoint import load_checkpoint
-from hw3tui.engine.job import make_job, prepare
-from hw3tui.engine.session import train
+from hw3tui.engine.training.job import make_job, prepare
+from hw3tui.engine.training.session import train
 from hw3tui.preset import load_preset
 from hw3tui.runs import RunDir
 from hw3tui.runs.status import Status

@@ -11,7 +11,7 @@ import torch
 from engine_helpers import TinyNet, job_from
 
 from hw3tui.engine.checkpoint import load_weights, write_safetensors
-from hw3tui.engine.state import StateError, load_state, save_state
+from hw3tui.engine.training.state import StateError, load_state, save_state
 
 SHORT = ["schedule.epochs=1", "schedule.batch_size=8"]
 

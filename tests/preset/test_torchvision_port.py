@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from torchvision.transforms import v2
 
 from hw3tui.cli import cli
-from hw3tui.engine.augment import affine, random_crop
+from hw3tui.engine.data.augment import affine, random_crop
 from hw3tui.preset import load_preset
 from hw3tui.preset.models import Augment, Preset
 from hw3tui.preset.torchvision_code import torchvision_code

@@ -14,7 +14,7 @@ from hw3tui.runs.events import EVENT_TYPES, FIELDS, problems
 
 def _train_then_resume(tiny_preset: Path, tmp_path: Path) -> RunDir:
     """A tiny run, then a resume of it: every event type, both kinds of `run_start`."""
-    from hw3tui.engine import session
+    from hw3tui.engine.training import session
     from hw3tui.preset import load_preset
 
     outcome = session.start_run(load_preset(tiny_preset), runs_dir=tmp_path / "runs")
@@ -33,7 +33,7 @@ def _train_then_resume(tiny_preset: Path, tmp_path: Path) -> RunDir:
 def test_every_event_a_run_writes_has_exactly_its_declared_fields(
     tiny_preset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hw3tui.engine import loop
+    from hw3tui.engine.training import loop
 
     monkeypatch.setattr(loop, "PROGRESS_SECONDS", 0.0)  # a progress event every step
     run = _train_then_resume(tiny_preset, tmp_path)

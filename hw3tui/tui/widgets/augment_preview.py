@@ -2,9 +2,9 @@
 
 Drawn with half blocks ("▀": the upper pixel as foreground, the lower as background), so it shows
 in any true-colour terminal, tmux and SSH included. The images are computed by a child process
-(`python -m hw3tui.engine.augment_child`, the engine's own `augment_preview`): the app imports no
-torch and no engine, and decodes no image, so typing never waits for it. An edit restarts the child
-after a short pause.
+(`python -m hw3tui.engine.inference.augment_child`, the engine's own `augment_preview`): the app
+imports no torch and no engine, and decodes no image, so typing never waits for it. An edit
+restarts the child after a short pause.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class AugmentPreview(Static):
             # Popen, not multiprocessing: multiprocessing started inside a running Textual app
             # fails (`bad value(s) in fds_to_keep`), Popen does
             child = subprocess.Popen(
-                [sys.executable, "-m", "hw3tui.engine.augment_child", *args],
+                [sys.executable, "-m", "hw3tui.engine.inference.augment_child", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

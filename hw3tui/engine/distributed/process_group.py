@@ -13,7 +13,9 @@ from types import FrameType
 
 import torch
 
-from hw3tui.engine.distributed import (
+from hw3tui.engine.distributed.fault_injection import Fault
+from hw3tui.engine.distributed.rank_errors import DistributedError
+from hw3tui.engine.distributed.world import (
     DEFAULT_TIMEOUT,
     SINGLE,
     TIMEOUT_ENV,
@@ -21,8 +23,6 @@ from hw3tui.engine.distributed import (
     env_int,
     under_torchrun,
 )
-from hw3tui.engine.fault_injection import Fault
-from hw3tui.engine.rank_errors import DistributedError
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.signals import handled
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hw3tui.engine.checkpoint import CheckpointInfo, write_best
-from hw3tui.engine.distributed import World
-from hw3tui.engine.loop import (
+from hw3tui.engine.distributed.world import World
+from hw3tui.engine.training.loop import (
     Job,
 )
-from hw3tui.engine.state import save_state
+from hw3tui.engine.training.state import save_state
 from hw3tui.errors import RunDirError as RunDirError  # defined with its family
 from hw3tui.runs import RunDir, RunLocked
 from hw3tui.runs.ending import record_end

@@ -52,15 +52,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw3tui.engine.fault_injection import Fault, StopRequest
-from hw3tui.engine.memory import available_memory
-from hw3tui.engine.rank_errors import DistributedError, PeerFailed
+from hw3tui.engine.distributed.fault_injection import Fault, StopRequest
+from hw3tui.engine.distributed.rank_errors import DistributedError, PeerFailed
+from hw3tui.engine.hardware.memory import available_memory
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Preset
 from hw3tui.preset.schedule import Scheduler
 
 if TYPE_CHECKING:
-    from hw3tui.engine.runtime import Runtime
+    from hw3tui.engine.hardware.runtime import Runtime
 
 TIMEOUT_ENV = "HW3TUI_DDP_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0

@@ -1,10 +1,10 @@
 """Where and how the arithmetic runs: device, precision, memory layout, threads, workers.
 
-The rules below are the table `auto` falls back to (`hw3tui.engine.probe` measures precision and
-layout on the machine itself; a run with several processes, or one too short to measure and with
-nothing cached, takes the table). Each rule follows a measurement; the figures, with the machine
-they were taken on, are in the README's "Performance" section (they go stale as machines change,
-so they are not repeated here):
+The rules below are the table `auto` falls back to (`hw3tui.engine.hardware.probe` measures
+precision and layout on the machine itself; a run with several processes, or one too short to
+measure and with nothing cached, takes the table). Each rule follows a measurement; the
+figures, with the machine they were taken on, are in the README's "Performance" section (they go
+stale as machines change, so they are not repeated here):
 - precision on CPU: fp32 (bf16 autocast was slower on some CPUs and faster on others: only a
   measurement on the machine can say; `precision: bf16` forces it). On CUDA: bf16 where the GPU
   has bf16 tensor cores, else fp16 with loss scaling. On MPS: fp32 (not measured; the safe choice).
@@ -47,7 +47,7 @@ class Runtime:
     threads: int
     workers: int
     auto: dict[str, Any] | None = None
-    """How `auto` decided precision and layout (hw3tui.engine.probe's Decision, as JSON)."""
+    """How `auto` decided precision and layout (`hardware.probe`'s Decision, as JSON)."""
 
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:

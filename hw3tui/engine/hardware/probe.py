@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hw3tui.engine import probe_cache
-from hw3tui.engine.runtime import AMP_DTYPES, Precision, Runtime
+from hw3tui.engine.hardware import probe_cache
+from hw3tui.engine.hardware.runtime import AMP_DTYPES, Precision, Runtime
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
 MARGIN = 0.05

@@ -20,10 +20,10 @@ from typing import Literal
 
 import torch
 
-from hw3tui.engine.data import Split, check_header
-from hw3tui.engine.evaluation import Recording, Seen, Trained, eval_job, run_through
-from hw3tui.engine.runtime import cpu_count
-from hw3tui.engine.sources import IMAGE_SUFFIXES, natural_key
+from hw3tui.engine.data.datasets import Split, check_header
+from hw3tui.engine.data.sources import IMAGE_SUFFIXES, natural_key
+from hw3tui.engine.hardware.runtime import cpu_count
+from hw3tui.engine.inference.evaluation import Recording, Seen, Trained, eval_job, run_through
 from hw3tui.errors import ImagesError as ImagesError  # defined with its family
 from hw3tui.regular import why_not_regular
 from hw3tui.untrusted import printable, spreadsheet_cell

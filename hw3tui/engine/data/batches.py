@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from hw3tui.engine.data import CACHE_FRACTION, Split, read_image
+from hw3tui.engine.data.datasets import CACHE_FRACTION, Split, read_image
 from hw3tui.engine.seeds import Stream, torch_generator
 
 

@@ -6,8 +6,8 @@
 This process runs exactly that command's launcher in-process (`torch.distributed.run.run`, what
 `python -m torch.distributed.run` calls), so it sees each rank's exit code instead of printing
 torchrun's traceback. The ranks are ordinary `hw3tui run` processes that find themselves under
-torchrun and train with DDP (`hw3tui.engine.distributed`); rank 0 records the run in DIR, which
-this process chose. Here only the ending is read: the run's final state becomes the exit code;
+torchrun and train with DDP (`hw3tui.engine.distributed.world`); rank 0 records the run in DIR,
+which this process chose. Here only the ending is read: the run's final state becomes the exit code;
 a run whose rank 0 was killed before it could record its end is recorded as failed, naming the
 ranks that stopped; a folder made here for a run that never started training is removed again.
 
@@ -29,9 +29,9 @@ from pathlib import Path
 import torch
 
 from hw3tui import exits
-from hw3tui.engine.process_group import check_device_for_ranks
-from hw3tui.engine.rank_errors import DistributedError
-from hw3tui.engine.runtime import cpu_count
+from hw3tui.engine.distributed.process_group import check_device_for_ranks
+from hw3tui.engine.distributed.rank_errors import DistributedError
+from hw3tui.engine.hardware.runtime import cpu_count
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs import RunDir

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hw3tui.engine import decoded_cache
-from hw3tui.engine.memory import available_memory
-from hw3tui.engine.runtime import cpu_count
+from hw3tui.engine.data import decoded_cache
+from hw3tui.engine.data.shapes import SHAPES, draw_shapes
+from hw3tui.engine.data.sources import DataError, Sample, class_names, index_samples
+from hw3tui.engine.hardware.memory import available_memory
+from hw3tui.engine.hardware.runtime import cpu_count
 from hw3tui.engine.seeds import Stream, seed_sequence
-from hw3tui.engine.shapes import SHAPES, draw_shapes
-from hw3tui.engine.sources import DataError, Sample, class_names, index_samples
 from hw3tui.preset.models import Data
 from hw3tui.regular import NotRegular, open_regular_file
 from hw3tui.untrusted import printable

@@ -33,12 +33,12 @@ from hw3tui.engine.checkpoint import (
     check_against_model,
     load_checkpoint,
 )
-from hw3tui.engine.data import Dataset, Split, images_at, load_dataset
-from hw3tui.engine.job import Setup, make_job
-from hw3tui.engine.loop import Job, evaluate
+from hw3tui.engine.data.datasets import Dataset, Split, images_at, load_dataset
+from hw3tui.engine.data.sources import DataError
+from hw3tui.engine.hardware.runtime import DeviceError, apply_threads, choose_runtime
 from hw3tui.engine.models import build_model
-from hw3tui.engine.runtime import DeviceError, apply_threads, choose_runtime
-from hw3tui.engine.sources import DataError
+from hw3tui.engine.training.job import Setup, make_job
+from hw3tui.engine.training.loop import Job, evaluate
 from hw3tui.errors import EvalError as EvalError  # defined with its family
 from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.preset.models import Preset

@@ -18,14 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hw3tui.engine.augment import Preprocess, step_generator
-from hw3tui.engine.batches import Batch, Batches
-from hw3tui.engine.data import Split
-from hw3tui.engine.distributed import SINGLE, World
-from hw3tui.engine.hyper import Hyper, Monitor, Schedules, improves, set_hyper
-from hw3tui.engine.meter import EpochMeter, Partial, ProgressThrottle, TrainMetrics, finite
-from hw3tui.engine.runtime import Runtime
+from hw3tui.engine.data.augment import Preprocess, step_generator
+from hw3tui.engine.data.batches import Batch, Batches
+from hw3tui.engine.data.datasets import Split
+from hw3tui.engine.distributed.world import SINGLE, World
+from hw3tui.engine.hardware.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed
+from hw3tui.engine.training.hyper import Hyper, Monitor, Schedules, improves, set_hyper
+from hw3tui.engine.training.meter import EpochMeter, Partial, ProgressThrottle, TrainMetrics, finite
 from hw3tui.preset.models import Preset
 from hw3tui.runs.events import Checkpoint, EpochEnd, EpochStart, Event, EventSink, now
 

@@ -11,24 +11,24 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from hw3tui.engine.augment import Preprocess, build_augment
-from hw3tui.engine.data import Dataset, load_dataset
-from hw3tui.engine.distributed import (
+from hw3tui.engine.data.augment import Preprocess, build_augment
+from hw3tui.engine.data.datasets import Dataset, load_dataset
+from hw3tui.engine.distributed.world import (
     SINGLE,
     World,
 )
-from hw3tui.engine.hyper import Schedules
-from hw3tui.engine.loop import Job
-from hw3tui.engine.models import build_model
-from hw3tui.engine.probe import Workload, settle
-from hw3tui.engine.runtime import (
+from hw3tui.engine.hardware.probe import Workload, settle
+from hw3tui.engine.hardware.runtime import (
     DeviceError,
     Runtime,
     apply_threads,
     choose_device,
     choose_runtime,
 )
+from hw3tui.engine.models import build_model
 from hw3tui.engine.seeds import Stream, derived_seed
+from hw3tui.engine.training.hyper import Schedules
+from hw3tui.engine.training.loop import Job
 from hw3tui.preset import LoadedPreset
 from hw3tui.preset.models import Optimizer, Preset
 from hw3tui.preset.schedule import Scheduler

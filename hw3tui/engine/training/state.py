@@ -29,7 +29,7 @@ import torch
 import hw3tui
 from hw3tui.atomic import replace_dir
 from hw3tui.engine.checkpoint import CheckpointError, load_weights, write_safetensors
-from hw3tui.engine.loop import Job, TrainState
+from hw3tui.engine.training.loop import Job, TrainState
 from hw3tui.errors import StateError as StateError  # defined with its family
 from hw3tui.errors import one_line
 from hw3tui.regular import read_regular

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hw3tui.engine.augment import Preprocess, build_augment, step_generator
-from hw3tui.engine.data import images_at, load_dataset
+from hw3tui.engine.data.augment import Preprocess, build_augment, step_generator
+from hw3tui.engine.data.datasets import images_at, load_dataset
 from hw3tui.preset.models import Preset
 
 CPU = torch.device("cpu")

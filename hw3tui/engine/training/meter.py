@@ -18,7 +18,7 @@ import torch
 from hw3tui.runs.events import EventSink, Progress, now
 
 if TYPE_CHECKING:
-    from hw3tui.engine.distributed import World
+    from hw3tui.engine.distributed.world import World
 
 
 class NonFiniteLoss(RuntimeError):

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from hw3tui.engine.rank_errors import DistributedError
+from hw3tui.engine.distributed.rank_errors import DistributedError
 
 FAULT_ENV = "HW3TUI_TEST_FAULT"
 

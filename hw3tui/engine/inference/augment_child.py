@@ -6,8 +6,8 @@ like `hw3tui run`, and reads back a .npy of small tiles. The tiles come from the
 `augment_preview`, the code behind `hw3tui augment PRESET -o grid.png`: what the preview shows is
 what trains. It lives in the engine because that is what it imports.
 
-Usage: `python -m hw3tui.engine.augment_child PRESET_FILE OUT.npy IMAGES DRAWS TILE`. Bad input
-(an invalid preset, missing data) exits 2 with one line on stderr, never a traceback.
+Usage: `python -m hw3tui.engine.inference.augment_child PRESET_FILE OUT.npy IMAGES DRAWS TILE`.
+Bad input (an invalid preset, missing data) exits 2 with one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def main(argv: list[str]) -> int:
     import numpy as np
     import torch
 
-    from hw3tui.engine.augment_preview import augment_preview
-    from hw3tui.engine.sources import DataError
+    from hw3tui.engine.data.sources import DataError
+    from hw3tui.engine.inference.augment_preview import augment_preview
 
     torch.set_num_threads(1)
     try:
