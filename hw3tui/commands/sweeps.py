@@ -142,9 +142,10 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
     places = slots(loaded.sweep.parallel)
     sweep_model = loaded.sweep
     prune = "" if sweep_model.prune in (None, "none") else ", pruned early"
+    seeds = f" × {sweep_model.repeat} seeds" if sweep_model.repeat > 1 else ""
     click.echo(
-        f"sweep {folder.path}: {sweep_model.planned()} trials ({sweep_model.method}{prune}), "
-        f"{len(places.gpus)} at once ({places.how})"
+        f"sweep {folder.path}: {sweep_model.planned()} trials{seeds} ({sweep_model.method}"
+        f"{prune}), {len(places.gpus)} at once ({places.how})"
     )
     from hw3tui.sweeps.workers import hold_worker
 
@@ -174,10 +175,13 @@ def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:
             "trials: a job array of `hw3tui sweep resume DIR` workers runs it as written)",
             err=True,
         )
+    repeat = loaded.sweep.repeat
     for number, (start, params) in enumerate(_trials(loaded)):
-        args = ["hw3tui", "run", start, "--run-dir", str(folder.run_of(number).path)]
-        args += [a for o in loaded.overrides(params) for a in ("--set", o)]
-        click.echo(shlex.join(args))
+        for k in range(repeat):  # each seed of a configuration: its own run folder
+            run = folder.run_of(number, k, repeat)
+            args = ["hw3tui", "run", start, "--run-dir", str(run.path)]
+            args += [a for o in loaded.run_overrides(start, params, k) for a in ("--set", o)]
+            click.echo(shlex.join(args))
 
 
 def _trials(loaded: LoadedSweep) -> Iterator[tuple[str, dict[str, Any]]]:
