@@ -66,7 +66,7 @@ def config_rows(rows: list[Row], *, higher_is_better: bool) -> list[ConfigRow]:
     by config), then the others with a value by mean, then those without."""
     grouped: dict[int, list[Row]] = {}
     for row in rows:
-        grouped.setdefault(row.config_id, []).append(row)
+        grouped.setdefault(row.config, []).append(row)
     found = []
     for config, runs in grouped.items():
         values = {

@@ -10,6 +10,7 @@ axis. Nothing here imports Optuna.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from hw3tui.preset import Preset, PresetError, Problem, builtin_presets, validate_text
 from hw3tui.preset.explain import explain, locate
-from hw3tui.preset.io import LoadedPreset, field_path, parse_override, resolve
+from hw3tui.preset.io import LoadedPreset, field_path, load_preset, parse_override, resolve
 from hw3tui.preset.shorten import EPOCHS
 from hw3tui.preset.yamlio import (
     Document,
@@ -126,6 +127,22 @@ def queue_sweep(presets: Sequence[str], overrides: Sequence[str] = ()) -> Loaded
     """A queue: these presets one after another, as a sweep (relative to the working directory)."""
     text = dump_sweep({"name": "queue", "presets": [str(p) for p in presets]})
     return check_sweep_text(text, "queue", Path.cwd(), overrides)
+
+
+def preset_sweep(
+    preset: str,
+    *,
+    kind: str,
+    overrides: Sequence[str] = (),
+    **keys: Any,
+) -> LoadedSweep:
+    """A sweep of one preset with no axes, named `<preset's name>-<kind>` (`hw3tui repeat`:
+    kind `repeat`, keys `repeat=N`); `keys` are more sweep file keys. The preset's own problems
+    and the overrides' are reported like any sweep file's (`PresetError`)."""
+    name = load_preset(preset, overrides).preset.name
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[: 63 - len(kind)] or "preset"
+    text = dump_sweep({"name": f"{safe}-{kind}", "base": preset, **keys})
+    return check_sweep_text(text, kind, Path.cwd(), overrides)
 
 
 def dump_sweep(sweep: Mapping[str, Any], *, comment: str = "") -> str:

@@ -143,13 +143,13 @@ class Row:
     params: dict[str, str]
     """Each axis's value, as written in YAML."""
     config: int = -1
-    """The configuration this run is a seed of (its trial number; -1: the same as `trial`)."""
+    """The configuration this run is a seed of: its trial's number (left out: `trial`)."""
     seed: int | None = None
     """The run's preset `seed` (the configuration's seed + k with `repeat`)."""
 
-    @property
-    def config_id(self) -> int:
-        return self.trial if self.config < 0 else self.config
+    def __post_init__(self) -> None:
+        if self.config < 0:
+            object.__setattr__(self, "config", self.trial)
 
     def cells(self, axes: list[str]) -> list[str]:
         value = "" if self.value is None else f"{self.value:.6g}"
@@ -157,7 +157,7 @@ class Row:
         seed = "" if self.seed is None else str(self.seed)
         # a sweep file can come from a classmate: its values are data, never raw in a CSV
         first = [str(self.trial), self.state, value, epoch, printable(self.run)]
-        return [*first, str(self.config_id), seed] + [
+        return [*first, str(self.config), seed] + [
             printable(self.params.get(axis, "")) for axis in axes
         ]
 
