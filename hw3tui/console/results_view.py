@@ -303,18 +303,19 @@ def configurations_view(comparison: Comparison) -> RenderableType:
     table.add_column("#", justify="right")
     table.add_column("seeds", overflow="fold", min_width=len("seeds"))
     table.add_column("n", justify="right")
-    for column in ("mean ± std", "Δ", "95 % interval", "verdict", "method"):
-        table.add_column(column, no_wrap=True, justify="right" if column == "Δ" else "left")
+    for column in ("mean ± std", "Δ  95 % interval", "verdict", "method"):
+        table.add_column(column, no_wrap=True)
     for config in configs:
         word = config.word()
         reference = config.number == 1
+        interval = config.interval_text()
+        difference = config.delta_text() + ("" if interval == MISSING_CELL else f" {interval}")
         table.add_row(
             str(config.number),
             " ".join(str(m.seed) for m in config.members if m.counted) or MISSING_CELL,
             str(config.spread.n),
             config.mean_text(),
-            "" if reference else config.delta_text(),
-            "" if reference else config.interval_text(),
+            "" if reference else difference,
             Text(word, style=VERDICT_STYLES.get(word, "dim" if reference else "")),
             "" if reference else config.method(),
         )
