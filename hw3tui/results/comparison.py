@@ -18,8 +18,8 @@ from hw3tui.humanize import format_duration, format_started
 from hw3tui.preset import Preset, PresetError, load_preset
 from hw3tui.preset.diff import Change
 from hw3tui.preset.io import effective
-from hw3tui.runs import RunDir, RunSummary, summarize
 from hw3tui.results.verdicts import Spread, Verdict, higher_is_better, spread, verdict
+from hw3tui.runs import RunDir, RunSummary, summarize
 from hw3tui.runs.history import RunHistory, history_of
 from hw3tui.runs.numbers import as_float
 
@@ -190,17 +190,22 @@ class Comparison:
             configs.append(_configuration(number, key, indices, self.sides, reference))
         return configs
 
+    def configuration_of(self, index: int) -> Configuration | None:
+        """The configuration of the run at `index` (None: its preset is unreadable)."""
+        return next(
+            (c for c in self.configurations if any(m.index == index for m in c.members)), None
+        )
+
     def verdict_cells(self) -> list[str]:
         """One cell per run: its configuration's verdict against the first configuration."""
-        configs = self.configurations
-        by_run = {m.index: config for config in configs for m in config.members}
         cells = []
         for index in range(len(self.sides)):
-            config = by_run.get(index)
+            config = self.configuration_of(index)
             if config is None:
                 cells.append(MISSING)
             elif config.number == 1:
-                cells.append("reference" if len(configs) > 1 else "same configuration")
+                several = len(self.configurations) > 1
+                cells.append("reference" if several else "same configuration")
             else:
                 cells.append(config.verdict_text())
         return cells

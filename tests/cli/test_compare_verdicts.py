@@ -38,7 +38,9 @@ def write_run(
     string is written into the JSON as it is: `NaN`)."""
     run = RunDir(path)
     path.mkdir(parents=True)
-    text = TINY.read_text().replace("seed: 0", f"seed: {seed}").replace("name: tiny", f"name: {name}")
+    text = (
+        TINY.read_text().replace("seed: 0", f"seed: {seed}").replace("name: tiny", f"name: {name}")
+    )
     run.preset_file.write_text(text.replace("lr: 0.001", f"lr: {lr}"))
     run.append_event({"type": "run_start", "time": 0.0, "preset": name, "device": "cpu"})
     best = {"epoch": 1, "metric": "val_acc", "value": 0.0, "path": "best/resnet18_best.safetensors"}
@@ -113,7 +115,7 @@ def test_two_single_runs_say_one_seed_never_better(isolated: Path) -> None:
 def test_nan_best_values_are_left_out(isolated: Path) -> None:
     runs = two_by_two(isolated / "runs")
     nan = write_run(isolated / "runs" / "fast-2", seed=2, value="NaN", lr=0.01, name="fast")
-    first, second = configurations(*runs, nan)
+    _first, second = configurations(*runs, nan)
     assert second["n"] == 2 and second["mean"] == pytest.approx(0.825)
     assert second["verdict"]["method"] == "paired t, n=2"
     assert [r["value"] for r in second["runs"]] == [pytest.approx(0.85), pytest.approx(0.8), None]
@@ -131,7 +133,7 @@ def test_a_sweep_folder_stands_for_its_trials(isolated: Path) -> None:
     write_run(sweep / "runs" / "trial-000", seed=0, value=FAST[0], lr=0.01)
     write_run(sweep / "runs" / "trial-001", seed=1, value=FAST[1], lr=0.01)
     slow = [write_run(isolated / "runs" / f"slow-{s}", seed=s, value=v) for s, v in SLOW.items()]
-    first, second = configurations(*slow, sweep)
+    _first, second = configurations(*slow, sweep)
     assert [r["name"] for r in second["runs"]] == ["trial-000", "trial-001"]
     assert second["verdict"]["method"] == "paired t, n=2"
     alone = hw3tui("compare", sweep)  # a sweep's two trials are two runs
