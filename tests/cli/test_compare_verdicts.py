@@ -138,3 +138,13 @@ def test_a_sweep_folder_stands_for_its_trials(isolated: Path) -> None:
     assert second["verdict"]["method"] == "paired t, n=2"
     alone = hw3tui("compare", sweep)  # a sweep's two trials are two runs
     assert alone.exit_code == 0, alone.output
+
+
+def test_a_seed_run_twice_counts_once_and_says_so(isolated: Path) -> None:
+    runs = two_by_two(isolated / "runs")
+    again = write_run(isolated / "runs" / "fast-0-again", seed=0, value=0.99, lr=0.01)
+    _first, second = configurations(*runs, again)
+    assert second["n"] == 2 and second["mean"] == pytest.approx(0.825)
+    assert [r["counted"] for r in second["runs"]] == [True, True, False]
+    out = hw3tui("compare", *runs, again).stdout
+    assert "fast-0-again: seed 0 again: only fast-0 counts" in out
