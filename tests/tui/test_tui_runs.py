@@ -208,6 +208,8 @@ def test_compare_two_finished_runs(runs_dir: Path) -> None:
                 "0.700 (epoch 3)",
                 "0.850 (epoch 3) ★",
             ]
+            # one run a side: a difference, never a verdict
+            assert [str(c) for c in rows["verdict"]] == ["reference", "one seed +0.150"]
             changes = text_of(screen.query_one("#changes"))
             assert "name" in changes and "tiny → other" in changes
             assert "schedule.lr" in changes and "0.001 → 0.01" in changes
