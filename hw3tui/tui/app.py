@@ -110,10 +110,11 @@ class Hw3tuiApp(App[None]):
     # ---- bad input, caught here once ----------------------------------------------------------
 
     def attempt(self, action: Callable[[], T], *, title: str) -> T | None:
-        """`action()`, or None when it met bad input: the one place the TUI catches the
-        `hw3tui.errors.BadInput` family, as the CLI's group does (exit 2). The user sees one line
-        in an error notification (`refusal`) and the app goes on; every other exception is a bug
-        and is not caught here."""
+        """`action()`, or None when it met bad input: where a user's action (open, run) that
+        meets the `hw3tui.errors.BadInput` family is caught, as the CLI's group catches it for
+        every command (exit 2). The user sees one line in an error notification (`refusal`) and
+        the app goes on; any other exception is a bug and is not caught here. (Checks whose
+        problems are the answer, the editor's and the sweep dialog's, show them inline.)"""
         try:
             return action()
         except BadInput as exc:
