@@ -61,7 +61,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "compare": Entry(
         "hw3tui.commands.runs:compare",
-        "Runs side by side: best metrics, the preset fields that differ, per-epoch curves.",
+        "Runs side by side: best metrics, differing preset fields, curves, verdicts.",
     ),
     "join": Entry(
         "hw3tui.commands.checkpoints:join",
