@@ -248,3 +248,14 @@ def test_the_terminal_gets_sections_and_escaped_names(isolated: Path) -> None:
     assert lines[0] == "Which epoch is kept"
     assert "Overfitting" in lines and "Schedules" in lines
     assert any(line.startswith("  evil\\x1b[2J: Overfitting from epoch 5:") for line in lines)
+
+
+def test_report_md_opens_with_the_same_findings_before_the_runs(isolated: Path) -> None:
+    write_run(isolated / "runs" / "over", train_loss=FALLING, val_loss=OVERFIT_VAL)
+    result = hw3tui("report", "runs/over", "-o", "rep")
+    assert result.exit_code == 0, result.output
+    text = (isolated / "rep" / "report.md").read_text()
+    assert text.index("## Findings") < text.index("| run |") < text.index("## over")
+    (overfitting,) = [f for f in findings("runs/over") if f["section"] == "Overfitting"]
+    assert f"- **over**: {overfitting['sentence']}" in text  # nothing to escape in it
+    assert "### Which epoch is kept" in text and "### Schedules" in text
