@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,27 @@ def write_run(
         run.append_event(start | {"batch_size": 16, "weight_decay": 0.0, "steps": 3})
         run.append_event(
             {
-                "type": "epoch_end", "time": e + 0.5, "epoch": e, "train_loss": train_loss[e],
-                "train_acc": train_acc[e], "seconds": 0.5, "images_per_s": 96.0,
-                "val_loss": val_loss[e], "val_acc": val_acc[e], "lr": lr, "batch_size": 16,
+                "type": "epoch_end",
+                "time": e + 0.5,
+                "epoch": e,
+                "train_loss": train_loss[e],
+                "train_acc": train_acc[e],
+                "seconds": 0.5,
+                "images_per_s": 96.0,
+                "val_loss": val_loss[e],
+                "val_acc": val_acc[e],
+                "lr": lr,
+                "batch_size": 16,
                 "weight_decay": 0.0,
             }
         )
     best_epoch = max(range(epochs), key=lambda e: (val_acc[e], -e))
-    best = {"epoch": best_epoch, "metric": "val_acc", "value": val_acc[best_epoch], "path": "best/x"}
+    best = {
+        "epoch": best_epoch,
+        "metric": "val_acc",
+        "value": val_acc[best_epoch],
+        "path": "best/x",
+    }
     status = {"state": "done", "pid": None, "started": 0.0, "ended": 9.0, "epochs": epochs}
     run.write_status(Status.from_json(status | {"epochs_done": epochs, "best": best}))
     return run
@@ -114,7 +128,7 @@ def read_source(root: Path, source: dict[str, Any]) -> float:
     if source["field"] == "count":
         return len(events)
     if "epoch" in source:
-        (events,) = [[e for e in events if e["epoch"] == source["epoch"]]]
+        events = [e for e in events if e["epoch"] == source["epoch"]]
     (event,) = events
     return float(event[source["field"]])
 
@@ -127,16 +141,18 @@ def check(root: Path, number: dict[str, Any]) -> None:
     operands = [o["value"] for o in number["from"]]
     for operand in number["from"]:
         check(root, operand)
-    expected = {
-        "difference": lambda: operands[0] - operands[1],
-        "ratio": lambda: operands[0] / operands[1],
-        "mean": lambda: math.fsum(operands) / len(operands),
-        "std": lambda: math.sqrt(
-            math.fsum((v - math.fsum(operands) / len(operands)) ** 2 for v in operands)
-            / (len(operands) - 1)
-        ),
-        "count": lambda: len(operands),
-    }[number["derived"]]()
+    kind = number["derived"]
+    if kind == "difference":
+        expected = operands[0] - operands[1]
+    elif kind == "ratio":
+        expected = operands[0] / operands[1]
+    elif kind == "mean":
+        expected = math.fsum(operands) / len(operands)
+    elif kind == "std":
+        expected = statistics.stdev(operands)
+    else:
+        assert kind == "count"
+        expected = len(operands)
     assert number["value"] == pytest.approx(expected, rel=1e-12), number
 
 
@@ -152,7 +168,11 @@ def test_every_number_of_every_finding_equals_its_source(isolated: Path) -> None
         for number in finding["numbers"].values():
             check(runs, number)
     kept = next(f for f in found if f["kind"] == "kept" and f["subject"] == "a")
-    assert kept["numbers"]["best"]["source"] == {"run": "a", "file": "status.json", "field": "best.value"}
+    assert kept["numbers"]["best"]["source"] == {
+        "run": "a",
+        "file": "status.json",
+        "field": "best.value",
+    }
     assert f"{kept['numbers']['best']['value']:.4f}" in kept["sentence"]
 
 
@@ -171,8 +191,11 @@ def test_a_sweeps_tables_are_quoted_cell_for_cell(isolated: Path) -> None:
     )
     found = findings(sweep)
     assert [f["kind"] for f in found if f["subject"] == "s"] == [
-        "schedule ablated", "sweep configuration", "sweep configuration",
-        "ablation reference", "ablation",
+        "schedule ablated",
+        "sweep configuration",
+        "sweep configuration",
+        "ablation reference",
+        "ablation",
     ]
     for finding in found:
         for number in finding["numbers"].values():
@@ -206,8 +229,11 @@ def test_a_train_val_accuracy_gap_sustained_is_overfitting(isolated: Path) -> No
     val_acc = [0.5, 0.6, 0.65, 0.7, 0.7, 0.7, 0.7, 0.7]
     train_acc = [0.5, 0.6, 0.7, 0.85, 0.9, 0.95, 0.97, 0.99]
     run = write_run(
-        isolated / "gap", train_loss=FALLING[:8], val_loss=CLEAN_VAL[:6] + [0.84, 0.83],
-        train_acc=train_acc, val_acc=val_acc,
+        isolated / "gap",
+        train_loss=FALLING[:8],
+        val_loss=[*CLEAN_VAL[:6], 0.84, 0.83],
+        train_acc=train_acc,
+        val_acc=val_acc,
     )
     (found,) = [f for f in findings(run.path) if f["section"] == "Overfitting"]
     assert found["facts"]["rule"] == "acc_gap"

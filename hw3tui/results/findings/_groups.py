@@ -35,8 +35,12 @@ def over_seeds(comparison: Comparison, gains: Mapping[str, Number]) -> list[Find
             continue
         numbers = {"seeds": Number(len(values), derived="count", operands=tuple(values))}
         numbers |= {"gain_mean": mean(values), "gain_std": std(values)}
-        sentence = say.kept_over_seeds(len(values), numbers["gain_mean"].value, numbers["gain_std"].value)
-        found.append(Finding("Which epoch is kept", "kept over seeds", ", ".join(names), sentence, numbers))
+        sentence = say.kept_over_seeds(
+            len(values), numbers["gain_mean"].value, numbers["gain_std"].value
+        )
+        found.append(
+            Finding("Which epoch is kept", "kept over seeds", ", ".join(names), sentence, numbers)
+        )
     return found
 
 
@@ -53,28 +57,49 @@ def configurations(comparison: Comparison) -> list[Finding]:
             continue
         ours, theirs = mean(values), mean(reference)
         delta = difference(ours, theirs)
-        changes = say.changes_text([(c.field, flow(c.before), flow(c.after)) for c in config.changes])
-        numbers = {"mean": ours, "seeds": Number(len(values), derived="count", operands=tuple(values))}
+        changes = say.changes_text(
+            [(c.field, flow(c.before), flow(c.after)) for c in config.changes]
+        )
+        numbers = {
+            "mean": ours,
+            "seeds": Number(len(values), derived="count", operands=tuple(values)),
+        }
         numbers |= {
             "reference_mean": theirs,
             "reference_seeds": Number(len(reference), derived="count", operands=tuple(reference)),
             "delta": delta,
         }
-        common = (changes, config.monitor, ours.value, len(values), theirs.value, len(reference), delta.value)
+        common = (
+            changes,
+            config.monitor,
+            ours.value,
+            len(values),
+            theirs.value,
+            len(reference),
+            delta.value,
+        )
         if judged.low is not None and judged.high is not None:
             both = (*reference, *values)
             numbers["low"] = Number(judged.low, derived="interval low", operands=both)
             numbers["high"] = Number(judged.high, derived="interval high", operands=both)
-            sentence = say.configuration_interval(*common, judged.low, judged.high, judged.word, judged.method)
+            sentence = say.configuration_interval(
+                *common, judged.low, judged.high, judged.word, judged.method
+            )
         else:
             sentence = say.configuration(*common, judged.word, judged.method)
         facts = {
-            "changes": [{"field": c.field, "reference": c.before, "value": c.after} for c in config.changes],
+            "changes": [
+                {"field": c.field, "reference": c.before, "value": c.after} for c in config.changes
+            ],
             "verdict": judged.word,
             "method": judged.method,
         }
         subject = ", ".join(comparison.sides[m.index].name for m in config.members if m.counted)
-        found.append(Finding("Optimizer and augmentation", "configuration", subject, sentence, numbers, facts))
+        found.append(
+            Finding(
+                "Optimizer and augmentation", "configuration", subject, sentence, numbers, facts
+            )
+        )
     return found
 
 
@@ -138,11 +163,29 @@ def sweep_configurations(sweep: Path) -> list[Finding]:
             if low is not None and high is not None:
                 numbers |= {"low": low, "high": high}
                 sentence = say.sweep_configuration_interval(
-                    config, params, average.value, int(n.value), delta.value, low.value, high.value, word
+                    config,
+                    params,
+                    average.value,
+                    int(n.value),
+                    delta.value,
+                    low.value,
+                    high.value,
+                    word,
                 )
             else:
-                sentence = say.sweep_configuration(config, params, average.value, int(n.value), delta.value, word)
-        found.append(Finding("Optimizer and augmentation", "sweep configuration", sweep.name, sentence, numbers, facts))
+                sentence = say.sweep_configuration(
+                    config, params, average.value, int(n.value), delta.value, word
+                )
+        found.append(
+            Finding(
+                "Optimizer and augmentation",
+                "sweep configuration",
+                sweep.name,
+                sentence,
+                numbers,
+                facts,
+            )
+        )
     return found
 
 
@@ -153,9 +196,16 @@ def ablation(sweep: Path) -> list[Finding]:
         choice, variant = str(row.get("choice") or ""), str(row.get("variant") or "")
         word = str(row.get("verdict") or "")
 
-        def number(field: str, variant: str = variant, row: Mapping[str, Any] = row) -> Number | None:
+        def number(
+            field: str, variant: str = variant, row: Mapping[str, Any] = row
+        ) -> Number | None:
             value = _cell(row, field)
-            source = {"sweep": sweep.name, "file": "ablation.csv", "variant": variant, "field": field}
+            source = {
+                "sweep": sweep.name,
+                "file": "ablation.csv",
+                "variant": variant,
+                "field": field,
+            }
             return None if value is None else Number(value, source)
 
         n, average, delta = number("n"), number("mean"), number("delta")
@@ -165,17 +215,28 @@ def ablation(sweep: Path) -> list[Finding]:
         if delta is None:  # the full preset: the reference
             sentence = say.ablation_reference(average.value, int(n.value))
             numbers = {"mean": average, "seeds": n}
-            found.append(Finding("Ablation", "ablation reference", sweep.name, sentence, numbers, facts))
+            found.append(
+                Finding("Ablation", "ablation reference", sweep.name, sentence, numbers, facts)
+            )
             continue
         low, high = number("low"), number("high")
         numbers = {"mean": average, "seeds": n, "delta": delta}
         if low is not None and high is not None:
             numbers |= {"low": low, "high": high}
             sentence = say.ablation_row_interval(
-                choice, variant, average.value, int(n.value), delta.value, low.value, high.value, word
+                choice,
+                variant,
+                average.value,
+                int(n.value),
+                delta.value,
+                low.value,
+                high.value,
+                word,
             )
         else:
-            sentence = say.ablation_row(choice, variant, average.value, int(n.value), delta.value, word)
+            sentence = say.ablation_row(
+                choice, variant, average.value, int(n.value), delta.value, word
+            )
         found.append(Finding("Ablation", "ablation", sweep.name, sentence, numbers, facts))
         if choice in SCHEDULE_CHOICES:
             cited = say.schedule_ablated(SCHEDULE_CHOICES[choice], word, delta.value)
@@ -196,25 +257,41 @@ def per_class(run: str, report: EvalReport) -> list[Finding]:
         return []
 
     def count(name: str, field: str, value: int, **more: str) -> Number:
-        return Number(value, {"run": run, "evaluation": where, "class": name, "field": field, **more})
+        return Number(
+            value, {"run": run, "evaluation": where, "class": name, "field": field, **more}
+        )
 
     def numbers_of(c: Any, prefix: str) -> dict[str, Number]:
         correct, images = count(c.name, "correct", c.correct), count(c.name, "images", c.images)
-        return {f"{prefix}_acc": ratio(correct, images), f"{prefix}_correct": correct, f"{prefix}_images": images}
+        return {
+            f"{prefix}_acc": ratio(correct, images),
+            f"{prefix}_correct": correct,
+            f"{prefix}_images": images,
+        }
 
     weakest = min(classes, key=lambda c: (c.correct / c.images, c.index))
     strongest = max(classes, key=lambda c: (c.correct / c.images, -c.index))
     numbers = numbers_of(weakest, "weakest") | numbers_of(strongest, "strongest")
     sentence = say.per_class(
-        weakest.name, numbers["weakest_acc"].value, weakest.correct, weakest.images,
-        strongest.name, numbers["strongest_acc"].value, strongest.correct, strongest.images,
+        weakest.name,
+        numbers["weakest_acc"].value,
+        weakest.correct,
+        weakest.images,
+        strongest.name,
+        numbers["strongest_acc"].value,
+        strongest.correct,
+        strongest.images,
     )
     facts = {"weakest": weakest.name, "strongest": strongest.name}
     found = [Finding("Per class", "per class", run, sentence, numbers, facts)]
     pairs = report.most_confused(1)
     if not pairs:
         total = Number(report.images, {"run": run, "evaluation": where, "field": "images"})
-        found.append(Finding("Per class", "no mistakes", run, say.no_mistakes(report.images), {"images": total}))
+        found.append(
+            Finding(
+                "Per class", "no mistakes", run, say.no_mistakes(report.images), {"images": total}
+            )
+        )
         return found
     pair = pairs[0]
     true_class = next(c for c in classes if c.name == pair.true)

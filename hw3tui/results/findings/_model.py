@@ -3,7 +3,8 @@
 A number is read from one place of a run or sweep folder (`source`), or derived from other
 numbers (`derived` names the arithmetic, `from` lists its operands, each a number of its own):
 
-    {"value": 0.726, "source": {"run": "tiny-…", "event": "epoch_end", "epoch": 8, "field": "val_acc"}}
+    {"value": 0.726,
+     "source": {"run": "tiny-…", "event": "epoch_end", "epoch": 8, "field": "val_acc"}}
     {"value": 0.0125, "derived": "difference", "from": [{...}, {...}]}   # from[0] - from[1]
 """
 
@@ -68,7 +69,9 @@ def mean(numbers: Sequence[Number]) -> Number:
 
 def std(numbers: Sequence[Number]) -> Number:
     """The sample standard deviation (ddof 1) of two numbers or more."""
-    return Number(statistics.stdev(n.value for n in numbers), derived="std", operands=tuple(numbers))
+    return Number(
+        statistics.stdev(n.value for n in numbers), derived="std", operands=tuple(numbers)
+    )
 
 
 @dataclass(frozen=True)

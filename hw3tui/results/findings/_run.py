@@ -94,12 +94,20 @@ def _kept(side: RunSide) -> tuple[Finding | None, Number | None]:
     gain = difference(value, last)
     last_epoch = _epoch_number(side, last_result.epoch)
     sentence = say.kept(
-        value.value, int(epoch.value), int(planned.value), last.value, last_result.epoch,
+        value.value,
+        int(epoch.value),
+        int(planned.value),
+        last.value,
+        last_result.epoch,
         gain.value,
     )
     numbers = {
-        "best": value, "epoch": epoch, "planned": planned, "last": last,
-        "last_epoch": last_epoch, "gain": gain,
+        "best": value,
+        "epoch": epoch,
+        "planned": planned,
+        "last": last,
+        "last_epoch": last_epoch,
+        "gain": gain,
     }
     return Finding(section, "kept", side.name, sentence, numbers), gain
 
@@ -128,7 +136,9 @@ def _best_val_acc(side: RunSide) -> tuple[Number, Number] | None:
 
 def _planned(side: RunSide) -> Number | None:
     if side.summary is not None and side.summary.epochs:
-        return Number(side.summary.epochs, {"run": side.name, "file": "status.json", "field": "epochs"})
+        return Number(
+            side.summary.epochs, {"run": side.name, "file": "status.json", "field": "epochs"}
+        )
     if side.history.epochs_planned:
         return Number(side.history.epochs_planned, _event(side, "run_start", None, "epochs"))
     return None
@@ -185,7 +195,8 @@ def gap_stretch(train: Sequence[float], val: Sequence[float]) -> Stretch | None:
 def _overfitting(side: RunSide) -> list[Finding]:
     section = "Overfitting"
     epochs = [
-        r for r in side.history.epochs
+        r
+        for r in side.history.epochs
         if None not in (r.train_loss, r.val_loss, r.train_acc, r.val_acc)
     ]
     count = Number(len(epochs), _event(side, "epoch_end", None, "count"))
@@ -211,9 +222,13 @@ def _overfitting(side: RunSide) -> list[Finding]:
     if by_loss is not None and (by_gap is None or by_loss.start <= by_gap.start):
         s = by_loss
         numbers = {
-            "start": epoch(s.start), "best": epoch(s.before), "end": epoch(s.end),
-            "val_before": at(s.before, "val_loss"), "val_after": at(s.end, "val_loss"),
-            "train_before": at(s.before, "train_loss"), "train_after": at(s.end, "train_loss"),
+            "start": epoch(s.start),
+            "best": epoch(s.before),
+            "end": epoch(s.end),
+            "val_before": at(s.before, "val_loss"),
+            "val_after": at(s.end, "val_loss"),
+            "train_before": at(s.before, "train_loss"),
+            "train_after": at(s.end, "train_loss"),
         }
         sentence = say.overfitting_loss(
             *(int(numbers[k].value) for k in ("start", "best", "end")),
@@ -224,24 +239,34 @@ def _overfitting(side: RunSide) -> list[Finding]:
         s = by_gap
         train_after, val_after = at(s.end, "train_acc"), at(s.end, "val_acc")
         numbers = {
-            "start": epoch(s.start), "end": epoch(s.end),
+            "start": epoch(s.start),
+            "end": epoch(s.end),
             "threshold": Number(GAP, {"rule": "GAP"}),
             "patience": Number(PATIENCE, {"rule": "PATIENCE"}),
             "before_epoch": epoch(s.before),
             "gap_before": difference(at(s.before, "train_acc"), at(s.before, "val_acc")),
             "gap_after": difference(train_after, val_after),
-            "train_acc": train_after, "val_acc": val_after,
+            "train_acc": train_after,
+            "val_acc": val_after,
         }
         sentence = say.overfitting_gap(
-            int(numbers["start"].value), int(numbers["end"].value), GAP, PATIENCE,
-            int(numbers["before_epoch"].value), numbers["gap_before"].value,
-            numbers["gap_after"].value, train_after.value, val_after.value,
+            int(numbers["start"].value),
+            int(numbers["end"].value),
+            GAP,
+            PATIENCE,
+            int(numbers["before_epoch"].value),
+            numbers["gap_before"].value,
+            numbers["gap_after"].value,
+            train_after.value,
+            val_after.value,
         )
         return [Finding(section, "overfitting", side.name, sentence, numbers, {"rule": "acc_gap"})]
     val = series("val_loss")
     lowest = min(range(len(val)), key=lambda i: (val[i], i))
     numbers = {
-        "epochs": count, "lowest": at(lowest, "val_loss"), "lowest_epoch": epoch(lowest),
+        "epochs": count,
+        "lowest": at(lowest, "val_loss"),
+        "lowest_epoch": epoch(lowest),
         "patience": Number(PATIENCE, {"rule": "PATIENCE"}),
     }
     sentence = say.no_overfitting(len(epochs), val[lowest], epochs[lowest].epoch, PATIENCE)
@@ -270,7 +295,9 @@ def _schedules(side: RunSide) -> list[Finding]:
         for k, i in enumerate(changes):
             before_epochs = [e for e, _ in used[max(bounds[k], i - AROUND) : i]]
             after_epochs = [e for e, _ in used[i : min(bounds[k + 2], i + AROUND)]]
-            found.append(_change(side, name, used[i - 1][0], used[i][0], before_epochs, after_epochs))
+            found.append(
+                _change(side, name, used[i - 1][0], used[i][0], before_epochs, after_epochs)
+            )
     return found
 
 
@@ -282,7 +309,8 @@ def _start_value(side: RunSide, name: str, epoch: int) -> Number:
 
 def _val_acc_mean(side: RunSide, epochs: Sequence[int]) -> Number | None:
     values = [
-        n for e in epochs
+        n
+        for e in epochs
         if e in side.history.results
         and (n := _epoch_value(side, side.history.results[e], "val_acc")) is not None
     ]
@@ -323,10 +351,17 @@ def _ramp(
         "start": _start_value(side, name, first),
         "end": _start_value(side, name, last),
         "changes": Number(len(changes), derived="count", operands=tuple(steps)),
-        "acc_start": acc_start, "acc_end": acc_end,
+        "acc_start": acc_start,
+        "acc_end": acc_end,
     }
     sentence = say.schedule_ramp(
-        name, first, last, numbers["start"].value, numbers["end"].value, len(changes),
-        acc_start.value, acc_end.value,
+        name,
+        first,
+        last,
+        numbers["start"].value,
+        numbers["end"].value,
+        len(changes),
+        acc_start.value,
+        acc_end.value,
     )
     return Finding("Schedules", "schedule ramp", side.name, sentence, numbers, {"schedule": name})

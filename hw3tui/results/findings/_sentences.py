@@ -45,7 +45,12 @@ def kept_over_seeds(seeds: int, gain_mean: float, gain_std: float) -> str:
 
 
 def overfitting_loss(
-    start: int, best: int, end: int, val_before: float, val_after: float, train_before: float,
+    start: int,
+    best: int,
+    end: int,
+    val_before: float,
+    val_after: float,
+    train_before: float,
     train_after: float,
 ) -> str:
     return (
@@ -57,8 +62,15 @@ def overfitting_loss(
 
 
 def overfitting_gap(
-    start: int, end: int, threshold: float, patience: int, before_epoch: int, gap_before: float,
-    gap_after: float, train_acc: float, val_acc: float,
+    start: int,
+    end: int,
+    threshold: float,
+    patience: int,
+    before_epoch: int,
+    gap_before: float,
+    gap_after: float,
+    train_acc: float,
+    val_acc: float,
 ) -> str:
     return (
         f"Overfitting from epoch {start}: train acc stayed ahead of val acc by more than "
@@ -104,8 +116,14 @@ def schedule_change_unseen(name: str, epoch: int, before: float, after: float) -
 
 
 def schedule_ramp(
-    name: str, first: int, last: int, start: float, end: float, changes: int,
-    acc_start: float, acc_end: float,
+    name: str,
+    first: int,
+    last: int,
+    start: float,
+    end: float,
+    changes: int,
+    acc_start: float,
+    acc_end: float,
 ) -> str:
     return (
         f"{SCHEDULE_NAMES.get(name, name)} moved from {start:g} at epoch {first} to {end:g} at "
@@ -127,8 +145,15 @@ def changes_text(changes: Sequence[tuple[str, str, str]]) -> str:
 
 
 def configuration(
-    changes: str, metric: str, mean: float, seeds: int, reference_mean: float,
-    reference_seeds: int, delta: float, word: str, method: str,
+    changes: str,
+    metric: str,
+    mean: float,
+    seeds: int,
+    reference_mean: float,
+    reference_seeds: int,
+    delta: float,
+    word: str,
+    method: str,
 ) -> str:
     return (
         f"{changes}: mean best {metric} {_v(mean)} over {seeds} seed(s) against "
@@ -138,8 +163,17 @@ def configuration(
 
 
 def configuration_interval(
-    changes: str, metric: str, mean: float, seeds: int, reference_mean: float,
-    reference_seeds: int, delta: float, low: float, high: float, word: str, method: str,
+    changes: str,
+    metric: str,
+    mean: float,
+    seeds: int,
+    reference_mean: float,
+    reference_seeds: int,
+    delta: float,
+    low: float,
+    high: float,
+    word: str,
+    method: str,
 ) -> str:
     return (
         f"{changes}: mean best {metric} {_v(mean)} over {seeds} seeds against "
@@ -158,7 +192,13 @@ def sweep_configuration(
 
 
 def sweep_configuration_interval(
-    config: str, params: str, mean: float, seeds: int, delta: float, low: float, high: float,
+    config: str,
+    params: str,
+    mean: float,
+    seeds: int,
+    delta: float,
+    low: float,
+    high: float,
     word: str,
 ) -> str:
     return (
@@ -172,8 +212,14 @@ def sweep_best(config: str, params: str, mean: float, seeds: int) -> str:
 
 
 def per_class(
-    weakest: str, weakest_acc: float, weakest_correct: int, weakest_images: int,
-    strongest: str, strongest_acc: float, strongest_correct: int, strongest_images: int,
+    weakest: str,
+    weakest_acc: float,
+    weakest_correct: int,
+    weakest_images: int,
+    strongest: str,
+    strongest_acc: float,
+    strongest_correct: int,
+    strongest_images: int,
 ) -> str:
     return (
         f"At the best checkpoint, the weakest class is {weakest} ({weakest_correct} of "
@@ -197,7 +243,9 @@ def ablation_reference(mean: float, seeds: int) -> str:
     return f"The full preset as is: mean {_v(mean)} over {seeds} seed(s)."
 
 
-def ablation_row(choice: str, variant: str, mean: float, seeds: int, delta: float, word: str) -> str:
+def ablation_row(
+    choice: str, variant: str, mean: float, seeds: int, delta: float, word: str
+) -> str:
     return (
         f"{choice}, {variant}: mean {_v(mean)} over {seeds} seed(s), {_d(delta)} against the "
         f"full preset: {word}."
@@ -205,7 +253,13 @@ def ablation_row(choice: str, variant: str, mean: float, seeds: int, delta: floa
 
 
 def ablation_row_interval(
-    choice: str, variant: str, mean: float, seeds: int, delta: float, low: float, high: float,
+    choice: str,
+    variant: str,
+    mean: float,
+    seeds: int,
+    delta: float,
+    low: float,
+    high: float,
     word: str,
 ) -> str:
     return (
