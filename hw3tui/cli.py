@@ -103,6 +103,10 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.writeup:note",
         "Append TEXT (why you tried this, what you saw) to the run's notes.md, dated.",
     ),
+    "findings": Entry(
+        "hw3tui.commands.findings:findings",
+        "What RUN... show, in sentences: the epoch kept, overfitting, schedules, verdicts.",
+    ),
     "report": Entry(
         "hw3tui.commands.report:report",
         "Write DIR/report.md with its figures: the write-up of RUN... for a report.",
