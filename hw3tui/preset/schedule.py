@@ -20,9 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, model_validator
+
+if TYPE_CHECKING:  # models.py builds on this module
+    from hw3tui.preset.models import Schedule
 
 FORMS = ("linear", "cosine", "plateau")
 """The named schedule forms, written as a one-key mapping: `{linear: {...}}`."""
@@ -294,3 +297,11 @@ def describe(spec: ScheduleSpec) -> str:
         p = spec.plateau
         return f"{p.start:g}, ×{p.factor:g} after {p.patience} epochs without a better val acc"
     return str(spec)
+
+
+def planned_batch_sizes(schedule: Schedule) -> list[int]:
+    """The batch size each epoch starts with, as planned before training (a plateau schedule's
+    later sizes depend on val accuracy: its first size stands for them). One place for what the
+    workload estimate and the check of several processes' global batch both need."""
+    sizes = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
+    return [int(sizes.at(epoch)) for epoch in range(schedule.epochs)]

@@ -161,6 +161,10 @@ Event = Mapping[str, Any]
 
 EventSink = Callable[[Event], None]
 
+Note = Callable[[str], None]
+"""Where a message for the person watching goes before (or outside) a run's events: setup
+("decoding 9866 images ..."), the launcher's word on its ranks."""
+
 
 def now() -> float:
     """An event's `time`: unix seconds, to the millisecond."""

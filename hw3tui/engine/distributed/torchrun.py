@@ -23,7 +23,7 @@ import os
 import shlex
 import shutil
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -36,10 +36,10 @@ from hw3tui.errors import one_line
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs import RunDir
 from hw3tui.runs.ending import record_end
+from hw3tui.runs.events import Note
 from hw3tui.runs.states import RunState
 from hw3tui.runs.status import Status
 
-Note = Callable[[str], None]
 SHUTDOWN_SECONDS = 120
 """How long torchrun waits for cancelled ranks to save before it kills them (its default: 30)."""
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)

@@ -64,7 +64,7 @@ from hw3tui.engine.distributed.rank_errors import (
 from hw3tui.engine.hardware.memory import available_memory
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Preset
-from hw3tui.preset.schedule import Scheduler
+from hw3tui.preset.schedule import planned_batch_sizes
 
 if TYPE_CHECKING:
     from hw3tui.engine.hardware.runtime import Runtime
@@ -161,10 +161,7 @@ class World:
         """Each rank needs images of every batch: the global batch is at least one per rank."""
         if self.size == 1:
             return
-        schedule = preset.schedule
-        sizes = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
-        for epoch in range(schedule.epochs):
-            size = int(sizes.at(epoch))
+        for epoch, size in enumerate(planned_batch_sizes(preset.schedule)):
             if size < self.size:
                 raise DistributedError(
                     f"schedule.batch_size: {size} at epoch {epoch} is below the {self.size} "

@@ -3,7 +3,6 @@ device with its optimizer, schedules and input pipelines. Nothing here touches t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -31,10 +30,8 @@ from hw3tui.engine.training.hyper import Schedules
 from hw3tui.engine.training.loop import Job
 from hw3tui.preset import LoadedPreset
 from hw3tui.preset.models import Optimizer, Preset
-from hw3tui.preset.schedule import Scheduler
-
-Note = Callable[[str], None]
-"""Where setup messages go ("decoding 9866 images ..."), before the run's events exist."""
+from hw3tui.preset.schedule import planned_batch_sizes
+from hw3tui.runs.events import Note
 
 
 @dataclass
@@ -119,11 +116,8 @@ def check_compile(runtime: Runtime) -> None:
 def _workload(preset: Preset, images: int, classes: int) -> Workload:
     """The images the run trains at each of its batch sizes (a plateau schedule's later sizes
     are not known up front: its first size stands for them)."""
-    schedule = preset.schedule
-    sizes = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
     images_at: dict[int, int] = {}
-    for epoch in range(schedule.epochs):
-        size = int(sizes.at(epoch))
+    for size in planned_batch_sizes(preset.schedule):
         images_at[size] = images_at.get(size, 0) + images
     return Workload(preset.backbone.name, preset.data.image_size, classes, images_at)
 

@@ -35,14 +35,14 @@ from hw3tui.atomic import DiskFull, clean_leftovers, write_text_atomic
 from hw3tui.engine.distributed.process_group import joined
 from hw3tui.engine.distributed.world import World, lost_contact, under_torchrun
 from hw3tui.engine.hardware.probe import as_started
-from hw3tui.engine.training.job import Note, Setup, connect, make_job, prepare
+from hw3tui.engine.training.job import Setup, connect, make_job, prepare
 from hw3tui.engine.training.loop import Job, Outcome, Outputs, StopFlag, fit
 from hw3tui.engine.training.meter import NonFiniteLoss
 from hw3tui.engine.training.recorder import Following, RunDirError, RunRecorder, abandon, claim
 from hw3tui.engine.training.state import has_state, load_state
 from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.runs import RunDir
-from hw3tui.runs.events import EventSink, Images, RunEnd, RunStart, now
+from hw3tui.runs.events import EventSink, Images, Note, RunEnd, RunStart, now
 from hw3tui.runs.status import Status
 from hw3tui.signals import handled
 
