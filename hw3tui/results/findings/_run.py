@@ -192,8 +192,26 @@ def gap_stretch(train: Sequence[float], val: Sequence[float]) -> Stretch | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A run's epochs that have all four metrics, and their numbers with sources."""
+
+    side: RunSide
+    epochs: list[EpochResult]
+
+    def series(self, field: str) -> list[float]:
+        return [float(r.metric(field) or 0.0) for r in self.epochs]
+
+    def at(self, index: int, field: str) -> Number:
+        found = _epoch_value(self.side, self.epochs[index], field)
+        assert found is not None  # every epoch kept has all four metrics
+        return found
+
+    def epoch(self, index: int) -> Number:
+        return _epoch_number(self.side, self.epochs[index].epoch)
+
+
 def _overfitting(side: RunSide) -> list[Finding]:
-    section = "Overfitting"
     epochs = [
         r
         for r in side.history.epochs
@@ -204,73 +222,77 @@ def _overfitting(side: RunSide) -> list[Finding]:
         needed = Number(MIN_EPOCHS, {"rule": "MIN_EPOCHS"})
         sentence = say.too_few_epochs(len(epochs), MIN_EPOCHS)
         numbers = {"epochs": count, "needed": needed}
-        return [Finding(section, "too few epochs", side.name, sentence, numbers)]
-
-    def series(field: str) -> list[float]:
-        return [float(r.metric(field) or 0.0) for r in epochs]
-
-    def at(index: int, field: str) -> Number:
-        found = _epoch_value(side, epochs[index], field)
-        assert found is not None  # every epoch kept has all four metrics
-        return found
-
-    def epoch(index: int) -> Number:
-        return _epoch_number(side, epochs[index].epoch)
-
-    by_loss = loss_stretch(series("train_loss"), series("val_loss"))
-    by_gap = gap_stretch(series("train_acc"), series("val_acc"))
+        return [Finding(_OVERFITTING, "too few epochs", side.name, sentence, numbers)]
+    kept = _Kept(side, epochs)
+    by_loss = loss_stretch(kept.series("train_loss"), kept.series("val_loss"))
+    by_gap = gap_stretch(kept.series("train_acc"), kept.series("val_acc"))
     if by_loss is not None and (by_gap is None or by_loss.start <= by_gap.start):
-        s = by_loss
-        numbers = {
-            "start": epoch(s.start),
-            "best": epoch(s.before),
-            "end": epoch(s.end),
-            "val_before": at(s.before, "val_loss"),
-            "val_after": at(s.end, "val_loss"),
-            "train_before": at(s.before, "train_loss"),
-            "train_after": at(s.end, "train_loss"),
-        }
-        sentence = say.overfitting_loss(
-            *(int(numbers[k].value) for k in ("start", "best", "end")),
-            *(numbers[k].value for k in ("val_before", "val_after", "train_before", "train_after")),
-        )
-        return [Finding(section, "overfitting", side.name, sentence, numbers, {"rule": "val_loss"})]
+        return [_by_loss(kept, by_loss)]
     if by_gap is not None:
-        s = by_gap
-        train_after, val_after = at(s.end, "train_acc"), at(s.end, "val_acc")
-        numbers = {
-            "start": epoch(s.start),
-            "end": epoch(s.end),
-            "threshold": Number(GAP, {"rule": "GAP"}),
-            "patience": Number(PATIENCE, {"rule": "PATIENCE"}),
-            "before_epoch": epoch(s.before),
-            "gap_before": difference(at(s.before, "train_acc"), at(s.before, "val_acc")),
-            "gap_after": difference(train_after, val_after),
-            "train_acc": train_after,
-            "val_acc": val_after,
-        }
-        sentence = say.overfitting_gap(
-            int(numbers["start"].value),
-            int(numbers["end"].value),
-            GAP,
-            PATIENCE,
-            int(numbers["before_epoch"].value),
-            numbers["gap_before"].value,
-            numbers["gap_after"].value,
-            train_after.value,
-            val_after.value,
-        )
-        return [Finding(section, "overfitting", side.name, sentence, numbers, {"rule": "acc_gap"})]
-    val = series("val_loss")
+        return [_by_gap(kept, by_gap)]
+    return [_no_overfitting(kept, count)]
+
+
+_OVERFITTING = "Overfitting"
+
+
+def _by_loss(kept: _Kept, s: Stretch) -> Finding:
+    numbers = {
+        "start": kept.epoch(s.start),
+        "best": kept.epoch(s.before),
+        "end": kept.epoch(s.end),
+        "val_before": kept.at(s.before, "val_loss"),
+        "val_after": kept.at(s.end, "val_loss"),
+        "train_before": kept.at(s.before, "train_loss"),
+        "train_after": kept.at(s.end, "train_loss"),
+    }
+    sentence = say.overfitting_loss(
+        *(int(numbers[k].value) for k in ("start", "best", "end")),
+        *(numbers[k].value for k in ("val_before", "val_after", "train_before", "train_after")),
+    )
+    rule = {"rule": "val_loss"}
+    return Finding(_OVERFITTING, "overfitting", kept.side.name, sentence, numbers, rule)
+
+
+def _by_gap(kept: _Kept, s: Stretch) -> Finding:
+    train_after, val_after = kept.at(s.end, "train_acc"), kept.at(s.end, "val_acc")
+    numbers = {
+        "start": kept.epoch(s.start),
+        "end": kept.epoch(s.end),
+        "threshold": Number(GAP, {"rule": "GAP"}),
+        "patience": Number(PATIENCE, {"rule": "PATIENCE"}),
+        "before_epoch": kept.epoch(s.before),
+        "gap_before": difference(kept.at(s.before, "train_acc"), kept.at(s.before, "val_acc")),
+        "gap_after": difference(train_after, val_after),
+        "train_acc": train_after,
+        "val_acc": val_after,
+    }
+    sentence = say.overfitting_gap(
+        int(numbers["start"].value),
+        int(numbers["end"].value),
+        GAP,
+        PATIENCE,
+        int(numbers["before_epoch"].value),
+        numbers["gap_before"].value,
+        numbers["gap_after"].value,
+        train_after.value,
+        val_after.value,
+    )
+    rule = {"rule": "acc_gap"}
+    return Finding(_OVERFITTING, "overfitting", kept.side.name, sentence, numbers, rule)
+
+
+def _no_overfitting(kept: _Kept, count: Number) -> Finding:
+    val = kept.series("val_loss")
     lowest = min(range(len(val)), key=lambda i: (val[i], i))
     numbers = {
         "epochs": count,
-        "lowest": at(lowest, "val_loss"),
-        "lowest_epoch": epoch(lowest),
+        "lowest": kept.at(lowest, "val_loss"),
+        "lowest_epoch": kept.epoch(lowest),
         "patience": Number(PATIENCE, {"rule": "PATIENCE"}),
     }
-    sentence = say.no_overfitting(len(epochs), val[lowest], epochs[lowest].epoch, PATIENCE)
-    return [Finding(section, "no overfitting", side.name, sentence, numbers)]
+    sentence = say.no_overfitting(len(val), val[lowest], kept.epochs[lowest].epoch, PATIENCE)
+    return Finding(_OVERFITTING, "no overfitting", kept.side.name, sentence, numbers)
 
 
 # ---- schedules ----------------------------------------------------------------------------
