@@ -98,7 +98,9 @@ def importances_of(study: optuna.Study) -> Importances:
         if t.value is not None and math.isfinite(t.value)
     ]
     n = len(completed)
-    axes = sorted({name for t in completed for name, d in t.distributions.items() if not d.single()})
+    axes = sorted(
+        {name for t in completed for name, d in t.distributions.items() if not d.single()}
+    )
     if not axes:
         return Importances(n, direction, reason="The sweep varies no axis: no importance.")
     if n < needed(len(axes)):

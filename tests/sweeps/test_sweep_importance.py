@@ -24,7 +24,7 @@ def test_a_decisive_axis_comes_first_and_importances_sum_to_one(direction: str) 
     study = _study(direction, 30, lambda p: p["x"], axes=("x", "y", "z"))
     found = importances_of(study)
     assert found.evaluator == "PED-ANOVA"
-    assert list(found.values)[0] == "x"
+    assert next(iter(found.values)) == "x"
     assert math.isclose(sum(found.values.values()), 1.0)
     assert found.values["x"] > 0.5  # more than every other axis together
     assert "x explains the most" in found.sentence()
@@ -43,7 +43,7 @@ def test_importances_respect_the_direction(direction: str, first: str) -> None:
     found = importances_of(study)
     assert found.evaluator == "PED-ANOVA"
     assert found.direction == direction
-    assert list(found.values)[0] == first
+    assert next(iter(found.values)) == first
     assert math.isclose(sum(found.values.values()), 1.0)
 
 
