@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 import click
 
 from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
-from hw3tui.commands.targets import runs_of
+from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput
 from hw3tui.runs import RunDir
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.results.figures import Size
+    from hw3tui.results.sweep_report import SweepSection
 
 REPORT_FILE = "report.md"
 
@@ -68,7 +69,8 @@ def report(
         check_destination(out, reported)
         folder = ReportFolder.open(out)
         with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
-            remarks = _write(runs, Path(built), size, fmt, title)
+            sweeps = sweeps_of(targets, runs_dir)
+            remarks = _write(runs, Path(built), size, fmt, title, sweeps)
             folder.publish(Path(built))
     except DiskFull as exc:
         raise BadInput(str(exc)) from None
@@ -81,7 +83,9 @@ def report(
         click.echo(printable(line))
 
 
-def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) -> list[str]:
+def _write(
+    runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str, sweeps: list[Path]
+) -> list[str]:
     """Figures and report.md into `staging`; the remarks to tell the user."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
@@ -117,9 +121,24 @@ def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) 
         )
         remarks += [f"{side.name}: {remark}" for remark in figures.remarks]
     relative = None if comparison is None else comparison.relative_to(staging).as_posix()
-    text = report_markdown(sections, fields, comparison=relative, title=title)
+    swept = [_sweep_section(sweep, staging, size, fmt) for sweep in sweeps]
+    text = report_markdown(sections, fields, comparison=relative, title=title, sweeps=swept)
     write_text_atomic(staging / REPORT_FILE, text)
     return remarks
+
+
+def _sweep_section(sweep: Path, staging: Path, size: Size, fmt: str) -> SweepSection:
+    """A sweep's figures into `staging/<sweep>/` and what the report says of them."""
+    from hw3tui.commands.sweep_figures import draw_sweep
+    from hw3tui.results.sweep_report import SweepSection
+
+    done = draw_sweep(sweep, staging, size, fmt)
+    return SweepSection(
+        name=done.name,
+        sentences=done.sentences,
+        figures=[(title, path.relative_to(staging).as_posix()) for title, path in done.figures],
+        table="" if done.table is None else done.table.relative_to(staging).as_posix(),
+    )
 
 
 def _pieces(run: RunDir) -> tuple[list[str], str]:

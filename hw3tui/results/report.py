@@ -14,10 +14,14 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from hw3tui.humanize import format_duration
 from hw3tui.results.markdown import code, target, text
 from hw3tui.untrusted import printable
+
+if TYPE_CHECKING:
+    from hw3tui.results.sweep_report import SweepSection
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ def report_markdown(
     *,
     comparison: str | None = None,
     title: str = "Experiments",
+    sweeps: Sequence[SweepSection] = (),
 ) -> str:
     lines = [f"# {text(title)}", ""]
     header = ["run", *(code(f, in_table=True) for f in fields), "best val acc", "best epoch"]
@@ -74,6 +79,11 @@ def report_markdown(
     lines.append("")
     if comparison is not None:
         lines += ["## Validation accuracy of the runs", "", f"![val acc]({link(comparison)})", ""]
+    if sweeps:
+        from hw3tui.results.sweep_report import sweep_lines  # it uses this module's cell, link
+
+        for sweep in sweeps:
+            lines += sweep_lines(sweep)
     for s in sections:
         lines += _section(s)
     return "\n".join(lines).rstrip("\n") + "\n"
