@@ -83,22 +83,22 @@ def axis_figure(data: AxisData, size: Size, *, metric: str, higher_is_better: bo
     if data.kind == "choice":
         order = [*data.categories, *sorted({p.x for p in data.points} - set(data.categories))]
         where = {c: i for i, c in enumerate(order)}
+        spreads = {s.config: s for s in data.spreads}
         for category in order:
+            # one slot per configuration: its seeds' points and their mean ± std side by side
             mine = [p for p in data.points if p.x == category]
-            for p, dx in zip(mine, _offsets(len(mine)), strict=True):
-                ax.plot(where[category] + dx, p.value, "o", color="tab:blue", alpha=0.6)
-            spreads = [s for s in data.spreads if s.x == category]
-            for s, dx in zip(spreads, _offsets(len(spreads)), strict=True):
-                ax.errorbar(
-                    where[category] + dx,
-                    s.mean,
-                    yerr=s.std,
-                    fmt="s",
-                    color="black",
-                    capsize=4,
-                    label=None if shown_mean else "mean ± std over seeds",
-                )
-                shown_mean = True
+            configs = sorted({p.config for p in mine})
+            slot = dict(zip(configs, _offsets(len(configs)), strict=True))
+            for p in mine:
+                ax.plot(where[category] + slot[p.config], p.value, "o", color="tab:blue", alpha=0.6)
+            for config in configs:
+                if (s := spreads.get(config)) is not None:
+                    x = where[category] + slot[config] + SPREAD / 20
+                    label = None if shown_mean else "mean ± std over seeds"
+                    ax.errorbar(
+                        x, s.mean, yerr=s.std, fmt="s", color="black", capsize=4, label=label
+                    )
+                    shown_mean = True
         ax.set_xticks(range(len(order)))
         ax.set_xticklabels([plain(data.labels.get(c, c), 24) for c in order])
         ax.set_xlim(-0.6, len(order) - 0.4)
