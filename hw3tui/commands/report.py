@@ -53,7 +53,9 @@ def report(
 
     A table of the runs (what differs in their presets, best val acc and epoch, epochs,
     duration, device), their val acc on one figure, then per run its figures, its notes
-    (`hw3tui note`) and its checkpoint pieces with the `cat` command that joins them.
+    (`hw3tui note`) and its checkpoint pieces with the `cat` command that joins them. A SWEEP
+    adds a section: each run's value against each axis, and the axes' importance (Optuna's
+    PED-ANOVA) with importances.csv, or the sentence saying why there is none.
 
     Relative links only: the folder renders on a git host as is. DIR/.hw3tui-report lists the
     files a report wrote; a later report replaces only those, and refuses to overwrite a file

@@ -7,7 +7,9 @@ import math
 import optuna
 import pytest
 
-from hw3tui.sweeps.importance import importances_of, importances_text, needed
+from hw3tui.sweeps.analysis import file_stem
+from hw3tui.sweeps.folder import SweepDir
+from hw3tui.sweeps.importance import importances_of, importances_text, needed, sweep_importances
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -66,3 +68,23 @@ def test_importances_csv_lists_axes_largest_first() -> None:
     lines = importances_text(found).splitlines()
     assert lines[0] == "axis,importance,evaluator"
     assert lines[1].startswith("y,") and lines[1].endswith(",PED-ANOVA")
+
+
+def test_a_sweep_whose_study_is_gone_gets_a_sentence(tmp_path) -> None:
+    folder = SweepDir(tmp_path / "s-20261206-120000")
+    (folder.path / "runs").mkdir(parents=True)
+    folder.sweep_file.write_text("name: s\nbase: tiny\naxes: {schedule.lr: [0.1, 0.01]}\n")
+    found = sweep_importances(folder)
+    assert found.values == {}
+    assert (
+        found.sentence()
+        == "The sweep's study could not be read: no optuna.journal in the sweep folder."
+    )
+    assert not folder.journal.exists()  # reading never creates a study
+
+
+def test_an_axis_name_is_a_safe_file_name() -> None:
+    taken: set[str] = set()
+    assert file_stem("schedule.lr", taken) == "schedule.lr"
+    assert file_stem("../x/y\x1b", taken) == "_x_y_"
+    assert file_stem("schedule.lr", taken) == "schedule.lr-2"
