@@ -107,10 +107,10 @@ def axis_figure(data: AxisData, size: Size, *, metric: str, higher_is_better: bo
         points = [(x, y) for x, y in xs if x is not None]
         ax.plot([x for x, _ in points], [y for _, y in points], "o", color="tab:blue", alpha=0.6)
         for s in data.spreads:
-            x = _number(s.x, data.kind)
-            if x is not None:
+            at = _number(s.x, data.kind)
+            if at is not None:
                 ax.errorbar(
-                    x,
+                    at,
                     s.mean,
                     yerr=s.std,
                     fmt="s",
