@@ -12,18 +12,13 @@ from typing import TYPE_CHECKING
 import click
 
 from hw3tui.commands.options import runs_dir_option
-from hw3tui.commands.targets import runs_of
+from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput, NoBestCheckpoint
 from hw3tui.runs import RunDir
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.results.eval_report import EvalReport
-
-
-def sweeps_of(targets: Sequence[str]) -> list[Path]:
-    """The targets that are sweep folders (their runs/ are the trials)."""
-    return [Path(t) for t in targets if (Path(t) / "runs").is_dir()]
 
 
 def evaluations(runs: Sequence[RunDir]) -> tuple[dict[str, EvalReport], list[str]]:
@@ -67,7 +62,7 @@ def findings(targets: tuple[str, ...], as_json: bool, no_eval: bool, runs_dir: P
 
     runs = runs_of(targets, runs_dir)
     reports, problems = ({}, []) if no_eval else evaluations(runs)
-    found = findings_of(runs, sweeps_of(targets), reports)
+    found = findings_of(runs, sweeps_of(targets, runs_dir), reports)
     for problem in problems:
         click.echo(printable(problem), err=True)
     if as_json:

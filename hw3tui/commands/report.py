@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hw3tui.commands.findings import sweeps_of
 from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
-from hw3tui.commands.targets import runs_of
+from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput
 from hw3tui.runs import RunDir
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.results.figures import Size
+    from hw3tui.results.sweep_report import SweepSection
 
 REPORT_FILE = "report.md"
 
@@ -53,8 +53,10 @@ def report(
 
     The findings (`hw3tui findings`: the same sentences), a table of the runs (what differs
     in their presets, best val acc and epoch, epochs, duration, device), their val acc on one
-    figure, then per run its figures, its notes
-    (`hw3tui note`) and its checkpoint pieces with the `cat` command that joins them.
+    figure, then per run its figures, its notes (`hw3tui note`) and its checkpoint pieces with
+    the `cat` command that joins them. A SWEEP adds a section: each run's value against each
+    axis, and the axes' importance (Optuna's PED-ANOVA) with importances.csv, or the sentence
+    saying why there is none.
 
     Relative links only: the folder renders on a git host as is. DIR/.hw3tui-report lists the
     files a report wrote; a later report replaces only those, and refuses to overwrite a file
@@ -70,7 +72,8 @@ def report(
         check_destination(out, reported)
         folder = ReportFolder.open(out)
         with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
-            remarks = _write(runs, sweeps_of(targets), Path(built), size, fmt, title)
+            sweeps = sweeps_of(targets, runs_dir)
+            remarks = _write(runs, Path(built), size, fmt, title, sweeps)
             folder.publish(Path(built))
     except DiskFull as exc:
         raise BadInput(str(exc)) from None
@@ -84,7 +87,7 @@ def report(
 
 
 def _write(
-    runs: list[RunDir], sweeps: list[Path], staging: Path, size: Size, fmt: str, title: str
+    runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str, sweeps: list[Path]
 ) -> list[str]:
     """Figures and report.md into `staging`; the remarks to tell the user."""
     from hw3tui.atomic import write_text_atomic
@@ -124,9 +127,26 @@ def _write(
     relative = None if comparison is None else comparison.relative_to(staging).as_posix()
     evaluations = {f.side.name: f.evaluation for f in drawn if f.evaluation is not None}
     found = findings_markdown(findings_of(runs, sweeps, evaluations))
-    text = report_markdown(sections, fields, comparison=relative, title=title, findings=found)
+    swept = [_sweep_section(sweep, staging, size, fmt) for sweep in sweeps]
+    text = report_markdown(
+        sections, fields, comparison=relative, title=title, findings=found, sweeps=swept
+    )
     write_text_atomic(staging / REPORT_FILE, text)
     return remarks
+
+
+def _sweep_section(sweep: Path, staging: Path, size: Size, fmt: str) -> SweepSection:
+    """A sweep's figures into `staging/<sweep>/` and what the report says of them."""
+    from hw3tui.commands.sweep_figures import draw_sweep
+    from hw3tui.results.sweep_report import SweepSection
+
+    done = draw_sweep(sweep, staging, size, fmt)
+    return SweepSection(
+        name=done.name,
+        sentences=done.sentences,
+        figures=[(title, path.relative_to(staging).as_posix()) for title, path in done.figures],
+        table="" if done.table is None else done.table.relative_to(staging).as_posix(),
+    )
 
 
 def _pieces(run: RunDir) -> tuple[list[str], str]:

@@ -29,3 +29,16 @@ def runs_of(targets: tuple[str, ...], runs_dir: Path | None) -> list[RunDir]:
     if repeated:
         raise BadInput(f"run {repeated[0]} is given twice")
     return runs
+
+
+def sweeps_of(targets: tuple[str, ...], runs_dir: Path | None) -> list[Path]:
+    """The targets that are sweep folders (not runs: a run is never a sweep): their paths, for
+    the sweep figures of `plot` and `report`."""
+    where = runs_dir or DEFAULT_RUNS_DIR
+    return [
+        Path(t)
+        for t in targets
+        if find_run(t, where) is None
+        and (Path(t) / "runs").is_dir()
+        and (Path(t) / "sweep.yaml").is_file()
+    ]

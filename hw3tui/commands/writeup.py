@@ -11,7 +11,7 @@ import click
 
 from hw3tui.commands.common import load_or_exit, set_option
 from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
-from hw3tui.commands.targets import runs_of
+from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput
 from hw3tui.runs import DEFAULT_RUNS_DIR, find_run
 from hw3tui.untrusted import printable
@@ -48,7 +48,9 @@ def plot(
     Per run (in DIR/RUN/): curves, schedules as used, confusion matrix and per-class accuracy
     of the best checkpoint on the val set (the numbers of `hw3tui eval`), misclassified val
     images; for several runs DIR/val_acc.FORMAT, each line labelled by what differs in its
-    preset. A SWEEP folder stands for its trials' runs.
+    preset. A SWEEP folder stands for its trials' runs, and adds DIR/SWEEP/axes/AXIS.FORMAT
+    (each run's best value against each axis), importances.FORMAT and importances.csv (Optuna's
+    PED-ANOVA hyperparameter importance, or a sentence saying why there is none).
 
     Each file is replaced whole or not at all. Exit codes: 0 written, 2 bad input.
     """
@@ -66,6 +68,16 @@ def plot(
             click.echo(f"wrote {printable(path)}")
     if comparison is not None:
         click.echo(f"wrote {printable(comparison)}")
+    from hw3tui.commands.sweep_figures import draw_sweep
+
+    for sweep in sweeps_of(targets, runs_dir):
+        done = draw_sweep(sweep, out, size, fmt)
+        for sentence in done.sentences:
+            click.echo(f"{click.style(printable(done.name), bold=True)}: {printable(sentence)}")
+        for _, path in done.figures:
+            click.echo(f"wrote {printable(path)}")
+        if done.table is not None:
+            click.echo(f"wrote {printable(done.table)}")
 
 
 @click.command()

@@ -15,10 +15,14 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from hw3tui.humanize import format_duration
 from hw3tui.results.markdown import code, target, text
 from hw3tui.untrusted import printable
+
+if TYPE_CHECKING:
+    from hw3tui.results.sweep_report import SweepSection
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ def report_markdown(
     comparison: str | None = None,
     title: str = "Experiments",
     findings: Sequence[str] = (),
+    sweeps: Sequence[SweepSection] = (),
 ) -> str:
     lines = [f"# {text(title)}", ""]
     lines += findings  # the Findings section, already Markdown (`findings_markdown`)
@@ -77,6 +82,11 @@ def report_markdown(
     lines.append("")
     if comparison is not None:
         lines += ["## Validation accuracy of the runs", "", f"![val acc]({link(comparison)})", ""]
+    if sweeps:
+        from hw3tui.results.sweep_report import sweep_lines  # it uses this module's cell, link
+
+        for sweep in sweeps:
+            lines += sweep_lines(sweep)
     for s in sections:
         lines += _section(s)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -179,6 +179,7 @@ def test_every_number_of_every_finding_equals_its_source(isolated: Path) -> None
 def test_a_sweeps_tables_are_quoted_cell_for_cell(isolated: Path) -> None:
     sweep = isolated / "sweeps" / "s"
     run = write_run(sweep / "runs" / "0", train_loss=FALLING[:3], val_loss=OVERFIT_VAL[:3])
+    (sweep / "sweep.yaml").write_text("name: s\nbase: quickstart\n")  # what makes it a sweep
     (sweep / "configs.csv").write_text(
         "config,n,mean,std,min,max,delta,low,high,verdict,optimizer.name\n"
         "1,3,0.8,0.01,0.79,0.81,0,,,best,adamw\n"
