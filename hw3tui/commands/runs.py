@@ -58,8 +58,29 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
     help="The per-epoch metric to draw.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Why B beat A (two runs on the same val set): preset changes, val acc per epoch, "
+    "per-class changes and the val images that flipped, evaluated at both best checkpoints.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --explain: folder for the figure of flipped images (default: the current one).",
+)
 @runs_dir_option("Where to look for runs given by name")
-def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Path | None) -> None:
+def compare(
+    run_paths: tuple[str, ...],
+    metric: str,
+    as_json: bool,
+    explain: bool,
+    out: Path | None,
+    runs_dir: Path | None,
+) -> None:
     """Runs side by side: best metrics, the preset fields that differ, per-epoch curves, and
     each configuration's verdict.
 
@@ -67,6 +88,10 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
     runs. Runs whose presets are equal but for `seed` and `name` are one configuration; the first
     run's configuration is the reference the others get their verdict against (mean best
     `checkpoint.monitor` over seeds, 95 % interval, better / worse / within noise / one seed).
+
+    --explain (two runs validated on the same images, else exit 2): both best checkpoints are
+    evaluated on that val set and compared class by class and image by image; the flipped images
+    are drawn into `flips_A_vs_B.png` (in -o DIR).
     """
     found: list[RunDir] = []
     for name in run_paths:
@@ -76,6 +101,13 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
             found.append(run)
     if len(found) < 2:
         raise BadInput("compare needs two runs or more (see hw3tui runs)")
+    if out is not None and not explain:
+        raise BadInput("-o is the folder of --explain's figure: give --explain too")
+    if explain:
+        if len(found) != 2:
+            raise BadInput(f"--explain compares two runs (A, then B); {len(found)} given")
+        _explain(found[0], found[1], out or Path(), as_json=as_json)
+        return
     from hw3tui.results.comparison import compare_runs
 
     comparison = compare_runs(found)
@@ -91,3 +123,28 @@ def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Pa
     console.print(
         comparison_view(comparison, metric=metric, plot_width=min(console.width, 100), color=color)
     )
+
+
+def _explain(a: RunDir, b: RunDir, out: Path, *, as_json: bool) -> None:
+    """`compare A B --explain`: evaluate both, check their val set, print, draw the flips."""
+    from hw3tui.commands.explain_pair import draw_flips, evaluate_run, explain_pair
+    from hw3tui.results.comparison import load_side
+    from hw3tui.results.figures import Size
+    from hw3tui.untrusted import printable
+
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"-o {printable(out)}: not a folder")
+    sides = (load_side(a), load_side(b))
+    explanation = explain_pair(sides, (evaluate_run(a), evaluate_run(b)))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        figure = draw_flips(
+            explanation, (a, b), out / f"flips_{a.name}_vs_{b.name}.png", size=Size(), fmt="png"
+        )
+    except OSError as exc:
+        raise BadInput(f"-o {printable(out)}: cannot write: {exc.strerror or exc}") from None
+    if as_json:
+        click.echo(json.dumps(explanation.as_json(str(figure)), indent=2))
+        return
+    for line in explanation.lines(str(figure)):
+        click.echo(line)
