@@ -20,6 +20,8 @@ from hw3tui.runs import RunDir
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
+    from hw3tui.commands.run_figures import RunFigures
+    from hw3tui.results.comparison import RunSide
     from hw3tui.results.figures import Size
 
 REPORT_FILE = "report.md"
@@ -117,9 +119,40 @@ def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) 
         )
         remarks += [f"{side.name}: {remark}" for remark in figures.remarks]
     relative = None if comparison is None else comparison.relative_to(staging).as_posix()
-    text = report_markdown(sections, fields, comparison=relative, title=title)
+    explained, told = _explained(sides, drawn, staging, size, fmt)
+    remarks += told
+    text = report_markdown(sections, fields, comparison=relative, title=title, explained=explained)
     write_text_atomic(staging / REPORT_FILE, text)
     return remarks
+
+
+def _explained(
+    sides: list[RunSide], drawn: list[RunFigures], staging: Path, size: Size, fmt: str
+) -> tuple[list[list[str]], list[str]]:
+    """ "Why B beat A" for the first run (A) against each other run (B) whose best checkpoints
+    were evaluated, with the figure of their flipped images; a remark for a pair on different
+    val sets."""
+    from hw3tui.commands.explain_pair import DifferentValSets, draw_flips, evaluated, explain_pair
+    from hw3tui.results.figures import FORMATS
+    from hw3tui.results.report import link
+
+    chosen = next(f for f in FORMATS if f == fmt)
+    blocks: list[list[str]] = []
+    remarks: list[str] = []
+    first = drawn[0].evaluated if drawn else None
+    for number, (side, figures) in enumerate(zip(sides[1:], drawn[1:], strict=True), start=1):
+        if first is None or figures.evaluated is None:
+            continue
+        pair = (sides[0], side)
+        try:
+            explanation = explain_pair(pair, (evaluated(first), evaluated(figures.evaluated)))
+        except DifferentValSets as exc:
+            remarks.append(f'no "Why B beat A" for {side.name}: {exc}')
+            continue
+        path = staging / f"flips-{number}.{chosen}"
+        draw_flips(explanation, (pair[0].run, side.run), path, size=size, fmt=chosen)
+        blocks.append(explanation.markdown(link(path.name)))
+    return blocks, remarks
 
 
 def _pieces(run: RunDir) -> tuple[list[str], str]:

@@ -53,6 +53,8 @@ class RunFigures:
     remarks: list[str] = field(default_factory=list)
     accuracy: float | None = None
     """The best checkpoint's val accuracy as evaluated (None: not evaluated)."""
+    evaluated: tuple[EvalReport, Mistakes] | None = None
+    """That evaluation, for what else reads it (the report's "Why B beat A")."""
 
 
 def write_run_figures(
@@ -88,7 +90,7 @@ def write_run_figures(
         )
         return done
     report, mistakes = evaluated
-    done.accuracy = report.accuracy
+    done.accuracy, done.evaluated = report.accuracy, evaluated
     done.files["confusion"] = save_figure(
         figures_eval.confusion_figure(report, size, name), folder / f"confusion.{fmt}", size, fmt
     )

@@ -141,7 +141,8 @@ class Explanation:
 
     def markdown(self, figure: str | None = None) -> list[str]:
         """The report's lines (a `### Why ...` subsection; `figure` a relative link target)."""
-        out = [f"### {text(self.headline())}", "", text(self.summary()), ""]
+        a, b = (code(n) for n in self.names)
+        out = [f"### {text(self.headline())}", "", f"A = {a}, B = {b}: {text(self.summary())}", ""]
         if self.changes:
             out += ["| preset field | A | B |", "|---|---|---|"]
             out += [

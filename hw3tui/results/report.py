@@ -60,7 +60,10 @@ def report_markdown(
     *,
     comparison: str | None = None,
     title: str = "Experiments",
+    explained: Sequence[Sequence[str]] = (),
 ) -> str:
+    """`explained`: a "Why B beat A" subsection per compared pair, already Markdown
+    (`hw3tui.results.explain.Explanation.markdown`)."""
     lines = [f"# {text(title)}", ""]
     header = ["run", *(code(f, in_table=True) for f in fields), "best val acc", "best epoch"]
     header += ["epochs", "duration", "device", "state"]
@@ -74,6 +77,10 @@ def report_markdown(
     lines.append("")
     if comparison is not None:
         lines += ["## Validation accuracy of the runs", "", f"![val acc]({link(comparison)})", ""]
+    if explained:
+        lines += ["## Why B beat A", ""]
+        for block in explained:
+            lines += block
     for s in sections:
         lines += _section(s)
     return "\n".join(lines).rstrip("\n") + "\n"

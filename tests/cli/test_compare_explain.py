@@ -80,7 +80,10 @@ def test_the_flipped_images_are_those_of_both_checkpoints_predictions(
     assert [f["index"] for f in flips["right_to_wrong"]] == broke
     assert [f["index"] for f in flips["wrong_to_right"]] == fixed
     assert found["images"] == len(labels)
-    right = (sum(p == t for p, t in zip(before, labels)), sum(p == t for p, t in zip(after, labels)))
+    right = (
+        sum(p == t for p, t in zip(before, labels)),
+        sum(p == t for p, t in zip(after, labels)),
+    )
     assert (found["correct"]["a"], found["correct"]["b"]) == right
     figure = Path(found["figure"])
     assert figure.parent == tmp_path / "out"
@@ -143,3 +146,20 @@ def test_explain_compares_two_runs(pair: types.SimpleNamespace) -> None:
     result = hw3tui("compare", pair.a, pair.b, "-o", "somewhere")
     assert result.exit_code == 2
     assert "--explain" in result.output
+
+
+def test_the_report_explains_each_pair_it_compares(
+    pair: types.SimpleNamespace, tmp_path: Path
+) -> None:
+    found = explained(pair, tmp_path / "explain")
+    result = hw3tui("report", pair.a, pair.b, "-o", tmp_path / "report")
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "report" / "report.md").read_text()
+    why = report.split("## Why B beat A\n", 1)[1]
+    assert why.startswith("\n### ")
+    assert f"A = `{pair.a.name}`, B = `{pair.b.name}`" in why
+    flips = found["flips"]
+    counts = f"{len(flips['right_to_wrong'])} right → wrong, {len(flips['wrong_to_right'])} wrong"
+    assert f"Flipped val images: {counts}" in why
+    assert "![flipped val images](<flips-1.png>)" in why
+    assert (tmp_path / "report" / "flips-1.png").read_bytes().startswith(b"\x89PNG")
