@@ -6,6 +6,7 @@ No torch: both read run directories only (status.json, events.jsonl, preset.yaml
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -138,9 +139,8 @@ def _explain(a: RunDir, b: RunDir, out: Path, *, as_json: bool) -> None:
     explanation = explain_pair(sides, (evaluate_run(a), evaluate_run(b)))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        figure = draw_flips(
-            explanation, (a, b), out / f"flips_{a.name}_vs_{b.name}.png", size=Size(), fmt="png"
-        )
+        name = f"flips_{_file_part(a.name)}_vs_{_file_part(b.name)}.png"
+        figure = draw_flips(explanation, (a, b), out / name, size=Size(), fmt="png")
     except OSError as exc:
         raise BadInput(f"-o {printable(out)}: cannot write: {exc.strerror or exc}") from None
     if as_json:
@@ -148,3 +148,9 @@ def _explain(a: RunDir, b: RunDir, out: Path, *, as_json: bool) -> None:
         return
     for line in explanation.lines(str(figure)):
         click.echo(line)
+
+
+def _file_part(name: str) -> str:
+    """A run's name as part of a file name: other characters (a control character, a space)
+    become `-`."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"

@@ -37,8 +37,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> types.SimpleNamespace:
         for key, optimizer in (("a", "sgd"), ("b", "adamw")):
             before = set(runs_dir.iterdir()) if runs_dir.is_dir() else set()
             sets = ["schedule.epochs=1", f"optimizer.name={optimizer}", f"name={key}"]
-            args = ["run", TINY, "--runs-dir", runs_dir, *(x for s in sets for x in ("--set", s))]
-            result = hw3tui(*args)
+            pairs = [x for s in sets for x in ("--set", s)]
+            result = hw3tui("run", TINY, "--runs-dir", runs_dir, *pairs)
             assert result.exit_code == 0, result.output
             (made[key],) = set(runs_dir.iterdir()) - before
     return types.SimpleNamespace(root=root, **made)
@@ -81,8 +81,8 @@ def test_the_flipped_images_are_those_of_both_checkpoints_predictions(
     assert [f["index"] for f in flips["wrong_to_right"]] == fixed
     assert found["images"] == len(labels)
     right = (
-        sum(p == t for p, t in zip(before, labels)),
-        sum(p == t for p, t in zip(after, labels)),
+        sum(p == t for p, t in zip(before, labels, strict=True)),
+        sum(p == t for p, t in zip(after, labels, strict=True)),
     )
     assert (found["correct"]["a"], found["correct"]["b"]) == right
     figure = Path(found["figure"])
@@ -163,3 +163,15 @@ def test_the_report_explains_each_pair_it_compares(
     assert f"Flipped val images: {counts}" in why
     assert "![flipped val images](<flips-1.png>)" in why
     assert (tmp_path / "report" / "flips-1.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_names_reach_the_terminal_and_the_file_name_escaped(
+    pair: types.SimpleNamespace, tmp_path: Path
+) -> None:
+    evil = tmp_path / "runs" / "b\x1b[2Jcleared"
+    shutil.copytree(pair.b, evil)
+    result = hw3tui("compare", pair.a, evil, "--explain", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "b\\x1b[2Jcleared" in result.output
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["flips_a_vs_b-2Jcleared.png"]
