@@ -174,4 +174,6 @@ def test_names_reach_the_terminal_and_the_file_name_escaped(
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output
     assert "b\\x1b[2Jcleared" in result.output
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["flips_a_vs_b-2Jcleared.png"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [
+        f"flips_{pair.a.name}_vs_b-2Jcleared.png"
+    ]
