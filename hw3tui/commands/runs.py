@@ -1,6 +1,7 @@
 """`hw3tui runs` and `hw3tui compare`: the runs on disk, and two or more of them side by side.
 
-No torch: both read run directories only (status.json, events.jsonl, preset.yaml).
+Both read run directories only (status.json, events.jsonl, preset.yaml), without torch; only
+`compare --explain` imports the engine, once its arguments are checked, to evaluate checkpoints.
 """
 
 from __future__ import annotations
