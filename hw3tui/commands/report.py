@@ -20,6 +20,8 @@ from hw3tui.runs import RunDir
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
+    from hw3tui.commands.run_figures import RunFigures
+    from hw3tui.results.comparison import RunSide
     from hw3tui.results.figures import Size
     from hw3tui.results.sweep_report import SweepSection
 
@@ -128,8 +130,16 @@ def _write(
     evaluations = {f.side.name: f.evaluation for f in drawn if f.evaluation is not None}
     found = findings_markdown(findings_of(runs, sweeps, evaluations))
     swept = [_sweep_section(sweep, staging, size, fmt) for sweep in sweeps]
+    explained, told = _explained(sides, drawn, staging, size, fmt)
+    remarks += told
     text = report_markdown(
-        sections, fields, comparison=relative, title=title, findings=found, sweeps=swept
+        sections,
+        fields,
+        comparison=relative,
+        title=title,
+        findings=found,
+        sweeps=swept,
+        explained=explained,
     )
     write_text_atomic(staging / REPORT_FILE, text)
     return remarks
@@ -147,6 +157,35 @@ def _sweep_section(sweep: Path, staging: Path, size: Size, fmt: str) -> SweepSec
         figures=[(title, path.relative_to(staging).as_posix()) for title, path in done.figures],
         table="" if done.table is None else done.table.relative_to(staging).as_posix(),
     )
+
+
+def _explained(
+    sides: list[RunSide], drawn: list[RunFigures], staging: Path, size: Size, fmt: str
+) -> tuple[list[list[str]], list[str]]:
+    """ "Why B beat A" for the first run (A) against each other run (B) whose best checkpoints
+    were evaluated, with the figure of their flipped images; a remark for a pair on different
+    val sets."""
+    from hw3tui.commands.explain_pair import DifferentValSets, draw_flips, evaluated, explain_pair
+    from hw3tui.results.figures import FORMATS
+    from hw3tui.results.report import link
+
+    chosen = next(f for f in FORMATS if f == fmt)
+    blocks: list[list[str]] = []
+    remarks: list[str] = []
+    first = drawn[0].evaluated if drawn else None
+    for number, (side, figures) in enumerate(zip(sides[1:], drawn[1:], strict=True), start=1):
+        if first is None or figures.evaluated is None:
+            continue
+        pair = (sides[0], side)
+        try:
+            explanation = explain_pair(pair, (evaluated(first), evaluated(figures.evaluated)))
+        except DifferentValSets as exc:
+            remarks.append(f'no "Why B beat A" for {side.name}: {exc}')
+            continue
+        path = staging / f"flips-{number}.{chosen}"
+        draw_flips(explanation, (pair[0].run, side.run), path, size=size, fmt=chosen)
+        blocks.append(explanation.markdown(link(path.name)))
+    return blocks, remarks
 
 
 def _pieces(run: RunDir) -> tuple[list[str], str]:

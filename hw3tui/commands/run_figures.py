@@ -53,8 +53,13 @@ class RunFigures:
     remarks: list[str] = field(default_factory=list)
     accuracy: float | None = None
     """The best checkpoint's val accuracy as evaluated (None: not evaluated)."""
-    evaluation: EvalReport | None = None
-    """The best checkpoint on the val set (None: not evaluated): for the per-class findings."""
+    evaluated: tuple[EvalReport, Mistakes] | None = None
+    """The best checkpoint on the val set with each image's prediction (None: not evaluated):
+    for the per-class findings and the report's "Why B beat A"."""
+
+    @property
+    def evaluation(self) -> EvalReport | None:
+        return None if self.evaluated is None else self.evaluated[0]
 
 
 def write_run_figures(
@@ -90,8 +95,7 @@ def write_run_figures(
         )
         return done
     report, mistakes = evaluated
-    done.accuracy = report.accuracy
-    done.evaluation = report
+    done.accuracy, done.evaluated = report.accuracy, evaluated
     done.files["confusion"] = save_figure(
         figures_eval.confusion_figure(report, size, name), folder / f"confusion.{fmt}", size, fmt
     )

@@ -129,6 +129,50 @@ def misclassified_figure(
     )
 
 
+def flips_figure(
+    broke: np.ndarray,
+    broke_captions: Sequence[str],
+    fixed: np.ndarray,
+    fixed_captions: Sequence[str],
+    counts: tuple[int, int],
+    size: Size,
+    title: str,
+    *,
+    columns: int = 6,
+) -> Figure:
+    """The val images that flipped between two runs: right → wrong (as B saw them: B's
+    mistakes) above wrong → right (as A saw them: A's mistakes), captions already `plain`.
+    `counts` are all the flips of each kind (only some may be drawn)."""
+    kinds = [
+        (broke, broke_captions, "tab:red"),
+        (fixed, fixed_captions, "tab:green"),
+    ]
+    rows: list[list[np.ndarray]] = []
+    captions: list[list[str]] = []
+    colours: list[list[str]] = []
+    for images, texts, colour in kinds:
+        cells = list(zip(images, texts, strict=True))
+        for start in range(0, len(cells), columns):
+            row = cells[start : start + columns]
+            rows.append([image for image, _ in row])
+            captions.append([caption for _, caption in row])
+            colours.append([colour] * len(row))
+    # two lines: the runs' names (someone else's text, flattened) and the counts
+    heading = (
+        f"{plain(title, 90)}\n{counts[0]} right → wrong (red, as B saw them), "
+        f"{counts[1]} wrong → right (green, as A saw them)"
+    )
+    if not rows:
+        figure = new_figure(size)
+        ax = figure.subplots()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no val image flipped", ha="center", va="center")
+    else:
+        figure = image_grid_figure(rows, captions, size, title, caption_colours=colours)
+    figure.suptitle(heading)
+    return figure
+
+
 def augment_figure(
     originals: np.ndarray, draws: np.ndarray, labels: Sequence[str], size: Size, title: str
 ) -> Figure:

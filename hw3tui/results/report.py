@@ -67,7 +67,10 @@ def report_markdown(
     title: str = "Experiments",
     findings: Sequence[str] = (),
     sweeps: Sequence[SweepSection] = (),
+    explained: Sequence[Sequence[str]] = (),
 ) -> str:
+    """`explained`: a "Why B beat A" subsection per compared pair, already Markdown
+    (`hw3tui.results.explain.Explanation.markdown`)."""
     lines = [f"# {text(title)}", ""]
     lines += findings  # the Findings section, already Markdown (`findings_markdown`)
     header = ["run", *(code(f, in_table=True) for f in fields), "best val acc", "best epoch"]
@@ -82,6 +85,10 @@ def report_markdown(
     lines.append("")
     if comparison is not None:
         lines += ["## Validation accuracy of the runs", "", f"![val acc]({link(comparison)})", ""]
+    if explained:
+        lines += ["## Why B beat A", ""]
+        for block in explained:
+            lines += block
     if sweeps:
         from hw3tui.results.sweep_report import sweep_lines  # it uses this module's cell, link
 

@@ -123,7 +123,7 @@ def test_note_then_report_links_only_existing_files(finished_runs: Any) -> None:
     folder = root / "report"
     text = (folder / "report.md").read_text()
     links = re.findall(r"\]\(<([^>]+)>\)", text)
-    assert len(links) == 2 * len(FIGURES) + 1
+    assert len(links) == 2 * len(FIGURES) + 2  # and val_acc, and the pair's flipped images
     assert all(not Path(link).is_absolute() and (folder / link).is_file() for link in links)
     assert "> - " in text and "tried lr 0.01: | faster?" in text
     assert "`schedule.lr`" in text.splitlines()[2]  # what differs is a column
@@ -132,6 +132,7 @@ def test_note_then_report_links_only_existing_files(finished_runs: Any) -> None:
     again = invoke(root, "report", str(finished_runs.shapes), "-o", "report")
     assert again.exit_code == 0, again.output
     assert not (folder / finished_runs.faster.name).exists()
+    assert not (folder / "flips-1.png").exists()
     (root / "mine").mkdir()
     (root / "mine" / "thesis.tex").write_text("keep")
     refused = invoke(root, "report", str(finished_runs.shapes), "-o", "mine")

@@ -15,6 +15,7 @@ val set gives exactly the val acc the run recorded for that epoch (on the same d
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -241,6 +242,20 @@ class Mistakes:
     predicted: list[str]
     total: int
     """How many images it got wrong in all."""
+    every: Predictions
+    """Every image's true and predicted class, by index: what `compare --explain` flips by."""
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Each image of the evaluated split, by its index in the split: its true class and the class
+    the model predicted (indices into the checkpoint's classes), and which split that was."""
+
+    labels: tuple[int, ...]
+    predicted: tuple[int, ...]
+    val_set: str
+    """A fingerprint of the split (its labels and its images' pixels or files): two evaluations
+    with the same fingerprint ran on the same images in the same order."""
 
 
 def evaluate_with_mistakes(
@@ -278,14 +293,41 @@ def evaluate_with_mistakes(
     )
     wrong = torch.nonzero(predicted != labels).flatten().tolist()
     shown = wrong[:mistakes]
-    inputs = job.val_inputs(images_at(split, shown).to(job.runtime.device), None)
     names = trained.classes
+    every = Predictions(tuple(labels.tolist()), tuple(predicted.tolist()), fingerprint(split))
     return report, Mistakes(
-        images=job.val_inputs.to_pixels(inputs),
+        images=as_seen(job, split, shown),
         true=[names[int(labels[i])] for i in shown],
         predicted=[names[int(predicted[i])] for i in shown],
         total=len(wrong),
+        every=every,
     )
+
+
+def as_seen(job: Job, split: Split, indices: Sequence[int]) -> np.ndarray:
+    """uint8 (N, H, W, 3): the split's images at `indices` as the job's model sees them (the
+    evaluation transforms applied, then de-normalised for drawing)."""
+    inputs = job.val_inputs(images_at(split, indices).to(job.runtime.device), None)
+    return job.val_inputs.to_pixels(inputs)
+
+
+def images_seen(trained: Trained, indices: Sequence[int]) -> np.ndarray:
+    """The run's own val images at `indices` (indices of `Predictions`), as the checkpoint's
+    model saw them when it was evaluated."""
+    dataset = labelled_images(trained, None)
+    split = in_checkpoint_order(dataset, trained.classes)
+    return as_seen(eval_job(trained, split), split, indices)
+
+
+def fingerprint(split: Split) -> str:
+    """SHA-256 of a split's labels and its images (decoded pixels in memory, else the files'
+    resolved paths): equal for the same images in the same order."""
+    digest = hashlib.sha256(split.labels.numpy().astype("<i8").tobytes())
+    if split.images is not None:
+        digest.update(split.images.contiguous().numpy().tobytes())
+    for path in split.files or ():
+        digest.update(str(path.resolve()).encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
 
 
 def labelled_images(trained: Trained, data: Path | None) -> Dataset:
