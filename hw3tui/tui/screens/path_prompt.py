@@ -52,11 +52,12 @@ class PathPrompt(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            # plain text: a title names a run or a file, an error quotes the path typed
+            yield Label(self.title_text, markup=False)
             yield Input(self.initial, id="path")
-            yield Static("", id="error")
+            yield Static("", id="error", markup=False)
             if self.hint:
-                yield Static(self.hint, id="hint")
+                yield Static(self.hint, id="hint", markup=False)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
