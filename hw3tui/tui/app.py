@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from hw3tui.tui.document import PresetDocument
 
 REAP_SECONDS = 2.0
+REPORT_NOTICE_SECONDS = 30.0
+"""A report ends while the user looks elsewhere: where it went stays on screen a while."""
 
 T = TypeVar("T")
 
@@ -91,9 +93,15 @@ class Hw3tuiApp(App[None]):
                     f"The report of {printable(child.what)} is written: "
                     f"{shown_path(child.out / 'report.md')}",
                     title="Report",
+                    timeout=REPORT_NOTICE_SECONDS,
                 )
             else:
-                self.notify(problem, title="Report not written", severity="error")
+                self.notify(
+                    problem,
+                    title="Report not written",
+                    severity="error",
+                    timeout=REPORT_NOTICE_SECONDS,
+                )
 
     # ---- reading (also called from worker threads) -----------------------------------------
 

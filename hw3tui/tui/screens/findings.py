@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from hw3tui.results.findings import Finding
 
 PER_CLASS = (
-    "Per class: the best checkpoint evaluated on its val set (v on a run's screen; "
-    "hw3tui findings and the report, w, include it)."
+    "Per class findings need the best checkpoint evaluated on its val set: v on an ended "
+    "run's screen shows the evaluation; hw3tui findings and the report (w) include them."
 )
 
 

@@ -202,8 +202,11 @@ class HomeScreen(Screen[None]):
             return True if run is not None and run.live else None
         if action == "sweep":
             return True if self.preset is not None else None
-        if action == "report":
-            return True if (self.run or self.sweep) is not None else None
+        if action == "report":  # of a run or sweep that has ended, as on their screens
+            row, sweep = self.run, self.sweep
+            if row is not None:
+                return None if row.live else True
+            return None if sweep is None or sweep.state.live else True
         if action in ("edit", "run"):
             return True if (self.preset or self.run) is not None else None
         if action == "compare":
@@ -309,12 +312,12 @@ class HomeScreen(Screen[None]):
 
     def action_report(self) -> None:
         row, sweep = self.run, self.sweep
-        if row is not None:
+        if row is not None and not row.live:
             self.hw3.write_report([row.path], row.name)
-        elif sweep is not None:
+        elif sweep is not None and not sweep.state.live:
             self.hw3.write_report([sweep.path], sweep.name)
         else:
-            self.notify("Highlight a run or a sweep to write its report.", severity="warning")
+            self.notify("Highlight a run or a sweep that has ended.", severity="warning")
 
     def action_open_file(self) -> None:
         self.hw3.ask_open_file()

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 PathCheck = Callable[[Path], str | None]
 """Returns why a path cannot be used, or None when it can."""
@@ -53,7 +53,7 @@ class PathPrompt(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             # plain text: a title names a run or a file, an error quotes the path typed
-            yield Label(self.title_text, markup=False)
+            yield Static(self.title_text, id="title", markup=False)  # wraps a long name
             yield Input(self.initial, id="path")
             yield Static("", id="error", markup=False)
             if self.hint:

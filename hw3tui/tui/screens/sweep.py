@@ -52,7 +52,7 @@ class SweepScreen(ProcessWatch):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "open_running", "Running trial"),
+        Binding("t", "open_running", "Running"),
         Binding("c", "cancel_sweep", "Cancel"),
         Binding("r", "resume_sweep", "Resume"),
         Binding("f", "findings", "Findings"),
