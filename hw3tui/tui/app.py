@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from hw3tui.tui.document import PresetDocument
 
 REAP_SECONDS = 2.0
+REPORT_NOTICE_SECONDS = 30.0
+"""A report ends while the user looks elsewhere: where it went stays on screen a while."""
 
 T = TypeVar("T")
 
@@ -81,7 +83,25 @@ class Hw3tuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())
-        self.set_interval(REAP_SECONDS, lambda: self.launcher.reap())
+        self.set_interval(REAP_SECONDS, self._reap)
+
+    def _reap(self) -> None:
+        self.launcher.reap()
+        for child, code, problem in self.launcher.ended_reports():
+            if code == 0:
+                self.notify(
+                    f"The report of {printable(child.what)} is written: "
+                    f"{shown_path(child.out / 'report.md')}",
+                    title="Report",
+                    timeout=REPORT_NOTICE_SECONDS,
+                )
+            else:
+                self.notify(
+                    problem,
+                    title="Report not written",
+                    severity="error",
+                    timeout=REPORT_NOTICE_SECONDS,
+                )
 
     # ---- reading (also called from worker threads) -----------------------------------------
 
@@ -260,6 +280,35 @@ class Hw3tuiApp(App[None]):
         self.notify(f"{printable(folder.name)} is not running here any more.", severity="warning")
         return False
 
+    # ---- reports: `hw3tui report` processes (the report evaluates with torch) ---------------
+
+    def write_report(self, targets: Sequence[Path], name: str) -> None:
+        """Ask where (default `report-NAME`), then start `hw3tui report TARGET... -o DIR`
+        detached; a notification says where it went, or its one-line error."""
+        from hw3tui.tui.screens.path_prompt import PathPrompt
+
+        def confirmed(out: Path | None) -> None:
+            if out is None:
+                return
+            try:
+                self.launcher.start_report(targets, out, name)
+            except OSError as exc:
+                self.notify(f"Could not start hw3tui report: {exc}", severity="error")
+                return
+            self.notify(f"Writing the report of {printable(name)} to {shown_path(out)}/ …")
+
+        self.push_screen(
+            PathPrompt(
+                f"Write the report of {printable(name)} into the folder",
+                f"report-{printable(name)}",
+                _check_report_folder,
+                "A new folder, an empty one or an earlier report's: only files a report wrote "
+                "are replaced. hw3tui report runs in the background (it evaluates each best "
+                "checkpoint).",
+            ),
+            confirmed,
+        )
+
     def pick_and_compare(self, run_path: Path) -> None:
         from hw3tui.runs import RunDir
         from hw3tui.tui.screens.compare import CompareScreen
@@ -358,6 +407,13 @@ def refusal(exc: BadInput) -> str:
     more = len(str(exc).strip().splitlines()) - 1
     line = printable(one_line(exc))
     return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else line
+
+
+def _check_report_folder(path: Path) -> str | None:
+    # the rest (not the current folder, not inside a run, ...) is hw3tui report's to refuse
+    if path.exists() and not path.is_dir():
+        return f"{path}: is a file; name a folder"
+    return None
 
 
 def _check_existing_preset(path: Path) -> str | None:

@@ -8,12 +8,40 @@ holds the run's lock, so a recycled pid is never signalled).
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hw3tui.runs import RunDir, launch_detached
+from hw3tui.untrusted import printable
+
+
+@dataclass(frozen=True)
+class ReportChild:
+    """A `hw3tui report ... -o DIR` this app started. Its output goes to log.txt in a private
+    temporary folder (DIR itself must stay new or a report's: a log there would be a file of
+    someone else's), read for its one-line error when it fails, then removed."""
+
+    out: Path
+    what: str
+    """What is reported (a run's or a sweep's name), for the notification."""
+    log_folder: Path
+    process: subprocess.Popen[bytes]
+
+    def problem(self) -> str:
+        """The last line the child wrote (its error), escaped."""
+        try:
+            text = (self.log_folder / "log.txt").read_text(errors="replace")
+        except OSError:
+            text = ""
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            return f"hw3tui report exited with {self.process.returncode}"
+        return printable(lines[-1].strip().removeprefix("error: "))
 
 
 @dataclass
@@ -24,6 +52,8 @@ class Launcher:
     children: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
     sweeps: dict[Path, subprocess.Popen[bytes]] = field(default_factory=dict)
     """The sweep processes this app started, by sweep folder (not runs: never listed as one)."""
+    reports: list[ReportChild] = field(default_factory=list)
+    """The reports being written (`hw3tui report`: it evaluates with torch, so never here)."""
 
     def launch(self, preset_file: Path, preset_name: str, *, cwd: Path | None = None) -> RunDir:
         """Create the run directory and start `hw3tui run PRESET --run-dir DIR` detached."""
@@ -48,6 +78,33 @@ class Launcher:
         """Collect ended children so none lingers as a zombie."""
         for child in [*self.children.values(), *self.sweeps.values()]:
             child.poll()
+
+    def start_report(self, targets: Sequence[Path], out: Path, what: str) -> ReportChild:
+        """Start `hw3tui report TARGET... -o OUT` detached (it outlives the app, like a run)."""
+        log_folder = Path(tempfile.mkdtemp(prefix="hw3tui-report-log-"))
+        try:
+            process = launch_detached(
+                ["report", *(str(t) for t in targets), "-o", str(out)], RunDir(log_folder)
+            )
+        except OSError:
+            shutil.rmtree(log_folder, ignore_errors=True)
+            raise
+        child = ReportChild(out, what, log_folder, process)
+        self.reports.append(child)
+        return child
+
+    def ended_reports(self) -> list[tuple[ReportChild, int, str]]:
+        """The reports that ended since the last call: each with its exit status and, when it
+        failed, its one-line error. Their temporary logs are removed."""
+        ended = []
+        for child in list(self.reports):
+            code = child.process.poll()
+            if code is None:
+                continue
+            self.reports.remove(child)
+            ended.append((child, code, child.problem() if code else ""))
+            shutil.rmtree(child.log_folder, ignore_errors=True)
+        return ended
 
     def start_sweep(self, args: list[str], folder: Path) -> None:
         """Start `hw3tui sweep ...` detached, its output appended to the sweep folder's log.txt.

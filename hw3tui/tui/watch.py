@@ -94,6 +94,8 @@ class ProcessWatch(Screen[None]):
             if state.is_(RunState.RUNNING, RunState.STARTING):
                 return True
             return None if state.is_(RunState.STOPPING) else False
+        if action == "report":  # `w`: the report of what has ended (not half a run)
+            return not self.state.live
         return True
 
     def ask_to_stop(self) -> None:

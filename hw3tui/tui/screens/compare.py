@@ -6,7 +6,7 @@ The figures come from `hw3tui.results.comparison`, as `hw3tui compare` prints th
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -24,6 +24,9 @@ from hw3tui.results.comparison import Comparison, compare_runs
 from hw3tui.runs import RunDir
 from hw3tui.tui.widgets.curves import Curves, Series
 from hw3tui.untrusted import printable
+
+if TYPE_CHECKING:
+    from hw3tui.tui.app import Hw3tuiApp
 
 
 class CompareScreen(Screen[None]):
@@ -51,6 +54,8 @@ class CompareScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "metric", "Loss/acc"),
+        Binding("f", "findings", "Findings"),
+        Binding("w", "report", "Report"),
         Binding("escape,backspace", "back", "Back"),
     ]
 
@@ -119,6 +124,22 @@ class CompareScreen(Screen[None]):
     def action_metric(self) -> None:
         self.metric = "loss" if self.metric == "acc" else "acc"
         self._plot()
+
+    def action_findings(self) -> None:
+        from hw3tui.tui.screens.findings import FindingsScreen
+
+        self.app.push_screen(FindingsScreen(self._pair_name, [self.a, self.b]))
+
+    def action_report(self) -> None:
+        self.hw3.write_report([self.a.path, self.b.path], self._pair_name)
+
+    @property
+    def hw3(self) -> Hw3tuiApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def _pair_name(self) -> str:
+        return f"{self.a.name}-vs-{self.b.name}"
 
     def action_back(self) -> None:
         self.dismiss()

@@ -25,6 +25,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "d", "compare the highlighted run with another (a preset: diff)"),
     ("", "o", "open a preset file by its path"),
     ("", "s", "sweep the preset: pick fields and values, start it"),
+    ("", "w", "write the highlighted ended run's or sweep's report (hw3tui report)"),
     ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
     ("", "ctrl+d", "diff against the file on disk or another preset"),
     ("", "ctrl+r", "run this preset"),
@@ -32,11 +33,15 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("run", "c", "cancel the run (it saves its state; hw3tui resume continues it)"),
     ("", "d, e", "compare with another run; the run's preset"),
     ("", "v", "evaluate an ended run's best checkpoint on its val set"),
+    ("", "f", "findings: what the run shows, in sentences (as hw3tui findings)"),
+    ("", "w", "write the ended run's report into a folder you confirm (hw3tui report)"),
     ("compare", "m", "accuracy or loss"),
+    ("", "f, w", "the two runs' findings; write their report"),
     ("sweep", "enter, t", "open the highlighted trial's run screen; the running trial's"),
     ("", "s, S", "sort the leaderboard by the next column; reverse the order"),
     ("", "c", "cancel the sweep (running trials save; r or hw3tui sweep resume continues)"),
     ("", "r", "resume a stopped sweep (hw3tui sweep resume, output in its log.txt)"),
+    ("", "f, w", "the sweep's findings (trials, configs, ablation); an ended sweep's report"),
     ("new sweep", "ctrl+s", "write the sweep file next to the preset and start it"),
 )
 

@@ -72,6 +72,7 @@ class HomeScreen(Screen[None]):
         Binding("c", "cancel_run", "Cancel"),
         Binding("d", "compare", "Compare"),
         Binding("s", "sweep", "Sweep"),
+        Binding("w", "report", "Report"),
         Binding("o", "open_file", "Open file", show=False),
     ]
 
@@ -201,6 +202,11 @@ class HomeScreen(Screen[None]):
             return True if run is not None and run.live else None
         if action == "sweep":
             return True if self.preset is not None else None
+        if action == "report":  # of a run or sweep that has ended, as on their screens
+            row, sweep = self.run, self.sweep
+            if row is not None:
+                return None if row.live else True
+            return None if sweep is None or sweep.state.live else True
         if action in ("edit", "run"):
             return True if (self.preset or self.run) is not None else None
         if action == "compare":
@@ -303,6 +309,15 @@ class HomeScreen(Screen[None]):
         entry = self.preset
         if entry is not None:
             self.hw3.pick_and_diff(entry)
+
+    def action_report(self) -> None:
+        row, sweep = self.run, self.sweep
+        if row is not None and not row.live:
+            self.hw3.write_report([row.path], row.name)
+        elif sweep is not None and not sweep.state.live:
+            self.hw3.write_report([sweep.path], sweep.name)
+        else:
+            self.notify("Highlight a run or a sweep that has ended.", severity="warning")
 
     def action_open_file(self) -> None:
         self.hw3.ask_open_file()

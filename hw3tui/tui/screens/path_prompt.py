@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 PathCheck = Callable[[Path], str | None]
 """Returns why a path cannot be used, or None when it can."""
@@ -52,11 +52,12 @@ class PathPrompt(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            # plain text: a title names a run or a file, an error quotes the path typed
+            yield Static(self.title_text, id="title", markup=False)  # wraps a long name
             yield Input(self.initial, id="path")
-            yield Static("", id="error")
+            yield Static("", id="error", markup=False)
             if self.hint:
-                yield Static(self.hint, id="hint")
+                yield Static(self.hint, id="hint", markup=False)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

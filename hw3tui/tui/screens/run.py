@@ -67,6 +67,8 @@ class RunScreen(ProcessWatch):
         Binding("d", "compare", "Compare"),
         Binding("v", "evaluate", "Evaluate"),
         Binding("e", "edit", "Preset"),
+        Binding("f", "findings", "Findings"),
+        Binding("w", "report", "Report"),
         Binding("escape,backspace", "back", "Back"),
     ]
 
@@ -272,6 +274,14 @@ class RunScreen(ProcessWatch):
 
     def action_edit(self) -> None:
         self.hw3.open_run_preset(self.run.path)
+
+    def action_findings(self) -> None:
+        from hw3tui.tui.screens.findings import FindingsScreen
+
+        self.app.push_screen(FindingsScreen(self.run.name, [self.run]))
+
+    def action_report(self) -> None:
+        self.hw3.write_report([self.run.path], self.run.name)
 
     def action_back(self) -> None:
         self.dismiss()

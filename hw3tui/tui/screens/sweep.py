@@ -52,9 +52,11 @@ class SweepScreen(ProcessWatch):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "open_running", "Running trial"),
+        Binding("t", "open_running", "Running"),
         Binding("c", "cancel_sweep", "Cancel"),
         Binding("r", "resume_sweep", "Resume"),
+        Binding("f", "findings", "Findings"),
+        Binding("w", "report", "Report"),
         Binding("escape,backspace", "back", "Back"),
     ]
 
@@ -212,6 +214,14 @@ class SweepScreen(ProcessWatch):
             return
         if self.hw3.resume_sweep(self.folder.path):
             self.redraw()
+
+    def action_findings(self) -> None:
+        from hw3tui.tui.screens.findings import FindingsScreen
+
+        self.app.push_screen(FindingsScreen.of_sweep(self.folder.path))
+
+    def action_report(self) -> None:
+        self.hw3.write_report([self.folder.path], self.folder.name)
 
     def action_back(self) -> None:
         self.dismiss()
