@@ -7,6 +7,7 @@ the user's in DIR is never lost.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,7 +69,7 @@ def report(
         check_destination(out, reported)
         folder = ReportFolder.open(out)
         with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
-            remarks = _write(runs, Path(built), size, fmt, title)
+            remarks = _write(runs, Path(built), out, size, fmt, title)
             folder.publish(Path(built))
     except DiskFull as exc:
         raise BadInput(str(exc)) from None
@@ -81,8 +82,11 @@ def report(
         click.echo(printable(line))
 
 
-def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) -> list[str]:
-    """Figures and report.md into `staging`; the remarks to tell the user."""
+def _write(
+    runs: list[RunDir], staging: Path, out: Path, size: Size, fmt: str, title: str
+) -> list[str]:
+    """Figures and report.md (to be published in `out`) into `staging`; the remarks to tell the
+    user."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
     from hw3tui.results.report import RunSection, report_markdown
@@ -112,7 +116,7 @@ def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) 
                 notes=side.run.read_notes(),
                 pieces=pieces,
                 joined=joined,
-                best_folder=str(side.run.best_dir),
+                best_folder=_best_folder(side.run, out),
             )
         )
         remarks += [f"{side.name}: {remark}" for remark in figures.remarks]
@@ -132,3 +136,14 @@ def _pieces(run: RunDir) -> tuple[list[str], str]:
     except CheckpointError:
         return [], ""
     return source.chunks() if source.chunked else [source.name], source.name
+
+
+def _best_folder(run: RunDir, out: Path) -> str:
+    """The run's best/ folder relative to report.md in `out`, when both are inside the working
+    directory (a checkout that goes to a git host whole); else "" (the report names the run):
+    never an absolute path of this machine, nor a `../../home/someone/...` that spells one."""
+    here = Path.cwd().resolve()
+    best, folder = run.best_dir.resolve(), out.resolve()
+    if not (best.is_relative_to(here) and folder.is_relative_to(here)):
+        return ""
+    return Path(os.path.relpath(best, folder)).as_posix()

@@ -127,7 +127,7 @@ def test_note_then_report_links_only_existing_files(finished_runs: Any) -> None:
     assert all(not Path(link).is_absolute() and (folder / link).is_file() for link in links)
     assert "> - " in text and "tried lr 0.01: | faster?" in text
     assert "`schedule.lr`" in text.splitlines()[2]  # what differs is a column
-    assert "cat resnet18_best.safetensors.* > resnet18_best.safetensors" in text
+    assert f"cat ../runs/{finished_runs.faster.name}/best/resnet18_best.safetensors.* > " in text
     # a second report replaces the first whole; a folder that is not a report is refused
     again = invoke(root, "report", str(finished_runs.shapes), "-o", "report")
     assert again.exit_code == 0, again.output
@@ -166,3 +166,26 @@ def test_augment_grid_is_what_trains(finished_runs: Any, tiny_preset: Path) -> N
     assert result.exit_code == 0, result.output
     grid = pixels(finished_runs.root / "grid.png")
     assert grid.shape == (400, 600, 3) and grid.var() > 50
+
+
+def test_a_report_names_the_checkpoint_relative_to_itself_never_by_absolute_path(
+    finished_runs: Any, tmp_path: Path
+) -> None:
+    root, run = finished_runs.root, finished_runs.shapes
+    # report and run in the working directory (a checkout): relative to report.md
+    result = invoke(root, "report", str(run), "-o", "portable")
+    assert result.exit_code == 0, result.output
+    text = (root / "portable" / "report.md").read_text()
+    assert str(root) not in text and str(tmp_path.parent) not in text
+    relative = f"../runs/{run.name}/best"
+    assert f"in `{relative}`" in text
+    joined = "resnet18_best.safetensors"
+    assert f"cat {relative}/{joined}.* > {joined}" in text
+    assert (root / "portable" / relative / f"{joined}.000").is_file()
+    # a report written elsewhere: the run is named, its folder is not
+    result = invoke(tmp_path, "report", str(run), "-o", "elsewhere")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "elsewhere" / "report.md").read_text()
+    assert str(root) not in text and str(tmp_path.parent) not in text
+    assert f"the `best/` folder of run `{run.name}`" in text
+    assert f"cat {joined}.* > {joined}" in text
