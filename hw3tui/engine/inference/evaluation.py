@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from pydantic import ValidationError
 from torch import nn
@@ -42,7 +41,8 @@ from hw3tui.engine.training.loop import Job, evaluate
 from hw3tui.errors import EvalError as EvalError  # defined with its family
 from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.preset.models import Preset
-from hw3tui.results.eval_report import EvalReport
+from hw3tui.results.eval_report import EvalReport, Evaluated
+from hw3tui.results.eval_report import Mistakes as Mistakes  # where it was defined before
 from hw3tui.runs import RunDir, Target
 from hw3tui.runs.history import history_of
 
@@ -231,18 +231,6 @@ def evaluate_checkpoint(
     return evaluate_with_mistakes(trained, data=data, seen=seen, mistakes=0)[0]
 
 
-@dataclass(frozen=True)
-class Mistakes:
-    """Some images the model got wrong, as it saw them (de-normalised), with both classes."""
-
-    images: np.ndarray
-    """uint8 (N, H, W, 3)."""
-    true: list[str]
-    predicted: list[str]
-    total: int
-    """How many images it got wrong in all."""
-
-
 def evaluate_with_mistakes(
     trained: Trained,
     *,
@@ -252,6 +240,23 @@ def evaluate_with_mistakes(
 ) -> tuple[EvalReport, Mistakes]:
     """`evaluate_checkpoint`'s report, and up to `mistakes` misclassified images from that same
     evaluation (in data order)."""
+    done = evaluate_in_full(trained, data=data, seen=seen, mistakes=mistakes)
+    return done.report, done.mistakes
+
+
+MISTAKES_SHOWN = 24
+"""How many misclassified images an evaluation keeps (the figure's grid)."""
+
+
+def evaluate_in_full(
+    trained: Trained,
+    *,
+    data: Path | None = None,
+    seen: Seen | None = None,
+    mistakes: int = MISTAKES_SHOWN,
+) -> Evaluated:
+    """`evaluate_with_mistakes`, and every image's true and predicted class (what a stored
+    evaluation keeps, and what `compare --explain` compares image by image)."""
     dataset = labelled_images(trained, data)
     split = in_checkpoint_order(dataset, trained.classes)
     job = eval_job(trained, split, description=dataset.description)
@@ -280,12 +285,13 @@ def evaluate_with_mistakes(
     shown = wrong[:mistakes]
     inputs = job.val_inputs(images_at(split, shown).to(job.runtime.device), None)
     names = trained.classes
-    return report, Mistakes(
+    examples = Mistakes(
         images=job.val_inputs.to_pixels(inputs),
         true=[names[int(labels[i])] for i in shown],
         predicted=[names[int(predicted[i])] for i in shown],
         total=len(wrong),
     )
+    return Evaluated(report, examples, labels.tolist(), predicted.tolist())
 
 
 def labelled_images(trained: Trained, data: Path | None) -> Dataset:
