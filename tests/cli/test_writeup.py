@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -189,3 +190,50 @@ def test_a_report_names_the_checkpoint_relative_to_itself_never_by_absolute_path
     assert str(root) not in text and str(tmp_path.parent) not in text
     assert f"the `best/` folder of run `{run.name}`" in text
     assert f"cat {joined}.* > {joined}" in text
+
+
+def test_a_second_report_evaluates_nothing_until_best_changes(
+    finished_runs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hw3tui.engine.inference import evaluation
+
+    passes: list[str] = []
+    real = evaluation.run_through
+
+    def counted(*args: Any) -> Any:
+        passes.append("evaluated")  # the engine's pass over the val images
+        return real(*args)
+
+    monkeypatch.setattr(evaluation, "run_through", counted)
+    run = tmp_path / "runs" / finished_runs.shapes.name
+    shutil.copytree(finished_runs.shapes, run, ignore=shutil.ignore_patterns("eval"))
+    first = invoke(tmp_path, "report", str(run), "-o", "one")
+    assert first.exit_code == 0, first.output
+    assert len(passes) == 1
+    second = invoke(tmp_path, "report", str(run), "-o", "two")
+    assert second.exit_code == 0, second.output
+    assert len(passes) == 1, "the second report evaluated the checkpoint again"
+    for kind in ("confusion", "per_class", "misclassified"):
+        drawn = [pixels(tmp_path / out / run.name / f"{kind}.png") for out in ("one", "two")]
+        assert np.array_equal(*drawn), kind
+    # eval RUN reads it too; other options evaluate afresh, to the same numbers
+    cached = invoke(tmp_path, "eval", str(run), "--json")
+    fresh = invoke(tmp_path, "eval", str(run), "--json", "--device", "cpu")
+    assert cached.exit_code == fresh.exit_code == 0, cached.output + fresh.output
+    assert len(passes) == 2
+    as_read, as_evaluated = (json.loads(r.output[r.output.index("{") :]) for r in (cached, fresh))
+    assert as_read["confusion"] == as_evaluated["confusion"]
+    assert as_read["accuracy"] == as_evaluated["accuracy"]
+    # a hand-edited (untrustworthy) evaluation is evaluated again, not drawn
+    (stored,) = (run / "eval").glob("*.json")
+    stored.write_text(stored.read_text().replace('"accuracy":', '"accuracy":0.999,"x":', 1))
+    invoke(tmp_path, "plot", str(run), "-o", "three")
+    assert len(passes) == 3
+    # a new best checkpoint (new SHA256SUMS): evaluated again, and only its evaluation kept
+    shutil.rmtree(run / "best")
+    shutil.copytree(finished_runs.faster / "best", run / "best")
+    third = invoke(tmp_path, "report", str(run), "-o", "four")
+    assert third.exit_code == 0, third.output
+    assert len(passes) == 4
+    sums = hashlib.sha256((run / "best" / "SHA256SUMS").read_bytes()).hexdigest()
+    assert sorted(p.name for p in (run / "eval").iterdir()) == [f"{sums}.json", f"{sums}.npy"]
