@@ -99,6 +99,8 @@ def write_evaluation(run: RunDir, key: str, stored: StoredEvaluation) -> None:
         raise ValueError(f"not a checkpoint key: {key!r}")
     data_file, images_file = evaluation_files(run, key)
     data_file.parent.mkdir(exist_ok=True)
+    if data_file.parent.is_symlink():  # someone's eval/ pointing elsewhere is never written to
+        raise NotADirectoryError(f"{data_file.parent}: a link, not the run's own folder")
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(stored.images, dtype=np.uint8), allow_pickle=False)
     write_bytes_atomic(images_file, buffer.getbuffer())

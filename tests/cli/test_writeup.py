@@ -214,8 +214,10 @@ def test_a_second_report_evaluates_nothing_until_best_changes(
     assert second.exit_code == 0, second.output
     assert len(passes) == 1, "the second report evaluated the checkpoint again"
     for kind in ("confusion", "per_class", "misclassified"):
-        drawn = [pixels(tmp_path / out / run.name / f"{kind}.png") for out in ("one", "two")]
-        assert np.array_equal(*drawn), kind
+        before, after = (
+            pixels(tmp_path / out / run.name / f"{kind}.png") for out in ("one", "two")
+        )
+        assert np.array_equal(before, after), kind
     # eval RUN reads it too; other options evaluate afresh, to the same numbers
     cached = invoke(tmp_path, "eval", str(run), "--json")
     fresh = invoke(tmp_path, "eval", str(run), "--json", "--device", "cpu")

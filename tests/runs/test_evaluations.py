@@ -80,7 +80,7 @@ def test_no_sums_no_key(tmp_path: Path) -> None:
     assert checkpoint_key(RunDir(tmp_path)) is None
 
 
-def edit(change: Callable[[dict[str, Any]], None]) -> Callable[[Path, Path], None]:
+def edit(change: Callable[[dict[str, Any]], None]) -> Callable[[Path, Path], object]:
     def apply(data_file: Path, _images: Path) -> None:
         record = json.loads(data_file.read_text())
         change(record)
@@ -89,14 +89,14 @@ def edit(change: Callable[[dict[str, Any]], None]) -> Callable[[Path, Path], Non
     return apply
 
 
-def text(replace: str, by: str) -> Callable[[Path, Path], None]:
+def text(replace: str, by: str) -> Callable[[Path, Path], object]:
     def apply(data_file: Path, _images: Path) -> None:
         data_file.write_text(data_file.read_text().replace(replace, by, 1))
 
     return apply
 
 
-def npy(array: Any, *, pickle: bool = False) -> Callable[[Path, Path], None]:
+def npy(array: Any, *, pickle: bool = False) -> Callable[[Path, Path], object]:
     def apply(_data: Path, images_file: Path) -> None:
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=pickle)
@@ -116,7 +116,7 @@ def symlinked(data_file: Path, _images: Path) -> None:
     data_file.symlink_to(moved)
 
 
-HOSTILE: dict[str, Callable[[Path, Path], None]] = {
+HOSTILE: dict[str, Callable[[Path, Path], object]] = {
     "NaN accuracy": text('"accuracy":0.6666666666666666', '"accuracy":NaN'),
     "Infinity loss": text('"loss":0.5', '"loss":Infinity'),
     "huge loss": text('"loss":0.5', '"loss":1e400'),
@@ -153,7 +153,7 @@ HOSTILE: dict[str, Callable[[Path, Path], None]] = {
 
 @pytest.mark.parametrize("damage", HOSTILE.values(), ids=HOSTILE.keys())
 def test_a_damaged_or_hostile_evaluation_reads_as_none(
-    run: RunDir, damage: Callable[[Path, Path], None]
+    run: RunDir, damage: Callable[[Path, Path], object]
 ) -> None:
     key = key_of(run)
     write_evaluation(run, key, stored())
@@ -178,3 +178,14 @@ def test_hostile_report_fields_are_dropped_not_passed_on(run: RunDir) -> None:
     assert back.report["checkpoint"] == {"metric": "val_acc"}
     assert back.report["recorded"] == {"epoch": 1, "val_acc": None, "val_loss": None}
     assert back.report["device"] == ""
+
+
+def test_an_eval_folder_that_is_a_link_is_never_written_through(
+    run: RunDir, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (run.path / "eval").symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        write_evaluation(run, key_of(run), stored())
+    assert list(elsewhere.iterdir()) == []
