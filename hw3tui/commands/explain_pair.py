@@ -20,8 +20,7 @@ from hw3tui.runs import RunDir
 if TYPE_CHECKING:
     import numpy as np
 
-    from hw3tui.engine.inference.evaluation import Mistakes
-    from hw3tui.results.eval_report import EvalReport
+    from hw3tui.results import eval_report
     from hw3tui.results.figures import Format, Size
 
 
@@ -29,11 +28,10 @@ class DifferentValSets(BadInput):
     """Two runs that were not validated on the same images: nothing to flip between them."""
 
 
-def evaluated(found: tuple[EvalReport, Mistakes]) -> Evaluated:
-    """What `evaluate_with_mistakes` returned, as `hw3tui.results.explain` reads it."""
-    report, mistakes = found
-    every = mistakes.every
-    return Evaluated(report, every.labels, every.predicted, every.val_set)
+def evaluated(found: eval_report.Evaluated) -> Evaluated:
+    """An evaluation in full (the engine's, or the one stored in the run folder) as
+    `hw3tui.results.explain` reads it."""
+    return Evaluated(found.report, found.labels, found.predicted, found.val_set)
 
 
 def evaluate_run(run: RunDir) -> Evaluated:

@@ -32,7 +32,7 @@ def evaluations(runs: Sequence[RunDir]) -> tuple[dict[str, EvalReport], list[str
         if not run.best_dir.is_dir():
             continue  # no checkpoint: nothing to evaluate, and no torch to import for it
         try:
-            found[run.name] = evaluate_best(run)[0]
+            found[run.name] = evaluate_best(run).report
         except NoBestCheckpoint:
             continue
         except BadInput as exc:

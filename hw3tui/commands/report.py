@@ -7,6 +7,7 @@ the user's in DIR is never lost.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,7 +76,7 @@ def report(
         folder = ReportFolder.open(out)
         with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
             sweeps = sweeps_of(targets, runs_dir)
-            remarks = _write(runs, Path(built), size, fmt, title, sweeps)
+            remarks = _write(runs, Path(built), out, size, fmt, title, sweeps)
             folder.publish(Path(built))
     except DiskFull as exc:
         raise BadInput(str(exc)) from None
@@ -89,9 +90,16 @@ def report(
 
 
 def _write(
-    runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str, sweeps: list[Path]
+    runs: list[RunDir],
+    staging: Path,
+    out: Path,
+    size: Size,
+    fmt: str,
+    title: str,
+    sweeps: list[Path],
 ) -> list[str]:
-    """Figures and report.md into `staging`; the remarks to tell the user."""
+    """Figures and report.md (to be published in `out`) into `staging`; the remarks to tell the
+    user."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
     from hw3tui.results.findings import findings_markdown, findings_of
@@ -122,7 +130,7 @@ def _write(
                 notes=side.run.read_notes(),
                 pieces=pieces,
                 joined=joined,
-                best_folder=str(side.run.best_dir),
+                best_folder=_best_folder(side.run, out),
             )
         )
         remarks += [f"{side.name}: {remark}" for remark in figures.remarks]
@@ -198,3 +206,14 @@ def _pieces(run: RunDir) -> tuple[list[str], str]:
     except CheckpointError:
         return [], ""
     return source.chunks() if source.chunked else [source.name], source.name
+
+
+def _best_folder(run: RunDir, out: Path) -> str:
+    """The run's best/ folder relative to report.md in `out`, when both are inside the working
+    directory (a checkout that goes to a git host whole); else "" (the report names the run):
+    never an absolute path of this machine, nor a `../../home/someone/...` that spells one."""
+    here = Path.cwd().resolve()
+    best, folder = run.best_dir.resolve(), out.resolve()
+    if not (best.is_relative_to(here) and folder.is_relative_to(here)):
+        return ""
+    return Path(os.path.relpath(best, folder)).as_posix()

@@ -20,6 +20,7 @@ from hw3tui.runs import DEFAULT_RUNS_DIR, resolve_checkpoint
 
 if TYPE_CHECKING:
     from hw3tui.engine.inference.evaluation import Trained
+    from hw3tui.results.eval_report import EvalReport
 
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 TARGET_HELP = (
@@ -76,6 +77,26 @@ def _trained(
     return evaluation.load_trained(found, image_size=image_size, device=device)
 
 
+def _own_val_set(
+    target: str,
+    runs_dir: Path | None,
+    data: Path | None,
+    image_size: int | None,
+    device: str | None,
+) -> EvalReport | None:
+    """A run's best checkpoint on its own val set with the run's own options: the evaluation
+    `report` and `plot` keep in the run folder (evaluated and kept if there is none yet). None
+    for anything else (other data, size or device; a checkpoint named by its files)."""
+    if data is not None or image_size is not None or device is not None:
+        return None
+    found = resolve_checkpoint(target, runs_dir or DEFAULT_RUNS_DIR)
+    if found.run is None or found.checkpoint != found.run.path:
+        return None
+    from hw3tui.commands.evaluated import cached_evaluation
+
+    return cached_evaluation(found.run).report
+
+
 @click.command(epilog=TARGET_HELP)
 @click.argument("target", metavar="RUN|CHECKPOINT")
 @click.option(
@@ -116,12 +137,16 @@ def evaluate(
         _writable(csv_file, "--csv")
         if as_json and str(csv_file) == "-":
             raise BadInput("--csv - and --json both write to stdout; give --csv a file")
-    trained = _trained(target, runs_dir, image_size, device)
-    from hw3tui.console.results_view import eval_view, progress_bar
-    from hw3tui.engine.inference import evaluation
+    report = _own_val_set(target, runs_dir, data, image_size, device)
+    if report is None:
+        trained = _trained(target, runs_dir, image_size, device)
+        from hw3tui.console.results_view import progress_bar
+        from hw3tui.engine.inference import evaluation
 
-    with progress_bar("evaluating") as seen:
-        report = evaluation.evaluate_checkpoint(trained, data=data, seen=seen)
+        with progress_bar("evaluating") as seen:
+            report = evaluation.evaluate_checkpoint(trained, data=data, seen=seen)
+    from hw3tui.console.results_view import eval_view
+
     if csv_file is not None:
         _write(csv_file, report.csv_text(), "--csv")
     if as_json:

@@ -2,8 +2,9 @@
 
 History figures (curves, schedules) come from the run's events through `hw3tui.runs`; the
 confusion matrix, per-class bars and misclassified grid come from one evaluation of the best
-checkpoint by the engine (`evaluate_with_mistakes`, the same code and numbers as `hw3tui eval`),
-handed to the torch-free figure code in `hw3tui.results`.
+checkpoint by the engine (`evaluate_in_full`, the same code and numbers as `hw3tui eval`), kept
+in the run folder for the next report (`hw3tui.commands.evaluated`), handed to the torch-free
+figure code in `hw3tui.results`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hw3tui.errors import BadInput, NoBestCheckpoint
+from hw3tui.errors import NoBestCheckpoint
 from hw3tui.preset.yamlio import flow
 from hw3tui.results.comparison import RunSide, compare_runs, load_side
 from hw3tui.results.figures import (
@@ -29,10 +30,9 @@ from hw3tui.results.figures import (
 from hw3tui.runs import RunDir
 
 if TYPE_CHECKING:
-    from hw3tui.engine.inference.evaluation import Mistakes
-    from hw3tui.results.eval_report import EvalReport
+    from hw3tui.results.eval_report import EvalReport, Evaluated
 
-Evaluate = Callable[[RunDir], "tuple[EvalReport, Mistakes]"]
+Evaluate = Callable[[RunDir], "Evaluated"]
 """The best checkpoint of a run on its val set, or `NoBestCheckpoint`."""
 
 FIGURE_TITLES = {
@@ -53,13 +53,13 @@ class RunFigures:
     remarks: list[str] = field(default_factory=list)
     accuracy: float | None = None
     """The best checkpoint's val accuracy as evaluated (None: not evaluated)."""
-    evaluated: tuple[EvalReport, Mistakes] | None = None
+    evaluated: Evaluated | None = None
     """The best checkpoint on the val set with each image's prediction (None: not evaluated):
     for the per-class findings and the report's "Why B beat A"."""
 
     @property
     def evaluation(self) -> EvalReport | None:
-        return None if self.evaluated is None else self.evaluated[0]
+        return None if self.evaluated is None else self.evaluated.report
 
 
 def write_run_figures(
@@ -94,7 +94,7 @@ def write_run_figures(
             "no best checkpoint: no confusion matrix, per-class accuracy or examples"
         )
         return done
-    report, mistakes = evaluated
+    report, mistakes = evaluated.report, evaluated.mistakes
     done.accuracy, done.evaluated = report.accuracy, evaluated
     done.files["confusion"] = save_figure(
         figures_eval.confusion_figure(report, size, name), folder / f"confusion.{fmt}", size, fmt
@@ -113,22 +113,13 @@ def write_run_figures(
     return done
 
 
-def evaluate_best(run: RunDir) -> tuple[EvalReport, Mistakes]:
-    """The run's best checkpoint on its val set, as `hw3tui eval` scores it; `NoBestCheckpoint`
-    when it has none (yet), other bad input named after the run."""
-    from hw3tui.console.results_view import progress_bar
-    from hw3tui.engine.inference import evaluation
-    from hw3tui.runs import resolve_checkpoint
+def evaluate_best(run: RunDir) -> Evaluated:
+    """The run's best checkpoint on its val set, as `hw3tui eval` scores it, evaluated once per
+    checkpoint and read back from the run folder after (`cached_evaluation`);
+    `NoBestCheckpoint` when it has none (yet), other bad input named after the run."""
+    from hw3tui.commands.evaluated import cached_evaluation
 
-    try:
-        target = resolve_checkpoint(run.path, run.path.parent)
-        trained = evaluation.load_trained(target)
-        with progress_bar(f"evaluating {run.name}") as seen:
-            return evaluation.evaluate_with_mistakes(trained, seen=seen)
-    except NoBestCheckpoint:
-        raise
-    except BadInput as exc:
-        raise BadInput(f"{run.name}: {exc}") from None
+    return cached_evaluation(run)
 
 
 def draw(

@@ -9,9 +9,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hw3tui.untrusted import printable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CONFUSED_PAIRS = 5
 """How many of the most frequent mistakes are listed."""
@@ -154,3 +157,29 @@ class EvalReport:
 
 def _cell(value: float | None) -> str:
     return "" if value is None else repr(value)
+
+
+@dataclass(frozen=True)
+class Mistakes:
+    """Some images the model got wrong, as it saw them (de-normalised), with both classes."""
+
+    images: np.ndarray
+    """uint8 (N, H, W, 3)."""
+    true: list[str]
+    predicted: list[str]
+    total: int
+    """How many images it got wrong in all."""
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One evaluation in full: the report, the misclassified examples, and every image's true
+    and predicted class index (in data order, the checkpoint's class numbering)."""
+
+    report: EvalReport
+    mistakes: Mistakes
+    labels: list[int]
+    predicted: list[int]
+    val_set: str = ""
+    """A fingerprint of the evaluated split (SHA-256 of its labels and images): two evaluations
+    with the same one ran on the same images in the same order ("" when not known)."""

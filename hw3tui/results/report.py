@@ -47,6 +47,8 @@ class RunSection:
     joined: str = ""
     """The joined checkpoint's file name."""
     best_folder: str = ""
+    """The run's best/ folder relative to report.md; "" names it by the run (a report goes to a
+    git host: never an absolute path of the machine that wrote it)."""
 
 
 def cell(value: object) -> str:
@@ -120,16 +122,33 @@ def _section(s: RunSection) -> list[str]:
     lines += ["### Checkpoint", ""]
     if s.pieces:
         listed = ", ".join(code(p) for p in s.pieces)
-        joined = shlex.quote(printable(s.joined))
+        joined = printable(s.joined)
+        if s.best_folder:
+            where = code(s.best_folder)
+            chunks = printable((PurePosixPath(s.best_folder) / s.joined).as_posix())
+        else:
+            where = f"the `best/` folder of run {code(s.name)}"
+            chunks = joined
+        command = f"cat {shlex.quote(chunks)}.* > {shlex.quote(joined)}"
+        fence = "`" * max(3, _longest_backticks(command) + 1)
         lines += [
-            f"The best model is saved in {len(s.pieces)} piece(s) in {code(s.best_folder)}: "
+            f"The best model is saved in {len(s.pieces)} piece(s) in {where}: "
             f"{listed}. Join them with:",
             "",
-            "```sh",
-            f"cat {joined}.* > {joined}",
-            "```",
+            f"{fence}sh",
+            command,
+            fence,
             "",
         ]
     else:
         lines += ["*no best checkpoint*", ""]
     return lines
+
+
+def _longest_backticks(line: str) -> int:
+    """The longest run of backticks in `line`: a code fence must be longer to hold it."""
+    longest = run = 0
+    for char in line:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return longest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -128,7 +129,7 @@ def test_note_then_report_links_only_existing_files(finished_runs: Any) -> None:
     assert "> - " in text and "tried lr 0.01: | faster?" in text
     header = next(line for line in text.splitlines() if line.startswith("| run |"))
     assert "`schedule.lr`" in header  # what differs is a column (the Findings come first)
-    assert "cat resnet18_best.safetensors.* > resnet18_best.safetensors" in text
+    assert f"cat ../runs/{finished_runs.faster.name}/best/resnet18_best.safetensors.* > " in text
     # a second report replaces the first whole; a folder that is not a report is refused
     again = invoke(root, "report", str(finished_runs.shapes), "-o", "report")
     assert again.exit_code == 0, again.output
@@ -168,3 +169,75 @@ def test_augment_grid_is_what_trains(finished_runs: Any, tiny_preset: Path) -> N
     assert result.exit_code == 0, result.output
     grid = pixels(finished_runs.root / "grid.png")
     assert grid.shape == (400, 600, 3) and grid.var() > 50
+
+
+def test_a_report_names_the_checkpoint_relative_to_itself_never_by_absolute_path(
+    finished_runs: Any, tmp_path: Path
+) -> None:
+    root, run = finished_runs.root, finished_runs.shapes
+    # report and run in the working directory (a checkout): relative to report.md
+    result = invoke(root, "report", str(run), "-o", "portable")
+    assert result.exit_code == 0, result.output
+    text = (root / "portable" / "report.md").read_text()
+    assert str(root) not in text and str(tmp_path.parent) not in text
+    relative = f"../runs/{run.name}/best"
+    assert f"in `{relative}`" in text
+    joined = "resnet18_best.safetensors"
+    assert f"cat {relative}/{joined}.* > {joined}" in text
+    assert (root / "portable" / relative / f"{joined}.000").is_file()
+    # a report written elsewhere: the run is named, its folder is not
+    result = invoke(tmp_path, "report", str(run), "-o", "elsewhere")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "elsewhere" / "report.md").read_text()
+    assert str(root) not in text and str(tmp_path.parent) not in text
+    assert f"the `best/` folder of run `{run.name}`" in text
+    assert f"cat {joined}.* > {joined}" in text
+
+
+def test_a_second_report_evaluates_nothing_until_best_changes(
+    finished_runs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hw3tui.engine.inference import evaluation
+
+    passes: list[str] = []
+    real = evaluation.run_through
+
+    def counted(*args: Any) -> Any:
+        passes.append("evaluated")  # the engine's pass over the val images
+        return real(*args)
+
+    monkeypatch.setattr(evaluation, "run_through", counted)
+    run = tmp_path / "runs" / finished_runs.shapes.name
+    shutil.copytree(finished_runs.shapes, run, ignore=shutil.ignore_patterns("eval"))
+    first = invoke(tmp_path, "report", str(run), "-o", "one")
+    assert first.exit_code == 0, first.output
+    assert len(passes) == 1
+    second = invoke(tmp_path, "report", str(run), "-o", "two")
+    assert second.exit_code == 0, second.output
+    assert len(passes) == 1, "the second report evaluated the checkpoint again"
+    for kind in ("confusion", "per_class", "misclassified"):
+        before, after = (
+            pixels(tmp_path / out / run.name / f"{kind}.png") for out in ("one", "two")
+        )
+        assert np.array_equal(before, after), kind
+    # eval RUN reads it too; other options evaluate afresh, to the same numbers
+    cached = invoke(tmp_path, "eval", str(run), "--json")
+    fresh = invoke(tmp_path, "eval", str(run), "--json", "--device", "cpu")
+    assert cached.exit_code == fresh.exit_code == 0, cached.output + fresh.output
+    assert len(passes) == 2
+    as_read, as_evaluated = (json.loads(r.output[r.output.index("{") :]) for r in (cached, fresh))
+    assert as_read["confusion"] == as_evaluated["confusion"]
+    assert as_read["accuracy"] == as_evaluated["accuracy"]
+    # a hand-edited (untrustworthy) evaluation is evaluated again, not drawn
+    (stored,) = (run / "eval").glob("*.json")
+    stored.write_text(stored.read_text().replace('"accuracy":', '"accuracy":0.999,"x":', 1))
+    invoke(tmp_path, "plot", str(run), "-o", "three")
+    assert len(passes) == 3
+    # a new best checkpoint (new SHA256SUMS): evaluated again, and only its evaluation kept
+    shutil.rmtree(run / "best")
+    shutil.copytree(finished_runs.faster / "best", run / "best")
+    third = invoke(tmp_path, "report", str(run), "-o", "four")
+    assert third.exit_code == 0, third.output
+    assert len(passes) == 4
+    sums = hashlib.sha256((run / "best" / "SHA256SUMS").read_bytes()).hexdigest()
+    assert sorted(p.name for p in (run / "eval").iterdir()) == [f"{sums}.json", f"{sums}.npy"]

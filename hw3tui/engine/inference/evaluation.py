@@ -43,7 +43,8 @@ from hw3tui.engine.training.loop import Job, evaluate
 from hw3tui.errors import EvalError as EvalError  # defined with its family
 from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.preset.models import Preset
-from hw3tui.results.eval_report import EvalReport
+from hw3tui.results.eval_report import EvalReport, Evaluated
+from hw3tui.results.eval_report import Mistakes as Mistakes  # where it was defined before
 from hw3tui.runs import RunDir, Target
 from hw3tui.runs.history import history_of
 
@@ -232,32 +233,6 @@ def evaluate_checkpoint(
     return evaluate_with_mistakes(trained, data=data, seen=seen, mistakes=0)[0]
 
 
-@dataclass(frozen=True)
-class Mistakes:
-    """Some images the model got wrong, as it saw them (de-normalised), with both classes."""
-
-    images: np.ndarray
-    """uint8 (N, H, W, 3)."""
-    true: list[str]
-    predicted: list[str]
-    total: int
-    """How many images it got wrong in all."""
-    every: Predictions
-    """Every image's true and predicted class, by index: what `compare --explain` flips by."""
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """Each image of the evaluated split, by its index in the split: its true class and the class
-    the model predicted (indices into the checkpoint's classes), and which split that was."""
-
-    labels: tuple[int, ...]
-    predicted: tuple[int, ...]
-    val_set: str
-    """A fingerprint of the split (its labels and its images' pixels or files): two evaluations
-    with the same fingerprint ran on the same images in the same order."""
-
-
 def evaluate_with_mistakes(
     trained: Trained,
     *,
@@ -267,6 +242,23 @@ def evaluate_with_mistakes(
 ) -> tuple[EvalReport, Mistakes]:
     """`evaluate_checkpoint`'s report, and up to `mistakes` misclassified images from that same
     evaluation (in data order)."""
+    done = evaluate_in_full(trained, data=data, seen=seen, mistakes=mistakes)
+    return done.report, done.mistakes
+
+
+MISTAKES_SHOWN = 24
+"""How many misclassified images an evaluation keeps (the figure's grid)."""
+
+
+def evaluate_in_full(
+    trained: Trained,
+    *,
+    data: Path | None = None,
+    seen: Seen | None = None,
+    mistakes: int = MISTAKES_SHOWN,
+) -> Evaluated:
+    """`evaluate_with_mistakes`, and every image's true and predicted class (what a stored
+    evaluation keeps, and what `compare --explain` compares image by image)."""
     dataset = labelled_images(trained, data)
     split = in_checkpoint_order(dataset, trained.classes)
     job = eval_job(trained, split, description=dataset.description)
@@ -294,13 +286,14 @@ def evaluate_with_mistakes(
     wrong = torch.nonzero(predicted != labels).flatten().tolist()
     shown = wrong[:mistakes]
     names = trained.classes
-    every = Predictions(tuple(labels.tolist()), tuple(predicted.tolist()), fingerprint(split))
-    return report, Mistakes(
+    examples = Mistakes(
         images=as_seen(job, split, shown),
         true=[names[int(labels[i])] for i in shown],
         predicted=[names[int(predicted[i])] for i in shown],
         total=len(wrong),
-        every=every,
+    )
+    return Evaluated(
+        report, examples, labels.tolist(), predicted.tolist(), val_set=fingerprint(split)
     )
 
 
@@ -312,7 +305,7 @@ def as_seen(job: Job, split: Split, indices: Sequence[int]) -> np.ndarray:
 
 
 def images_seen(trained: Trained, indices: Sequence[int]) -> np.ndarray:
-    """The run's own val images at `indices` (indices of `Predictions`), as the checkpoint's
+    """The run's own val images at `indices` (the indices an `Evaluated` lists), as the checkpoint's
     model saw them when it was evaluated."""
     dataset = labelled_images(trained, None)
     split = in_checkpoint_order(dataset, trained.classes)
