@@ -64,12 +64,17 @@ class StoredEvaluation:
 
 
 def checkpoint_key(run: RunDir) -> str | None:
-    """The SHA-256 of the run's best/SHA256SUMS; None without one (no best, or an older kind)."""
+    """The SHA-256 of the run's best/SHA256SUMS and its preset.yaml; None without a checkpoint
+    (no best, or an older kind). The preset is in the key because it says which images the val
+    set is (data, split, seed): a copied run given another seed keeps best/ but not its val set."""
     try:
         sums = read_regular(run.best_dir / SUMS_FILE, limit=MAX_SUMS_BYTES, follow_symlinks=False)
     except OSError:
         return None
-    return hashlib.sha256(sums).hexdigest()
+    digest = hashlib.sha256(sums)
+    with contextlib.suppress(OSError):  # a run without its preset evaluates against its own
+        digest.update(b"\0" + read_regular(run.preset_file, limit=MAX_SUMS_BYTES))
+    return digest.hexdigest()
 
 
 def evaluation_files(run: RunDir, key: str) -> tuple[Path, Path]:
