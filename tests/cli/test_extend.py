@@ -1,4 +1,4 @@
-"""`hw3tui resume RUN --set schedule.*`: a finished run goes on, as if it had been planned longer."""
+"""`hw3tui resume RUN --set schedule.*`: a finished run goes on as if planned longer."""
 
 from __future__ import annotations
 

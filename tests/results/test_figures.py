@@ -97,7 +97,8 @@ def test_curves_and_comparison_pngs_at_the_requested_size(tmp_path: Path) -> Non
 
 def test_curves_show_the_raw_weights_beside_an_ema_runs_val(tmp_path: Path) -> None:
     records = events(2)
-    for record, raw in zip([r for r in records if r["type"] == "epoch_end"], [0.3, 0.5]):
+    ends = [r for r in records if r["type"] == "epoch_end"]
+    for record, raw in zip(ends, [0.3, 0.5], strict=True):
         record.update(val_acc_raw=raw, val_loss_raw=2.0)
     figure = curves_figure(history_of(records), SIZE, "demo")
     lines = {str(line.get_label()): list(line.get_ydata()) for line in figure.axes[1].lines}

@@ -22,7 +22,8 @@ from hw3tui.preset.models import Ema
 
 def make_ema(module: nn.Module, spec: Ema) -> AveragedModel:
     """An average that starts as a copy of `module` (AveragedModel deep-copies it)."""
-    ema = AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(spec.decay), use_buffers=True)
+    average = get_ema_multi_avg_fn(spec.decay)  # type: ignore[no-untyped-call]
+    ema = AveragedModel(module, multi_avg_fn=average, use_buffers=True)
     ema.eval()  # never trained itself: its forward is only for evaluation
     return ema
 

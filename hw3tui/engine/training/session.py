@@ -44,8 +44,8 @@ from hw3tui.engine.training.recorder import Following, RunDirError, RunRecorder,
 from hw3tui.engine.training.state import has_state, load_state
 from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.runs import RunDir
-from hw3tui.runs.extension import check_schedule_only, extended_text
 from hw3tui.runs.events import EventSink, Images, Note, RunEnd, RunStart, now
+from hw3tui.runs.extension import check_schedule_only, extended_text
 from hw3tui.runs.status import Status
 from hw3tui.signals import handled
 
@@ -90,9 +90,7 @@ def resume_run(
     return _run(loaded, start, cwd=cwd, console=console, note=note)
 
 
-def _extension(
-    run: RunDir, status: Status, loaded: LoadedPreset, overrides: Sequence[str]
-) -> str:
+def _extension(run: RunDir, status: Status, loaded: LoadedPreset, overrides: Sequence[str]) -> str:
     """The preset text an extended run continues with; `RunDirError` if it leaves nothing to
     train."""
     epochs, done = loaded.preset.schedule.epochs, status.epochs_done or 0
@@ -261,8 +259,7 @@ def _resumable(run: RunDir, *, extending: bool = False) -> Status:
         raise RunDirError(f"{run.path}: still running (pid {status.pid}); cancel it first")
     if status.state == "done" and not extending:
         raise RunDirError(
-            f"{run.path}: already finished; nothing to resume "
-            "(--set schedule.epochs=N extends it)"
+            f"{run.path}: already finished; nothing to resume (--set schedule.epochs=N extends it)"
         )
     if not run.preset_file.is_file():
         raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
