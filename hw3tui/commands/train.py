@@ -112,6 +112,7 @@ def run(
 
 @click.command()
 @click.argument("run_path", metavar="RUN")
+@set_option
 @runs_dir_option("Where to look for RUN given by name")
 @click.option(
     "--nproc",
@@ -120,25 +121,33 @@ def run(
     metavar="N",
     help="Continue with N processes under torchrun (default: as many as the run had).",
 )
-def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
+def resume(
+    run_path: str, overrides: tuple[str, ...], runs_dir: Path | None, nproc: int | None
+) -> None:
     """Continue a cancelled, failed or killed run RUN (its folder, or its name under runs/).
 
     Uses the run's own preset.yaml and the working directory it was started in, appends to its
     events.jsonl, and continues from the last saved epoch (or step, after a Ctrl-C). A run that
     trained with several processes continues with as many (--nproc to change that).
+    --set schedule.KEY=VALUE (schedule keys only) extends a run, a finished one too: e.g.
+    --set schedule.epochs=80 trains on to 80 epochs, its preset.yaml rewritten to say so.
     """
+    from hw3tui.runs.extension import check_schedule_only
+
+    check_schedule_only(overrides)  # before anything starts: exit 2 naming the key
     found = resolve_run(run_path, runs_dir or DEFAULT_RUNS_DIR)
     from hw3tui.engine.training import session
 
     status = found.read_status() or Status(state=RunState.UNKNOWN)
     recorded = status.processes
     # a run that cannot be resumed (finished, live, never started) is told so in this process
-    startable = status.state != "done" and not found.is_live() and found.preset_file.is_file()
+    finished = status.state == "done" and not overrides
+    startable = not finished and not found.is_live() and found.preset_file.is_file()
     if startable:
         _launch_if_several(
             nproc or (recorded if recorded is not None and recorded > 1 else 1),
-            lambda: load_or_exit(str(found.preset_file)).preset.runtime,
-            lambda: (["resume", str(found.path)], found, False),
+            lambda: load_or_exit(str(found.preset_file), overrides).preset.runtime,
+            lambda: (["resume", str(found.path), *_sets(overrides)], found, False),
             gpus=False,
             run_dir=None,
             hint=f" (`hw3tui resume {run_path} --nproc 1` continues in one process)",
@@ -147,7 +156,9 @@ def resume(run_path: str, runs_dir: Path | None, nproc: int | None) -> None:
 
     printer = Printer()
     _ended(
-        lambda: session.resume_run(RunDir(found.path), console=printer, note=printer.note),
+        lambda: session.resume_run(
+            RunDir(found.path), console=printer, note=printer.note, overrides=overrides
+        ),
         printer,
     )
 
@@ -216,8 +227,12 @@ def _run_args(
         run, made = torchrun.run_folder(runs_dir, run_dir, name)
     except OSError as exc:
         raise BadInput(f"cannot create the run folder in {runs_dir}: {exc}") from None
-    sets = [arg for override in overrides for arg in ("--set", override)]
-    return ["run", preset, *sets, "--run-dir", str(run.path)], run, made
+    return ["run", preset, *_sets(overrides), "--run-dir", str(run.path)], run, made
+
+
+def _sets(overrides: Sequence[str]) -> list[str]:
+    """`--set` arguments again, for the command each rank runs under torchrun."""
+    return [arg for override in overrides for arg in ("--set", override)]
 
 
 def _check_machine(

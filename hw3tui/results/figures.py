@@ -96,6 +96,9 @@ def curves_figure(history: RunHistory, size: Size, title: str) -> Figure:
             xs, ys = history.series(f"{split}_{kind}")
             if xs:
                 ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{split} {kind}")
+        xs, ys = history.series(f"val_{kind}_raw")  # with `ema`: val is the average's
+        if xs:
+            ax.plot(xs, ys, ":", marker="x", markersize=3, label=f"val {kind} (raw weights)")
         if best is not None:
             ax.axvline(best[1], color="tab:green", linestyle=":", label=f"best epoch {best[1]}")
         _epochs_axis(ax)

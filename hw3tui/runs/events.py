@@ -85,6 +85,9 @@ class RunStart(TypedDict):
     resumed_from_epoch: NotRequired[int]
     """After a resume only: the epoch (and step within it) training continues from."""
     resumed_from_step: NotRequired[int]
+    extended_from_epoch: NotRequired[int]
+    """After `hw3tui resume --set schedule.*` only: the epochs the run had trained when its
+    schedule was extended (or otherwise changed)."""
 
 
 class EpochStart(TypedDict):
@@ -122,9 +125,14 @@ class EpochEnd(TypedDict):
     images_per_s: float
     val_loss: float | None
     val_acc: float
+    """With `ema` in the preset: the weights' moving average's (the raw weights' in `_raw`)."""
     lr: float
     batch_size: int
     weight_decay: float
+    val_loss_raw: NotRequired[float | None]
+    """With `ema` only: the raw (not averaged) weights' val loss (null: not finite)."""
+    val_acc_raw: NotRequired[float]
+    """With `ema` only: the raw weights' val accuracy."""
 
 
 class Checkpoint(TypedDict):

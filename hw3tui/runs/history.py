@@ -38,6 +38,9 @@ class EpochResult:
     weight_decay: float | None
     seconds: float | None
     images_per_s: float | None
+    val_loss_raw: float | None = None
+    """With `ema` only: the raw weights' val loss (`val_loss` is then the average's)."""
+    val_acc_raw: float | None = None
 
     @classmethod
     def from_event(cls, record: Event) -> EpochResult:
@@ -61,6 +64,8 @@ _EPOCH_FIELDS = (
     "weight_decay",
     "seconds",
     "images_per_s",
+    "val_loss_raw",
+    "val_acc_raw",
 )
 
 

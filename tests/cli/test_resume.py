@@ -61,18 +61,23 @@ def final_weights(run: RunDir) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-def test_killed_and_resumed_run_ends_bit_identical(subprocess_env: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "extra", [[], ["--set", "ema={decay: 0.9, warmup_epochs: 1}"]], ids=["plain", "ema"]
+)
+def test_killed_and_resumed_run_ends_bit_identical(
+    subprocess_env: dict[str, str], extra: list[str]
+) -> None:
     whole = RunDir(Path("runs/whole"))
     killed = RunDir(Path("runs/killed"))
     subprocess.run(
-        [*HW3TUI, "run", TINY, "--run-dir", str(whole.path), *SETTINGS],
+        [*HW3TUI, "run", TINY, "--run-dir", str(whole.path), *SETTINGS, *extra],
         env=subprocess_env,
         check=True,
         capture_output=True,
     )
 
     child = subprocess.Popen(
-        [*HW3TUI, "run", TINY, "--run-dir", str(killed.path), *SETTINGS],
+        [*HW3TUI, "run", TINY, "--run-dir", str(killed.path), *SETTINGS, *extra],
         env=subprocess_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -106,6 +111,8 @@ def test_killed_and_resumed_run_ends_bit_identical(subprocess_env: dict[str, str
     assert (whole.best_dir / "SHA256SUMS").read_bytes() == (
         killed.best_dir / "SHA256SUMS"
     ).read_bytes()
+    for name in ("ema.safetensors",) if extra else ():  # the average, carried over the kill
+        assert (whole.state_dir / name).read_bytes() == (killed.state_dir / name).read_bytes()
 
 
 @pytest.mark.slow

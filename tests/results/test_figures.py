@@ -95,6 +95,20 @@ def test_curves_and_comparison_pngs_at_the_requested_size(tmp_path: Path) -> Non
     assert [t.get_text() for t in compare.axes[0].get_legend().get_texts()] == ["lr=0.01", "lr=0.1"]
 
 
+def test_curves_show_the_raw_weights_beside_an_ema_runs_val(tmp_path: Path) -> None:
+    records = events(2)
+    ends = [r for r in records if r["type"] == "epoch_end"]
+    for record, raw in zip(ends, [0.3, 0.5], strict=True):
+        record.update(val_acc_raw=raw, val_loss_raw=2.0)
+    figure = curves_figure(history_of(records), SIZE, "demo")
+    lines = {str(line.get_label()): list(line.get_ydata()) for line in figure.axes[1].lines}
+    assert lines["val acc"] == [0.4, 0.7] and lines["val acc (raw weights)"] == [0.3, 0.5]
+    assert "val loss (raw weights)" in [str(line.get_label()) for line in figure.axes[0].lines]
+    assert "val acc (raw weights)" not in str(
+        [line.get_label() for line in curves_figure(history_of(events(2)), SIZE, "").axes[1].lines]
+    )
+
+
 def test_schedule_figure_shows_the_epoch_start_values(tmp_path: Path) -> None:
     records = events(4)
     figure = schedules_figure(history_of(records), SIZE, "demo")

@@ -26,6 +26,7 @@ from hw3tui.engine.hardware.runtime import (
 )
 from hw3tui.engine.models import build_model
 from hw3tui.engine.seeds import Stream, derived_seed
+from hw3tui.engine.training.ema import make_ema
 from hw3tui.engine.training.hyper import Schedules
 from hw3tui.engine.training.loop import Job
 from hw3tui.preset import LoadedPreset
@@ -165,6 +166,7 @@ def make_job(setup: Setup) -> Job:
         val_inputs=Preprocess([], device=runtime.device, channels_last=runtime.channels_last),
         runtime=runtime,
         world=setup.world,
+        ema=make_ema(module, preset.ema) if preset.ema is not None else None,
     )
 
 

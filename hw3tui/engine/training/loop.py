@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from hw3tui.engine.data.augment import Preprocess, step_generator
 from hw3tui.engine.data.batches import Batch, Batches
@@ -24,6 +25,7 @@ from hw3tui.engine.data.datasets import Split
 from hw3tui.engine.distributed.world import SINGLE, World
 from hw3tui.engine.hardware.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed
+from hw3tui.engine.training.ema import averaged_state, update_ema
 from hw3tui.engine.training.hyper import Hyper, Monitor, Schedules, improves, set_hyper
 from hw3tui.engine.training.meter import EpochMeter, Partial, ProgressThrottle, TrainMetrics, finite
 from hw3tui.preset.models import Preset
@@ -107,6 +109,9 @@ class Job:
     state: TrainState = field(default_factory=TrainState)
     hyper: Hyper | None = None
     """This epoch's scheduled values, once the epoch started."""
+    ema: AveragedModel | None = None
+    """The average of the weights when the preset asks (`ema`): evaluated beside `module`, and
+    what best/ keeps."""
     _train_batches: Batches | None = None
     _val_batches: Batches | None = None
 
@@ -124,6 +129,11 @@ class Job:
         the other ranks (and they evaluate different numbers of batches); not a compiled one,
         which would compile again for eval mode and for the last, smaller batch."""
         return self.module
+
+    def kept_weights(self) -> dict[str, torch.Tensor]:
+        """What the best checkpoint keeps: the average's weights when there is one, else the
+        module's; the plain network's keys either way."""
+        return averaged_state(self.ema) if self.ema is not None else self.module.state_dict()
 
     def train_batches(self, batch_size: int) -> Batches:
         if self._train_batches is None or self._train_batches.batch_size != batch_size:
@@ -184,9 +194,12 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
         val_loss, val_acc = evaluate(
             job.eval_model, job.val_batches(), job.val_inputs, job.runtime, world=job.world
         )
+        raw = _evaluate_ema(job)
+        if raw is not None:  # the average's scores are the run's; the raw weights' beside them
+            (val_loss, val_acc), raw = raw, (val_loss, val_acc)
         # rank 0 writes; every rank learns whether that (or anything here) failed anywhere
         with job.world.between_collectives():
-            stalled = _epoch_end(job, out, train, epoch, val_loss, val_acc)
+            stalled = _epoch_end(job, out, train, epoch, val_loss, val_acc, raw)
         if early is not None and stalled >= early.patience:
             why = f"no better {job.monitor} for {_epochs_text(stalled)}"
             return Outcome("done", f"early stop: {why}")
@@ -195,12 +208,31 @@ def fit(job: Job, out: Outputs, stop: StopFlag) -> Outcome:
     return Outcome("done", f"finished {_epochs_text(job.epochs)}")
 
 
+def _evaluate_ema(job: Job) -> tuple[float, float] | None:
+    """The average's val loss and accuracy (None without one). Its buffers become rank 0's, as
+    the module's do: each rank averaged in its own batch-norm statistics."""
+    if job.ema is None:
+        return None
+    job.world.sync_buffers(job.ema)
+    return evaluate(job.ema.module, job.val_batches(), job.val_inputs, job.runtime, world=job.world)
+
+
 def _epoch_end(
-    job: Job, out: Outputs, train: TrainMetrics, epoch: int, val_loss: float, val_acc: float
+    job: Job,
+    out: Outputs,
+    train: TrainMetrics,
+    epoch: int,
+    val_loss: float,
+    val_acc: float,
+    raw: tuple[float, float] | None = None,
 ) -> int:
-    """Record epoch `epoch`, save the best model and the state; the epochs without improvement."""
+    """Record epoch `epoch`, save the best model and the state; the epochs without improvement.
+    `raw`: the raw weights' val loss and accuracy when `val_*` are the average's."""
     state, early, hyper = job.state, job.preset.schedule.early_stop, job.hyper
-    out.emit(_epoch_end_event(epoch, hyper or job.schedules.at(epoch), train, val_loss, val_acc))
+    record = _epoch_end_event(epoch, hyper or job.schedules.at(epoch), train, val_loss, val_acc)
+    if raw is not None:
+        record["val_loss_raw"], record["val_acc_raw"] = finite(raw[0]), raw[1]
+    out.emit(record)
     state.epoch, state.step, state.partial = epoch + 1, 0, None
     value = val_acc if job.monitor == "val_acc" else val_loss
     if improves(value, state.best_value, monitor=job.monitor):
@@ -303,6 +335,8 @@ def train_step(
     job.scaler.scale(weighted).backward()  # type: ignore[no-untyped-call]
     job.scaler.step(job.optimizer)  # fp16: skipped when a gradient overflowed
     job.scaler.update()
+    if job.ema is not None and job.preset.ema is not None:  # after every step, skipped or not
+        update_ema(job.ema, job.module, epoch=job.state.epoch, spec=job.preset.ema)
     meter.add(step, loss, logits, labels)
 
 

@@ -73,7 +73,7 @@ class RunRecorder:
             classes=list(self.classes),
             image_size=job.preset.data.image_size,
         )
-        path = write_best(job.module.state_dict(), self.run.best_dir, info, chunk_mb=self.chunk_mb)
+        path = write_best(job.kept_weights(), self.run.best_dir, info, chunk_mb=self.chunk_mb)
         return str(path.relative_to(self.run.path))
 
     def save_state(self, job: Job) -> None:

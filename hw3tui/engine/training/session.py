@@ -2,6 +2,7 @@
 
     start_run(loaded, runs_dir=..., console=printer)   # hw3tui run
     resume_run(run, console=printer)                   # hw3tui resume
+    resume_run(run, overrides=["schedule.epochs=80"])  # hw3tui resume --set: extend it
 
 Bad input (data, weights, device, saved state, run directory) raises a `hw3tui.errors.BadInput`
 before anything is trained; everything is checked before a run directory is created, so a bad preset
@@ -24,6 +25,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
@@ -43,6 +45,7 @@ from hw3tui.engine.training.state import has_state, load_state
 from hw3tui.preset import LoadedPreset, load_preset
 from hw3tui.runs import RunDir
 from hw3tui.runs.events import EventSink, Images, Note, RunEnd, RunStart, now
+from hw3tui.runs.extension import check_schedule_only, extended_text
 from hw3tui.runs.status import Status
 from hw3tui.signals import handled
 
@@ -73,13 +76,31 @@ def resume_run(
     console: EventSink | None = None,
     note: Note = lambda _: None,
     argv: list[str] | None = None,
+    overrides: Sequence[str] = (),
 ) -> Outcome:
-    """Continue a cancelled, failed or killed run in its own directory, from its saved state."""
-    status = _resumable(run)
-    loaded = _as_started(load_preset(run.preset_file), run)
+    """Continue a cancelled, failed or killed run in its own directory, from its saved state.
+    `overrides` (schedule.* only) extend it: a finished run goes on too, with the new schedule
+    written into its preset.yaml once every input is checked."""
+    check_schedule_only(overrides)
+    status = _resumable(run, extending=bool(overrides))
+    loaded = _as_started(load_preset(run.preset_file, overrides), run)
+    extension = _extension(run, status, loaded, overrides) if overrides else None
     cwd = Path(status.cwd or Path.cwd())
-    start = _Resumed(run, status, argv=argv)
+    start = _Resumed(run, status, argv=argv, extension=extension)
     return _run(loaded, start, cwd=cwd, console=console, note=note)
+
+
+def _extension(run: RunDir, status: Status, loaded: LoadedPreset, overrides: Sequence[str]) -> str:
+    """The preset text an extended run continues with; `RunDirError` if it leaves nothing to
+    train."""
+    epochs, done = loaded.preset.schedule.epochs, status.epochs_done or 0
+    if epochs <= done:
+        raise RunDirError(
+            f"{run.path}: schedule.epochs={epochs}, but the run has trained {done} epochs "
+            "already; extend it to more"
+        )
+    before = load_preset(run.preset_file).preset
+    return extended_text(loaded.text, before, loaded.preset, when=now())
 
 
 def _run(
@@ -106,7 +127,9 @@ def _run(
         if not world.is_main:
             return _fit(job, Following(world))
         run, status = start.begin(stack, setup)
-        return train(job, setup, run, status, console, resumed=start.resumed)
+        return train(
+            job, setup, run, status, console, resumed=start.resumed, extended=start.extended_from
+        )
 
 
 class _Start(Protocol):
@@ -114,6 +137,8 @@ class _Start(Protocol):
     and begins its status, and what the job restores."""
 
     resumed: bool
+    extended_from: int | None
+    """After `restore`, on an extended run: the epoch it had trained to."""
 
     def take(self, stack: contextlib.ExitStack) -> None:
         """Rank 0, before setup: hold the run directory (its lock) if it exists already."""
@@ -133,6 +158,7 @@ class _NewRun:
     a bad preset marks it failed with the reason)."""
 
     resumed = False
+    extended_from: int | None = None
 
     def __init__(
         self,
@@ -186,9 +212,14 @@ class _Resumed:
 
     resumed = True
 
-    def __init__(self, run: RunDir, status: Status, *, argv: list[str] | None) -> None:
+    def __init__(
+        self, run: RunDir, status: Status, *, argv: list[str] | None, extension: str | None = None
+    ) -> None:
         self.run, self.status = run, status
         self.argv = list(argv if argv is not None else sys.argv)
+        self.extension = extension
+        """The extended preset's text, written in `begin`; None for a plain resume."""
+        self.extended_from: int | None = None
 
     def take(self, stack: contextlib.ExitStack) -> None:
         run = self.run
@@ -200,6 +231,10 @@ class _Resumed:
     def restore(self, job: Job) -> None:
         if has_state(self.run.state_dir):
             load_state(job, self.run.state_dir)
+        if self.extension is not None:
+            self.extended_from = job.state.epoch
+            # an early-stopped run was extended to train on: its patience counts afresh
+            job.state.stall_epochs = 0
 
     def abandon(self, exc: BaseException) -> None:
         pass  # the run stays as it was: resumable once the problem is fixed
@@ -209,18 +244,23 @@ class _Resumed:
         status.begin(os.getpid(), processes=_processes(setup.world))
         status.resumed.append(now())
         status.resumed_argv = self.argv
+        if self.extension is not None:  # every rank got through setup: now the preset changes
+            write_text_atomic(self.run.preset_file, self.extension)
+            status.epochs = setup.preset.schedule.epochs
         return self.run, status
 
 
-def _resumable(run: RunDir) -> Status:
+def _resumable(run: RunDir, *, extending: bool = False) -> Status:
     """The run's status, if it can be resumed; `RunDirError` saying why not otherwise."""
     status = run.read_status()
     if status is None:
         raise RunDirError(f"{run.path}: not a run (no status.json)")
     if run.is_live() and not under_torchrun():  # under torchrun, rank 0 checks it in `take`
         raise RunDirError(f"{run.path}: still running (pid {status.pid}); cancel it first")
-    if status.state == "done":
-        raise RunDirError(f"{run.path}: already finished; nothing to resume")
+    if status.state == "done" and not extending:
+        raise RunDirError(
+            f"{run.path}: already finished; nothing to resume (--set schedule.epochs=N extends it)"
+        )
     if not run.preset_file.is_file():
         raise RunDirError(f"{run.path}: never started training (no preset.yaml); use hw3tui run")
     return status
@@ -244,6 +284,7 @@ def train(
     console: EventSink | None,
     *,
     resumed: bool = False,
+    extended: int | None = None,
 ) -> Outcome:
     """Train `job` in `run`, always ending with run_end and a final status."""
     preset, dataset = setup.preset, setup.dataset
@@ -251,7 +292,10 @@ def train(
         run, status, console, preset.checkpoint.chunk_mb, classes=list(dataset.classes)
     )
     run.write_status(status)
-    recorder.emit(_run_start(job, setup, run, resumed=resumed))
+    start = _run_start(job, setup, run, resumed=resumed)
+    if extended is not None:
+        start["extended_from_epoch"] = extended
+    recorder.emit(start)
     outcome = _fit(job, recorder)
     end = RunEnd(
         type="run_end", time=now(), state=outcome.state, best=status.best, reason=outcome.reason

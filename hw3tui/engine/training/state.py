@@ -4,6 +4,8 @@
       model.safetensors       the model's state_dict
       optimizer.safetensors   the optimizer's per-parameter tensors ("<param index>.<name>")
       rng.safetensors         torch's CPU (and CUDA) generator states
+      ema.safetensors         with `ema` in the preset only: the average's state_dict
+                              (`module.`-prefixed weights and `n_averaged`)
       state.json              where the run is (epoch, step, best, early stop, partial sums),
                               schedules, optimizer param groups and scalars, loss scaler,
                               Python and NumPy generator states
@@ -37,6 +39,7 @@ from hw3tui.regular import read_regular
 FORMAT = 2
 """The layout `save_state` writes: torch's generators as `cpu` and `cuda` (the one GPU this
 process trains on)."""
+EMA_FILE = "ema.safetensors"
 READABLE = (1, FORMAT)
 """Format 1 is hw3tui 0.1.0's, still in students' run folders: the same files, but its first
 states kept every GPU's generator (`cuda.0`, `cuda.1`, ...); `_rng_of_format_1` reads both."""
@@ -50,6 +53,8 @@ def save_state(job: Job, state_dir: Path) -> None:
         write_safetensors(job.module.state_dict(), staging / "model.safetensors")
         write_safetensors(tensors, staging / "optimizer.safetensors")
         write_safetensors(_torch_rng(), staging / "rng.safetensors")
+        if job.ema is not None:
+            write_safetensors(job.ema.state_dict(), staging / EMA_FILE)
         document = {
             "format": FORMAT,
             "version": hw3tui.__version__,
@@ -75,6 +80,8 @@ def load_state(job: Job, state_dir: Path) -> None:
         model = load_weights(state_dir / "model.safetensors")
         tensors = load_weights(state_dir / "optimizer.safetensors")
         rng = load_weights(state_dir / "rng.safetensors")
+        # a state saved without an average (older, or `ema` off) has no file and needs none
+        ema = load_weights(state_dir / EMA_FILE) if job.ema is not None else None
     except CheckpointError as exc:
         raise StateError(f"{state_dir}: damaged saved state: {exc}") from None
     except (OSError, ValueError) as exc:
@@ -100,6 +107,8 @@ def load_state(job: Job, state_dir: Path) -> None:
         job.schedules.load_state_dict(document["schedules"])
         job.scaler.load_state_dict(document["scaler"])
         job.state = TrainState.from_json(document["train"])
+        if job.ema is not None and ema is not None:
+            job.ema.load_state_dict(ema, strict=True)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise StateError(
             f"{state_dir}: the saved state does not fit this run: {one_line(exc)}"
