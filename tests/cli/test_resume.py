@@ -60,19 +60,34 @@ def final_weights(run: RunDir) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(run.state_dir / "model.safetensors"))
 
 
+# mixup and cutmix draw per batch from their own stream; both on, with label smoothing
+MIXED = [
+    "--set",
+    "augment.mixup={alpha: 0.4, p: 0.8}",
+    "--set",
+    "augment.cutmix={alpha: 1.0, p: 0.8}",
+    "--set",
+    "loss.label_smoothing=0.1",
+]
+
+
 @pytest.mark.slow
-def test_killed_and_resumed_run_ends_bit_identical(subprocess_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("extra", [[], MIXED], ids=["plain", "mixup-cutmix"])
+def test_killed_and_resumed_run_ends_bit_identical(
+    subprocess_env: dict[str, str], extra: list[str]
+) -> None:
+    settings = [*SETTINGS, *extra]
     whole = RunDir(Path("runs/whole"))
     killed = RunDir(Path("runs/killed"))
     subprocess.run(
-        [*HW3TUI, "run", TINY, "--run-dir", str(whole.path), *SETTINGS],
+        [*HW3TUI, "run", TINY, "--run-dir", str(whole.path), *settings],
         env=subprocess_env,
         check=True,
         capture_output=True,
     )
 
     child = subprocess.Popen(
-        [*HW3TUI, "run", TINY, "--run-dir", str(killed.path), *SETTINGS],
+        [*HW3TUI, "run", TINY, "--run-dir", str(killed.path), *settings],
         env=subprocess_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
