@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from hw3tui.engine.data.augment import Preprocess, build_augment
-from hw3tui.engine.data.mix import build_mix
 from hw3tui.engine.data.datasets import Dataset, load_dataset
+from hw3tui.engine.data.mix import build_mix
 from hw3tui.engine.distributed.world import (
     SINGLE,
     World,

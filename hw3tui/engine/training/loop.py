@@ -291,7 +291,7 @@ def train_step(
     inputs, targets = step_inputs(job, images, labels, step=step, seed=seed)
     with job.runtime.autocast():  # AMP: forward and loss in bf16/fp16 when the runtime chose it
         logits = job.model(inputs)
-        loss = training_loss(job.preset)(logits, targets)
+        loss: torch.Tensor = training_loss(job.preset)(logits, targets)
     job.optimizer.zero_grad(set_to_none=True)
     # `share` is 1.0 unless the batch splits unevenly among the ranks: weighting each rank's loss
     # by it makes DDP's mean of the ranks' gradients the gradient of the whole batch's mean loss
