@@ -21,6 +21,7 @@ class Stream(IntEnum):
     AUGMENT = 2
     TRAIN_STEP = 3
     SPLIT = 4
+    MIX = 5
     SHAPES_TRAIN = 10
     SHAPES_VAL = 11
 

@@ -190,6 +190,18 @@ class Affine(Section):
         return scale
 
 
+class Mix(Section):
+    """Blend pairs of training images and their labels, per batch: each image with its
+    neighbour in the (shuffled) batch, by a weight drawn from Beta(alpha, alpha); the loss is
+    taken against the blended (soft) labels."""
+
+    alpha: PositiveFloat = 1.0
+    """Concentration of the Beta(alpha, alpha) weight: 1.0 draws it uniformly; below 1 most
+    images stay mostly themselves; above 1 blends near half and half are common."""
+    p: Probability = 1.0
+    """Probability that a training batch is mixed (decided once per batch)."""
+
+
 class Augment(Section):
     """Random changes to training images against overfitting (validation images are never
     augmented)."""
@@ -202,6 +214,22 @@ class Augment(Section):
     """Random rotation, translation and scaling; leave out (or `null`) for none."""
     grayscale: Probability = 0.0
     """Probability of turning an image grey (kept as three channels)."""
+    mixup: Mix | None = None
+    """Mixup (torchvision's `MixUp`): blend whole images, e.g. `{alpha: 0.2, p: 1.0}`; leave
+    out for none. With `cutmix` too, each mixed batch takes one of them (see `cutmix`)."""
+    cutmix: Mix | None = None
+    """CutMix (torchvision's `CutMix`): paste a random box of the neighbour's image, labels
+    weighted by area, e.g. `{alpha: 1.0, p: 0.5}`; leave out for none. With `mixup` too, a batch
+    is mixed with probability max(p) and then takes cutmix or mixup in the ratio of their `p`."""
+
+
+class Loss(Section):
+    """The training loss (validation always reports the plain cross-entropy)."""
+
+    label_smoothing: Annotated[Real, Field(ge=0.0, lt=1.0)] = 0.0
+    """Label smoothing of the training cross-entropy (`nn.CrossEntropyLoss(label_smoothing=)`):
+    the target keeps 1 - x on the true class and spreads x evenly over all classes; 0.1 is
+    usual. Validation loss stays the plain cross-entropy."""
 
 
 LearningRate = Annotated[Real, Field(gt=0.0, le=10.0)]
@@ -343,6 +371,8 @@ class Preset(Section):
     """The optimizer."""
     augment: Augment = Augment()
     """Training-time augmentation."""
+    loss: Loss = Loss()
+    """The training loss."""
     schedule: Schedule = Schedule()
     """Epochs and per-epoch schedules."""
     checkpoint: Checkpoint = Checkpoint()

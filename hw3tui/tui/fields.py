@@ -72,6 +72,7 @@ SECTION_TITLES: dict[str, str] = {
     "backbone": "Backbone",
     "optimizer": "Optimizer",
     "augment": "Augment",
+    "loss": "Loss",
     "schedule": "Schedule",
     "checkpoint": "Checkpoint",
     "runtime": "Runtime",

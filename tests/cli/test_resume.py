@@ -60,24 +60,38 @@ def final_weights(run: RunDir) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(run.state_dir / "model.safetensors"))
 
 
+# mixup and cutmix draw per batch from their own stream; both on, with label smoothing
+MIXED = [
+    "--set",
+    "augment.mixup={alpha: 0.4, p: 0.8}",
+    "--set",
+    "augment.cutmix={alpha: 1.0, p: 0.8}",
+    "--set",
+    "loss.label_smoothing=0.1",
+]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "extra", [[], ["--set", "ema={decay: 0.9, warmup_epochs: 1}"]], ids=["plain", "ema"]
+    "extra",
+    [[], ["--set", "ema={decay: 0.9, warmup_epochs: 1}"], MIXED],
+    ids=["plain", "ema", "mixup-cutmix"],
 )
 def test_killed_and_resumed_run_ends_bit_identical(
     subprocess_env: dict[str, str], extra: list[str]
 ) -> None:
+    settings = [*SETTINGS, *extra]
     whole = RunDir(Path("runs/whole"))
     killed = RunDir(Path("runs/killed"))
     subprocess.run(
-        [*HW3TUI, "run", TINY, "--run-dir", str(whole.path), *SETTINGS, *extra],
+        [*HW3TUI, "run", TINY, "--run-dir", str(whole.path), *settings],
         env=subprocess_env,
         check=True,
         capture_output=True,
     )
 
     child = subprocess.Popen(
-        [*HW3TUI, "run", TINY, "--run-dir", str(killed.path), *SETTINGS, *extra],
+        [*HW3TUI, "run", TINY, "--run-dir", str(killed.path), *settings],
         env=subprocess_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -111,7 +125,8 @@ def test_killed_and_resumed_run_ends_bit_identical(
     assert (whole.best_dir / "SHA256SUMS").read_bytes() == (
         killed.best_dir / "SHA256SUMS"
     ).read_bytes()
-    for name in ("ema.safetensors",) if extra else ():  # the average, carried over the kill
+    with_ema = any(a.startswith("ema=") for a in extra)
+    for name in ("ema.safetensors",) if with_ema else ():  # the average, carried over the kill
         assert (whole.state_dir / name).read_bytes() == (killed.state_dir / name).read_bytes()
 
 

@@ -241,3 +241,15 @@ def test_a_second_report_evaluates_nothing_until_best_changes(
     assert len(passes) == 4
     sums = hashlib.sha256((run / "best" / "SHA256SUMS").read_bytes()).hexdigest()
     assert sorted(p.name for p in (run / "eval").iterdir()) == [f"{sums}.json", f"{sums}.npy"]
+
+
+def test_augment_grid_shows_cutmix_pairs(tiny_preset: Path) -> None:
+    overrides = ("augment.horizontal_flip=0", "augment.cutmix={alpha: 1.0, p: 1.0}")
+    preset = load_preset(tiny_preset, overrides).preset
+    shown = augment_preview(preset, base_dir=Path.cwd(), images=3, draws=4)
+    # each draw of image i pastes a box of image i-1 (its neighbour in the batch) into it
+    for i, row in enumerate(shown.draws):
+        own, neighbour = shown.originals[i], shown.originals[i - 1]
+        for tile in row:
+            assert ((tile == own) | (tile == neighbour)).all()
+        assert any((tile != own).any() for tile in row)

@@ -189,6 +189,21 @@ CASES: list[tuple[str, str | bytes, str]] = [
         "augment:\n  affine: {scale: [1.2, 0.8]}\n",
         "augment.affine.scale: scale goes from low to high",
     ),
+    (
+        "label smoothing of 1",
+        "loss:\n  label_smoothing: 1.0\n",
+        "bad.yaml:2:20: loss.label_smoothing: must be below 1.0 (got 1.0)",
+    ),
+    (
+        "mixup alpha of 0",
+        "augment:\n  mixup: {alpha: 0}\n",
+        "bad.yaml:2:18: augment.mixup.alpha: must be above 0.0 (got 0)",
+    ),
+    (
+        "cutmix probability above 1",
+        "augment:\n  cutmix:\n    alpha: 1.0\n    p: 2\n",
+        "bad.yaml:4:8: augment.cutmix.p: must be at most 1.0 (got 2)",
+    ),
     ("empty section", "data:\n", "bad.yaml:1:1: data: is empty: give its keys, or remove the line"),
     (
         "section that is not a mapping",

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from hw3tui.engine.data.mix import BatchMix
 from hw3tui.engine.seeds import Stream, derived_seed
 from hw3tui.preset.models import Augment
 from hw3tui.preset.torchvision_code import IMAGENET_MEAN as IMAGENET_MEAN
@@ -185,18 +186,46 @@ class Preprocess:
     """uint8 batches on the device -> normalized float model inputs (augmented when training)."""
 
     def __init__(
-        self, steps: Sequence[BatchTransform], *, device: torch.device, channels_last: bool
+        self,
+        steps: Sequence[BatchTransform],
+        *,
+        device: torch.device,
+        channels_last: bool,
+        mix: BatchMix | None = None,
     ) -> None:
         self.steps = list(steps)
+        self.mix = mix
+        """Mixup/CutMix of the augmented batch (`with_targets` only)."""
         self.channels_last = channels_last
         self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return self._model_inputs(self._augmented(images, generator))
+
+    def with_targets(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        generator: torch.Generator | None,
+        mixing: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training step's inputs and targets: augmented, then mixed when `mix` is set (soft
+        targets (B, classes)); else the labels unchanged. Mixing is done on pixels in [0, 1],
+        before normalising and the memory layout, so the model gets what it gets unmixed."""
+        batch = self._augmented(images, generator)
+        if self.mix is not None and mixing is not None:
+            batch, labels = self.mix(batch, labels, mixing)
+        return self._model_inputs(batch), labels
+
+    def _augmented(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         batch = images.float().div_(255)
         if generator is not None:
             for step in self.steps:
                 batch = step(batch, generator)
+        return batch
+
+    def _model_inputs(self, batch: torch.Tensor) -> torch.Tensor:
         batch = (batch - self.mean) / self.std
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
         return batch.contiguous(memory_format=layout)

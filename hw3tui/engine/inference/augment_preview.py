@@ -2,7 +2,8 @@
 
 What you see is what trains: the images come from the preset's own training split (as the run
 would load it), and each draw goes through the engine's `Preprocess` with the preset's
-`build_augment` steps and a `step_generator`, the very code `fit` runs. The result is plain uint8
+`build_augment` steps and a `step_generator` (and mixup/cutmix, mixing each image with the one
+above it), the very code `fit` runs. The result is plain uint8
 arrays (de-normalised), for the torch-free figure code.
 """
 
@@ -16,6 +17,7 @@ import torch
 
 from hw3tui.engine.data.augment import Preprocess, build_augment, step_generator
 from hw3tui.engine.data.datasets import images_at, load_dataset
+from hw3tui.engine.data.mix import build_mix, mix_generator
 from hw3tui.preset.models import Preset
 
 CPU = torch.device("cpu")
@@ -44,16 +46,28 @@ def augment_preview(
     train = dataset.train
     picked = _pick(train.labels, images, seed=preset.seed)
     batch = images_at(train, picked)
-    train_inputs = Preprocess(build_augment(preset.augment), device=CPU, channels_last=False)
+    mix = build_mix(preset.augment, classes=len(dataset.classes))
+    train_inputs = Preprocess(
+        build_augment(preset.augment), device=CPU, channels_last=False, mix=mix
+    )
     val_inputs = Preprocess([], device=CPU, channels_last=False)
     originals = val_inputs.to_pixels(val_inputs(batch, None))
-    # one training step's generator per draw: each column is what one step would do
+    # one training step's generators per draw: each column is what one step would do (with
+    # mixup/cutmix, image i is mixed with image i-1, its neighbour in this batch)
     columns = [
-        train_inputs.to_pixels(train_inputs(batch, step_generator(preset.seed, 0, step, CPU)))
+        train_inputs.to_pixels(_drawn(train_inputs, batch, train.labels[picked], preset.seed, step))
         for step in range(draws)
     ]
     labels = [dataset.classes[int(train.labels[i])] for i in picked]
     return AugmentPreview(originals, np.stack(columns, axis=1), labels)
+
+
+def _drawn(
+    inputs: Preprocess, batch: torch.Tensor, labels: torch.Tensor, seed: int, step: int
+) -> torch.Tensor:
+    generator = step_generator(seed, 0, step, CPU)
+    mixing = mix_generator(seed, 0, step) if inputs.mix is not None else None
+    return inputs.with_targets(batch, labels, generator, mixing)[0]
 
 
 def _pick(labels: torch.Tensor, count: int, *, seed: int) -> list[int]:

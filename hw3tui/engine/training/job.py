@@ -12,6 +12,7 @@ from torch import nn
 
 from hw3tui.engine.data.augment import Preprocess, build_augment
 from hw3tui.engine.data.datasets import Dataset, load_dataset
+from hw3tui.engine.data.mix import build_mix
 from hw3tui.engine.distributed.world import (
     SINGLE,
     World,
@@ -162,7 +163,12 @@ def make_job(setup: Setup) -> Job:
         schedules=schedules,
         train=setup.dataset.train,
         val=setup.dataset.val,
-        train_inputs=Preprocess(steps, device=runtime.device, channels_last=runtime.channels_last),
+        train_inputs=Preprocess(
+            steps,
+            device=runtime.device,
+            channels_last=runtime.channels_last,
+            mix=build_mix(preset.augment, classes=len(setup.dataset.classes)),
+        ),
         val_inputs=Preprocess([], device=runtime.device, channels_last=runtime.channels_last),
         runtime=runtime,
         world=setup.world,

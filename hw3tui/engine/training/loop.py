@@ -22,6 +22,7 @@ from torch.optim.swa_utils import AveragedModel
 from hw3tui.engine.data.augment import Preprocess, step_generator
 from hw3tui.engine.data.batches import Batch, Batches
 from hw3tui.engine.data.datasets import Split
+from hw3tui.engine.data.mix import dominant, mix_generator
 from hw3tui.engine.distributed.world import SINGLE, World
 from hw3tui.engine.hardware.runtime import Runtime
 from hw3tui.engine.seeds import Stream, derived_seed
@@ -319,13 +320,10 @@ def train_step(
     """One optimizer step: forward, loss, backward, update. Nothing here waits for the device
     (the meter's sums stay on it), so the host queues the next step while this one runs."""
     images, labels = batch
-    # augmentation draws per image from (seed, epoch, step): a resumed epoch draws the same
-    device, augment = job.runtime.device, bool(job.train_inputs.steps)
-    generator = step_generator(seed, job.state.epoch, step, device) if augment else None
-    inputs = job.train_inputs(images, generator)
+    inputs, targets = step_inputs(job, images, labels, step=step, seed=seed)
     with job.runtime.autocast():  # AMP: forward and loss in bf16/fp16 when the runtime chose it
         logits = job.model(inputs)
-        loss = F.cross_entropy(logits, labels)
+        loss: torch.Tensor = training_loss(job.preset)(logits, targets)
     job.optimizer.zero_grad(set_to_none=True)
     # `share` is 1.0 unless the batch splits unevenly among the ranks: weighting each rank's loss
     # by it makes DDP's mean of the ranks' gradients the gradient of the whole batch's mean loss
@@ -337,7 +335,26 @@ def train_step(
     job.scaler.update()
     if job.ema is not None and job.preset.ema is not None:  # after every step, skipped or not
         update_ema(job.ema, job.module, epoch=job.state.epoch, spec=job.preset.ema)
-    meter.add(step, loss, logits, labels)
+    # a mixed batch's accuracy counts against each image's dominant label
+    meter.add(step, loss, logits, dominant(targets))
+
+
+def step_inputs(
+    job: Job, images: torch.Tensor, labels: torch.Tensor, *, step: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training step's model inputs and targets (soft when the batch is mixed). Augmentation
+    draws per image from (seed, epoch, step), mixup/cutmix per batch from its own stream of the
+    same numbers: a resumed epoch draws the same."""
+    epoch, device, inputs = job.state.epoch, job.runtime.device, job.train_inputs
+    generator = step_generator(seed, epoch, step, device) if inputs.steps else None
+    mixing = mix_generator(seed, epoch, step) if inputs.mix is not None else None
+    return inputs.with_targets(images, labels, generator, mixing)
+
+
+def training_loss(preset: Preset) -> nn.CrossEntropyLoss:
+    """The training criterion: cross-entropy with the preset's label smoothing (`evaluate`
+    always reports the plain cross-entropy)."""
+    return nn.CrossEntropyLoss(label_smoothing=preset.loss.label_smoothing)
 
 
 @torch.inference_mode()
