@@ -75,6 +75,7 @@ SECTION_TITLES: dict[str, str] = {
     "loss": "Loss",
     "schedule": "Schedule",
     "checkpoint": "Checkpoint",
+    "ema": "EMA",
     "runtime": "Runtime",
 }
 """The editor's sections in order ("" holds the preset's top-level scalars: name, seed)."""

@@ -51,7 +51,7 @@ def test_editor_screen_with_an_inline_error(
         app: Hw3tuiApp = pilot.app  # type: ignore[assignment]
         app.edit_preset(presets_dir / "tiny.yaml")
         await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
-        for _ in range(5):  # General → Schedule
+        for _ in range(6):  # General → Data, Backbone, Optimizer, Augment, Loss → Schedule
             await pilot.press("down")
         await pilot.pause()
 
