@@ -83,6 +83,10 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.sweeps:sweep",
         "Run a sweep FILE, or a queue of presets (FILE... given instead of a sweep file).",
     ),
+    "ablate": Entry(
+        "hw3tui.commands.ablate:ablate",
+        "Run PRESET as is and once per choice it makes, that choice turned off (an ablation).",
+    ),
     "sweeps": Entry(
         "hw3tui.commands.sweeps:sweeps",
         "List sweeps: state, trials ended of planned, best value and its trial.",

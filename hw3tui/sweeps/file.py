@@ -286,6 +286,26 @@ def _tried(loaded: LoadedSweep, document: Any) -> _Tried:
                 continue
             tried.warnings += checked.warnings
             tried.epochs.append(checked.preset.schedule.epochs)
+        for i, variant in enumerate(sweep.variants):
+            sets = [f"{path}={flow_value(value)}" for path, value in variant.set.items()]
+            try:
+                checked = validate_text(text, name, [*fixed, *sets])
+            except PresetError as exc:
+                line, column = locate(document, ("variants", i))
+                tried.problems += [
+                    Problem(
+                        loaded.source,
+                        f"variant {variant.name!r} is refused: {p.field}: {p.message}"
+                        if p.field
+                        else f"variant {variant.name!r} is refused: {p.message}",
+                        f"variants.{i}",
+                        line,
+                        column,
+                    )
+                    for p in exc.problems
+                ]
+                continue
+            tried.epochs.append(checked.preset.schedule.epochs)
     return tried
 
 

@@ -31,6 +31,7 @@ from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write
 from hw3tui.sweeps.gpus import Slots
 from hw3tui.sweeps.study import (
     PRESET_AXIS,
+    VARIANT_AXIS,
     enqueue_grid,
     first_worker,
     open_study,
@@ -281,6 +282,8 @@ class Worker:
         """Rewrite leaderboard.csv and best.yaml (atomically) from the study and the runs."""
         rows = self.rows()
         write_leaderboard(self.folder, rows, axes_of(self.loaded))
+        if self.loaded.sweep.variants:
+            publish_ablation(self.folder, rows, self.loaded)
         best = next((r for r in rows if r.state == "done" and r.value is not None), None)
         if best is not None:
             run = RunDir(self.folder.path / best.run)
@@ -291,9 +294,24 @@ class Worker:
         return rows
 
 
+def publish_ablation(folder: SweepDir, rows: list[Row], loaded: LoadedSweep) -> None:
+    """Rewrite ablation.csv and ablation.png from every trial's run folder."""
+    from hw3tui.sweeps.ablation import write_ablation
+
+    trials = [
+        (row.params[VARIANT_AXIS], RunDir(folder.path / row.run))
+        for row in rows
+        if VARIANT_AXIS in row.params
+    ]
+    names = [variant.name for variant in loaded.sweep.variants]
+    write_ablation(folder, trials, loaded.monitor, names)
+
+
 def axes_of(loaded: LoadedSweep) -> list[str]:
     """The leaderboard's axis columns."""
-    return ([PRESET_AXIS] if loaded.sweep.presets else []) + list(loaded.sweep.axes)
+    queue = [PRESET_AXIS] if loaded.sweep.presets else []
+    variants = [VARIANT_AXIS] if loaded.sweep.variants else []
+    return queue + variants + list(loaded.sweep.axes)
 
 
 STATES = {"COMPLETE": "done", "PRUNED": "pruned", "FAIL": "failed"}
