@@ -24,7 +24,7 @@ COLUMNS = ("choice", "variant", "n", "mean", "std", "delta", "low", "high", "ver
 
 AS_IS = "as is"
 BEST_EPOCH = "checkpoint: best epoch"
-LAST_EPOCH = "last epoch instead"
+LAST_EPOCH = "last epoch, not the best"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def ablation_figure(rows: Sequence[AblationRow], path: Path, *, monitor: str) ->
         ax.set_title(f"ablation: full preset {plain(monitor)} {full.mean:.4f} (n={full.n})")
     if not shown:
         ax.text(0.5, 0.5, "no variant has finished yet", ha="center", transform=ax.transAxes)
-    ax.margins(x=0.25)
+    ends = [abs(v) for r in shown for v in (r.delta, r.low, r.high) if v is not None]
+    span = max(ends, default=0.0) or 0.01
+    ax.set_xlim(-1.35 * span, 1.35 * span)  # 0 in the middle: better and worse read alike
     figure.tight_layout()
     return save_figure(figure, path, size)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hw3tui.preset import Preset, PresetError, Problem, builtin_presets, validate_text
 from hw3tui.preset.explain import explain, locate
@@ -114,6 +114,8 @@ def dump_sweep(sweep: Mapping[str, Any], *, comment: str = "") -> str:
     for key, value in sweep.items():
         if key in ("set", "axes") and isinstance(value, Mapping):
             document[key] = CommentedMap((str(p), flow_node(v)) for p, v in value.items())
+        elif key == "variants" and isinstance(value, list):
+            document[key] = CommentedSeq(flow_node(v) for v in value)  # one variant a line
         else:
             document[key] = flow_node(value)
     if comment:
