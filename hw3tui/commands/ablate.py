@@ -46,9 +46,7 @@ MAX_SEEDS = 100
     "--sweep-dir",
     f"Exact folder (default: ./{DEFAULT_SWEEPS_DIR}/<name>-ablation-<date>-<time>).",
 )
-@folder_option(
-    "--runs-dir", "Where earlier runs of the preset time the plan (default: ./runs)."
-)
+@folder_option("--runs-dir", "Where earlier runs of the preset time the plan (default: ./runs).")
 @click.option("--plan", "plan_only", is_flag=True, help="Print the plan and start nothing.")
 def ablate(
     preset: str,

@@ -68,7 +68,7 @@ def ablation_rows(
     """Rows for `variants` (name, seed -> best value; the full preset first) and the full preset's
     own last-epoch values. `choices` names what each variant turns off (default: its name up to
     the first space)."""
-    (full_name, full), *others = variants
+    (_, full), *others = variants
     rows = [_row("full preset", AS_IS, full, None, higher_is_better)]
     for name, values in others:
         choice = (choices or {}).get(name, name.split(" ", 1)[0].split("=", 1)[0])

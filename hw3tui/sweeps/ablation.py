@@ -51,7 +51,8 @@ def variants_of(preset: Preset) -> list[Variant]:
     out: list[Variant] = []
     backbone, optimizer, schedule = preset.backbone, preset.optimizer, preset.schedule
     if backbone.pretrained is not False:
-        out.append(Variant("backbone.pretrained off (from scratch)", {"backbone.pretrained": False}))
+        scratch = {"backbone.pretrained": False}
+        out.append(Variant("backbone.pretrained off (from scratch)", scratch))
     if optimizer.momentum:
         off: dict[str, Any] = {"optimizer.momentum": 0.0}
         if optimizer.nesterov:
@@ -134,7 +135,7 @@ def _seeded(variant: str, run: RunDir, monitor: str) -> Seeded | None:
     seed = _seed_of(run)
     if seed is None:
         return None
-    best = (summary.best or {}).get("value")
+    best = summary.best["value"] if summary.best is not None else None
     records = list(_events(run))
     history = history_of(records)
     epochs = sorted(history.results)

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from hw3tui.cli import cli
 from hw3tui.preset import Preset, validate_text
 from hw3tui.preset.diff import diff
+from hw3tui.preset.yamlio import flow
 from hw3tui.results.ablation import COLUMNS, ablation_rows
 from hw3tui.results.verdicts import verdict
 from hw3tui.sweeps.ablation import variants_of
-from hw3tui.preset.yamlio import flow
 from hw3tui.sweeps.folder import SweepDir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def _applied(sets: dict[str, object]) -> Preset:
     return validate_text(CHOICES, "c.yaml", [f"{p}={flow(v)}" for p, v in sets.items()]).preset
 
 
-def test_a_pretrained_preset_with_nesterov_and_early_stop_is_ablated_from_scratch_and_without() -> None:
+def test_pretrained_nesterov_and_early_stop_are_each_a_variant() -> None:
     more = ["backbone.pretrained=true", "optimizer.nesterov=true", "schedule.early_stop={}"]
     preset = validate_text(CHOICES, "p.yaml", more).preset
 
@@ -95,7 +95,11 @@ def test_each_row_is_the_verdict_of_its_variant_against_the_full_preset_paired_b
         ("checkpoint: best epoch", "last epoch, not the best", "worse"),
     ]
     expected = verdict(full, flip_off)
-    assert (rows[1].delta, rows[1].low, rows[1].high) == (expected.delta, expected.low, expected.high)
+    assert (rows[1].delta, rows[1].low, rows[1].high) == (
+        expected.delta,
+        expected.low,
+        expected.high,
+    )
     assert rows[0].n == 3 and rows[0].mean == pytest.approx(0.80333333)
 
 
