@@ -21,6 +21,7 @@ from hw3tui.preset.yamlio import flow
 from hw3tui.results.ablation import COLUMNS, ablation_rows
 from hw3tui.results.verdicts import verdict
 from hw3tui.sweeps.ablation import variants_of
+from hw3tui.runs import RunDir, Status
 from hw3tui.sweeps.folder import SweepDir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,3 +174,19 @@ def test_kill_9_of_an_ablation_then_resume_gives_the_same_ablation_csv(
         ["checkpoint: best epoch", "last epoch, not the best"],
     ]
     assert Path("k", "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_plan_is_timed_by_an_earlier_run_of_the_preset() -> None:
+    run = RunDir(Path("runs", "tiny-earlier"))
+    run.path.mkdir(parents=True)
+    run.preset_file.write_text(TINY.read_text())
+    for epoch, seconds in enumerate((9.0, 11.0)):
+        run.append_event({"type": "epoch_end", "time": 1.0, "epoch": epoch, "seconds": seconds})
+    run.write_status(Status(state="done", started=1.0, ended=30.0, preset="tiny", epochs_done=2))
+
+    result = CliRunner().invoke(cli, ["ablate", str(TINY), "--plan", "--set", "schedule.epochs=3"])
+
+    # 2 configurations × 3 epochs × 10 s a epoch
+    assert "plan: 2 runs, estimated time about 1 min 00 s (epochs of run tiny-earlier)" in (
+        result.output
+    )
