@@ -117,3 +117,21 @@ def ablation_table(rows: Sequence[AblationRow]) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
         for r in [header, *body]
     )
+
+
+ABLATION_MAX_BYTES = 1 << 20
+
+
+def read_ablation(path: Path) -> list[list[str]]:
+    """ablation.csv's rows as cells, header left out ([] when there is none or it is not one)."""
+    from hw3tui.regular import read_text_regular
+
+    try:
+        text = read_text_regular(path, limit=ABLATION_MAX_BYTES)
+    except (OSError, UnicodeDecodeError):
+        return []
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or tuple(lines[0]) != COLUMNS:
+        return []
+    # a hand-edited file is data: escaped, and cut or padded to the columns
+    return [[printable(c) for c in (r + [""] * len(COLUMNS))[: len(COLUMNS)]] for r in lines[1:]]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hw3tui.results.ablation import read_ablation
 from hw3tui.runs import EventTail, RunDir, summarize
 from hw3tui.runs.history import RunHistory
 from hw3tui.sweeps.folder import (
@@ -53,14 +54,16 @@ class SweepView:
     trials: list[TrialView]
     curves: dict[int, tuple[list[int], list[float]]]
     log_lines: list[str] = field(default_factory=list)
+    ablation: list[list[str]] = field(default_factory=list)
+    """An ablation's ablation.csv rows (escaped); empty for another sweep."""
 
     def same_as(self, other: SweepView | None) -> bool:
         """Nothing new to draw (the log lines are new by definition)."""
         return (
             other is not None
             and not self.log_lines
-            and (self.summary, self.axes, self.trials, self.curves)
-            == (other.summary, other.axes, other.trials, other.curves)
+            and (self.summary, self.axes, self.trials, self.curves, self.ablation)
+            == (other.summary, other.axes, other.trials, other.curves, other.ablation)
         )
 
 
@@ -80,7 +83,8 @@ class SweepFeed:
         monitor = summary.monitor if summary is not None else "val_acc"
         trials = _ranked(trials, higher_is_better=not monitor.endswith("loss"))
         curves = {row.trial: self._curve(row) for row in rows}
-        return SweepView(summary, axes, trials, curves, self.log.read())
+        ablation = read_ablation(self.folder.path / "ablation.csv")
+        return SweepView(summary, axes, trials, curves, self.log.read(), ablation)
 
     def _trial(self, row: Row, sweep_live: bool) -> TrialView:
         """The row with its run's own best and epochs (status.json: live, and at full precision,
