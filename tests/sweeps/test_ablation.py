@@ -20,8 +20,8 @@ from hw3tui.preset.diff import diff
 from hw3tui.preset.yamlio import flow
 from hw3tui.results.ablation import COLUMNS, ablation_rows
 from hw3tui.results.verdicts import verdict
-from hw3tui.sweeps.ablation import variants_of
 from hw3tui.runs import RunDir, Status
+from hw3tui.sweeps.ablation import variants_of
 from hw3tui.sweeps.folder import SweepDir
 
 REPO = Path(__file__).resolve().parents[2]
