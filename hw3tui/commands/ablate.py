@@ -16,7 +16,7 @@ from hw3tui.commands.options import folder_option
 from hw3tui.errors import BadInput
 from hw3tui.preset import LoadedPreset, PresetError, validate_text
 from hw3tui.runs import DEFAULT_RUNS_DIR
-from hw3tui.sweeps.ablation import FULL, Variant, given_variant, variants_of
+from hw3tui.sweeps.ablation import Variant, given_variant, plan, variants_of
 from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, dump_sweep
 from hw3tui.sweeps.folder import DEFAULT_SWEEPS_DIR, SweepDir
 from hw3tui.untrusted import printable
@@ -42,6 +42,12 @@ MAX_SEEDS = 100
     metavar="FIELD=VALUE",
     help="One more variant, e.g. --variant optimizer.name=sgd (repeatable; checked like --set).",
 )
+@click.option(
+    "--skip",
+    multiple=True,
+    metavar="FIELD",
+    help="Leave out the variant that turns FIELD off, e.g. --skip augment.affine (repeatable).",
+)
 @folder_option(
     "--sweep-dir",
     f"Exact folder (default: ./{DEFAULT_SWEEPS_DIR}/<name>-ablation-<date>-<time>).",
@@ -53,6 +59,7 @@ def ablate(
     seeds: int,
     overrides: tuple[str, ...],
     extra: tuple[str, ...],
+    skip: tuple[str, ...],
     sweep_dir: Path | None,
     runs_dir: Path | None,
     plan_only: bool,
@@ -66,7 +73,12 @@ def ablate(
     95 % interval and verdict (paired by seed). Exit codes like `hw3tui sweep`.
     """
     loaded = load_or_exit(preset, overrides)
-    variants = [Variant(FULL, {}), *variants_of(loaded.preset)]
+    made = variants_of(loaded.preset)
+    for field in skip:
+        if field not in {v.field for v in made}:
+            fields = ", ".join(v.field for v in made) or "none"
+            raise BadInput(f"--skip {field}: no variant turns it off (the preset's: {fields})")
+    variants = plan(loaded.preset, skip)
     for override in extra:
         variants.append(_checked_variant(loaded, override, [v.name for v in variants]))
     sweep = ablation_sweep(preset, loaded, variants, overrides, seeds)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,11 @@ class Variant:
 
     name: str
     set: dict[str, Any]
+
+    @property
+    def field(self) -> str:
+        """The field whose choice it turns off (its first `set` path; `` for the preset)."""
+        return next(iter(self.set), "")
 
     def as_yaml(self) -> dict[str, Any]:
         return {"name": self.name, "set": dict(self.set)}
@@ -77,6 +82,11 @@ def variants_of(preset: Preset) -> list[Variant]:
     if schedule.early_stop is not None:
         out.append(Variant("schedule.early_stop off", {"schedule.early_stop": None}))
     return out
+
+
+def plan(preset: Preset, skip: Sequence[str] = ()) -> list[Variant]:
+    """The preset as is, then its variants but those turning off a field in `skip`."""
+    return [Variant(FULL, {}), *(v for v in variants_of(preset) if v.field not in skip)]
 
 
 def given_variant(override: str) -> Variant:

@@ -190,3 +190,19 @@ def test_the_plan_is_timed_by_an_earlier_run_of_the_preset() -> None:
     assert "plan: 2 runs, estimated time about 1 min 00 s (epochs of run tiny-earlier)" in (
         result.output
     )
+
+
+def test_skip_leaves_a_variant_out_and_a_field_with_none_is_refused(tmp_path: Path) -> None:
+    preset = tmp_path / "choices.yaml"
+    preset.write_text(CHOICES)
+
+    kept = CliRunner().invoke(
+        cli, ["ablate", str(preset), "--plan", "--skip", "augment.random_crop"]
+    )
+    wrong = CliRunner().invoke(cli, ["ablate", str(preset), "--plan", "--skip", "augment.affine"])
+
+    assert kept.exit_code == 0, kept.output
+    assert "augment.random_crop off" not in kept.output
+    assert "plan: 4 runs" in kept.output  # the preset and 3 of its 4 variants
+    assert wrong.exit_code == 2
+    assert "--skip augment.affine: no variant turns it off" in wrong.output

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_pilot import run, wait_for
-from tui_sweep_fakes import write_sweep
+import pytest
+from textual.widgets import SelectionList
+from tui_fakes import TINY
+from tui_pilot import run, text_of, wait_for
+from tui_sweep_fakes import Launches, write_sweep
 
+from hw3tui.tui import control
 from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.ablation_dialog import AblationDialog
+from hw3tui.tui.screens.sweep import SweepScreen
 from hw3tui.tui.widgets.ablation_table import AblationTable
+from hw3tui.tui.widgets.presets_table import PresetsTable
 
 SIZE = (110, 40)
 TABLE = """choice,variant,n,mean,std,delta,low,high,verdict
@@ -48,5 +55,44 @@ def test_another_sweeps_screen_has_no_ablation_table(isolated: Path) -> None:
             await wait_for(pilot, lambda: app.screen.query(AblationTable))
             await pilot.pause(0.6)
             assert not app.screen.query_one(AblationTable).display
+
+    run(scenario())
+
+
+def test_a_on_a_preset_lists_its_variants_plans_and_starts_hw3tui_ablate(
+    presets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tiny with a crop too: two variants, flip off and crop off
+    (presets_dir / "tiny.yaml").write_text(
+        TINY.read_text().replace("horizontal_flip: 0.5", "horizontal_flip: 0.5\n  random_crop: {}")
+    )
+    launches = Launches()
+    monkeypatch.setattr(control, "launch_detached", launches)
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one(PresetsTable)
+            await wait_for(pilot, lambda: table.row_count == 2)
+            table.move_cursor(row=table.get_row_index(str((presets_dir / "tiny.yaml").resolve())))
+            await pilot.press("a")
+            await wait_for(pilot, lambda: isinstance(app.screen, AblationDialog))
+            dialog = app.screen
+            choices = dialog.query_one(SelectionList)
+            labels = [str(choices.get_option_at_index(i).prompt) for i in range(2)]
+            assert labels == ["augment.horizontal_flip off", "augment.random_crop off"]
+            plan = dialog.query_one("#plan")
+            assert "3 runs, estimated time unknown" in text_of(plan)
+            await pilot.press("space")  # the highlighted variant (flip) off
+            await wait_for(pilot, lambda: "2 runs" in text_of(plan), what="the plan updated")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: bool(launches.started), what="the ablation started")
+            ((args, folder),) = launches.started
+            assert args[:3] == ["ablate", str((presets_dir / "tiny.yaml").resolve()), "-n"]
+            assert args[args.index("--skip") + 1] == "augment.horizontal_flip"
+            assert args[-2:] == ["--sweep-dir", str(folder)]
+            assert folder.name.startswith("tiny-ablation-")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        launches.close()
 
     run(scenario())

@@ -25,6 +25,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "d", "compare the highlighted run with another (a preset: diff)"),
     ("", "o", "open a preset file by its path"),
     ("", "s", "sweep the preset: pick fields and values, start it"),
+    ("", "a", "ablate the preset: each choice it makes turned off, one run each"),
     ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
     ("", "ctrl+d", "diff against the file on disk or another preset"),
     ("", "ctrl+r", "run this preset"),

@@ -71,6 +71,7 @@ class HomeScreen(Screen[None]):
         Binding("c", "cancel_run", "Cancel"),
         Binding("d", "compare", "Compare"),
         Binding("s", "sweep", "Sweep"),
+        Binding("a", "ablate", "Ablate"),
         Binding("o", "open_file", "Open file", show=False),
     ]
 
@@ -276,6 +277,11 @@ class HomeScreen(Screen[None]):
         entry = self._valid_preset(quietly=False)
         if entry is not None:
             self.hw3.new_sweep(entry)
+
+    def action_ablate(self) -> None:
+        entry = self._valid_preset(quietly=False)
+        if entry is not None:
+            self.hw3.new_ablation(entry)
 
     def _valid_preset(self, *, quietly: bool) -> PresetEntry | None:
         """The highlighted preset when it is valid; else None, having said why."""
