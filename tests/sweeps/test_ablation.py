@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import subprocess
@@ -206,3 +207,16 @@ def test_skip_leaves_a_variant_out_and_a_field_with_none_is_refused(tmp_path: Pa
     assert "plan: 4 runs" in kept.output  # the preset and 3 of its 4 variants
     assert wrong.exit_code == 2
     assert "--skip augment.affine: no variant turns it off" in wrong.output
+
+
+def test_without_an_earlier_run_the_plan_is_timed_by_cached_probe_rates(isolated: Path) -> None:
+    cache = isolated.parent / "home" / ".cache" / "hw3tui" / "runtime-probe"
+    cache.mkdir(parents=True)
+    key = {"backbone": "resnet18", "image_size": 32, "batch_sizes": [16]}
+    rates = {"fp32 contiguous": {"16": 36.0}, "bf16 contiguous": {"16": "NaN"}}
+    (cache / "answer.json").write_text(json.dumps({"key": key, "rates": rates}))
+
+    result = CliRunner().invoke(cli, ["ablate", str(TINY), "--plan"])
+
+    # 3 classes × (16 + 8) images at 36 images/s: 2 s an epoch, 2 epochs, 2 runs
+    assert "plan: 2 runs, estimated time about 8 s (cached runtime probe rates)" in result.output
