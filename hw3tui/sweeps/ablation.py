@@ -23,7 +23,7 @@ from hw3tui.preset import Preset
 from hw3tui.preset.schedule import PlateauForm, preview
 from hw3tui.preset.yamlio import flow
 from hw3tui.results.ablation import AblationRow, ablation_rows, write_ablation_csv
-from hw3tui.runs import RunDir, summarize
+from hw3tui.runs import EventTail, RunDir, summarize
 from hw3tui.runs.history import history_of
 from hw3tui.sweeps.folder import SweepDir
 
@@ -146,17 +146,10 @@ def _seeded(variant: str, run: RunDir, monitor: str) -> Seeded | None:
     if seed is None:
         return None
     best = summary.best["value"] if summary.best is not None else None
-    records = list(_events(run))
-    history = history_of(records)
+    history = history_of(EventTail(run.events_file).read())
     epochs = sorted(history.results)
     last = history.results[epochs[-1]].metric(monitor) if epochs else None
     return Seeded(variant, seed, _finite(best), _finite(last))
-
-
-def _events(run: RunDir) -> list[Any]:
-    from hw3tui.runs import EventTail
-
-    return list(EventTail(run.events_file).read())
 
 
 def _seed_of(run: RunDir) -> int | None:
