@@ -80,11 +80,14 @@ def ablate(
             raise BadInput(f"--skip {field}: no variant turns it off (the preset's: {fields})")
     variants = plan(loaded.preset, skip)
     for override in extra:
-        variants.append(_checked_variant(loaded, override, [v.name for v in variants]))
+        variant = _checked_variant(loaded, override, [v.name for v in variants])
+        if seeds > 1 and variant.field == "seed":
+            raise BadInput(f"--variant {override}: -n {seeds} runs seeds seed..seed+{seeds - 1}")
+        variants.append(variant)
     sweep = ablation_sweep(preset, loaded, variants, overrides, seeds)
     from hw3tui.sweeps.estimate import estimate, plan_line
 
-    runs = sweep.sweep.planned()
+    runs = sweep.sweep.planned_runs()
     found = estimate(loaded.preset, runs_dir or DEFAULT_RUNS_DIR)
     click.echo(f"ablation of {printable(loaded.preset.name)}: {len(variants)} configurations")
     for variant in variants:

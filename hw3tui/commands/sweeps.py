@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,7 +20,14 @@ from hw3tui.commands.common import set_option
 from hw3tui.commands.options import folder_option
 from hw3tui.errors import BadInput
 from hw3tui.preset.yamlio import read_file
-from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, is_sweep_file, load_sweep, queue_sweep
+from hw3tui.sweeps.file import (
+    LoadedSweep,
+    check_sweep_text,
+    is_sweep_file,
+    load_sweep,
+    preset_sweep,
+    queue_sweep,
+)
 from hw3tui.sweeps.folder import (
     DEFAULT_SWEEPS_DIR,
     Row,
@@ -28,6 +35,11 @@ from hw3tui.sweeps.folder import (
     list_sweeps,
     read_leaderboard,
 )
+from hw3tui.sweeps.model import MAX_REPEAT
+from hw3tui.untrusted import printable
+
+if TYPE_CHECKING:
+    from hw3tui.sweeps.configs import ConfigRow
 
 
 @click.command()
@@ -82,6 +94,34 @@ def sweep(
             return
         folder = _new_folder(loaded, sweep_dir)
     _run(folder, loaded)
+
+
+@click.command()
+@click.argument("preset")
+@click.option(
+    "-n",
+    "--seeds",
+    "repeat",
+    type=click.IntRange(1, MAX_REPEAT),
+    default=3,
+    show_default=True,
+    help="Runs, with seeds seed, seed+1, ... (the preset's seed first).",
+)
+@set_option
+@folder_option(
+    "--sweep-dir",
+    f"Exact folder (default: ./{DEFAULT_SWEEPS_DIR}/<name>-repeat-<date>-<time>).",
+)
+def repeat(preset: str, repeat: int, overrides: tuple[str, ...], sweep_dir: Path | None) -> None:
+    """Run PRESET N times with seeds seed..seed+N-1: a sweep with no axes and `repeat: N`.
+
+    Prints the spread (mean ± std over the seeds) at the end; `hw3tui sweep resume DIR`
+    continues it. Exit codes as `hw3tui sweep`.
+    """
+    loaded = preset_sweep(preset, kind="repeat", overrides=overrides, repeat=repeat)
+    for line in loaded.warnings:
+        click.echo(f"warning: {line}", err=True)
+    _run(_new_folder(loaded, sweep_dir), loaded)
 
 
 def _load(files: tuple[str, ...], overrides: tuple[str, ...], storage: str | None) -> LoadedSweep:
@@ -142,9 +182,10 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
     places = slots(loaded.sweep.parallel)
     sweep_model = loaded.sweep
     prune = "" if sweep_model.prune in (None, "none") else ", pruned early"
+    seeds = f" × {sweep_model.repeat} seeds" if sweep_model.repeat > 1 else ""
     click.echo(
-        f"sweep {folder.path}: {sweep_model.planned()} trials ({sweep_model.method}{prune}), "
-        f"{len(places.gpus)} at once ({places.how})"
+        f"sweep {folder.path}: {sweep_model.planned()} trials{seeds} ({sweep_model.method}"
+        f"{prune}), {len(places.gpus)} at once ({places.how})"
     )
     from hw3tui.sweeps.workers import hold_worker
 
@@ -155,7 +196,14 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
         except KeyboardInterrupt:  # before the worker's own handler (opening the study)
             finished = False
     axes, rows = read_leaderboard(folder)
-    click.echo(leaderboard_table(rows, axes, limit=10))
+    if sweep_model.repeat > 1:
+        from hw3tui.results.verdicts import higher_is_better
+        from hw3tui.sweeps.configs import config_rows
+
+        configs = config_rows(rows, higher_is_better=higher_is_better(loaded.monitor))
+        click.echo(configs_table(configs, axes, limit=10))
+    else:
+        click.echo(leaderboard_table(rows, axes, limit=10))
     if not finished:
         click.echo(f"cancelled: `hw3tui sweep resume {folder.path}` continues", err=True)
         sys.exit(exits.CANCELLED)
@@ -174,10 +222,13 @@ def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:
             "trials: a job array of `hw3tui sweep resume DIR` workers runs it as written)",
             err=True,
         )
+    repeat = loaded.sweep.repeat
     for number, (start, params) in enumerate(_trials(loaded)):
-        args = ["hw3tui", "run", start, "--run-dir", str(folder.run_of(number).path)]
-        args += [a for o in loaded.overrides(params) for a in ("--set", o)]
-        click.echo(shlex.join(args))
+        for k in range(repeat):  # each seed of a configuration: its own run folder
+            run = folder.run_of(number, k, repeat)
+            args = ["hw3tui", "run", start, "--run-dir", str(run.path)]
+            args += [a for o in loaded.run_overrides(start, params, k) for a in ("--set", o)]
+            click.echo(shlex.join(args))
 
 
 def _trials(loaded: LoadedSweep) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -207,13 +258,35 @@ def leaderboard_table(rows: list[Row], axes: list[str], *, limit: int | None = N
         + [r.params.get(a, "") for a in axes]
         for i, r in enumerate(rows[:limit] if limit else rows)
     ]
-    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-        for row in [header, *body]
-    ]
-    more = f"\n… {len(rows) - limit} more in leaderboard.csv" if limit and len(rows) > limit else ""
-    return "\n".join(line.rstrip() for line in lines) + more
+    return _aligned([header, *body]) + _more(len(rows), limit, "leaderboard.csv")
+
+
+def configs_table(configs: list[ConfigRow], axes: list[str], *, limit: int | None = None) -> str:
+    """configs.csv as aligned plain text: each configuration's mean ± std over n seeds, its
+    difference from the best with the 95 % interval, and the verdict."""
+    header = ["#", "config", "n", "mean ± std", "vs best [95 % interval]", "verdict", *axes]
+    body = []
+    for i, c in enumerate(configs[:limit] if limit else configs):
+        s, v = c.spread, c.verdict
+        mean = "" if s.mean is None else f"{s.mean:.4f}"
+        mean += f" ± {s.std:.4f}" if s.std is not None else ""
+        delta = ""
+        if v is not None and v.delta is not None:
+            delta = f"{v.delta:+.4f}"
+            delta += f" [{v.low:+.4f}, {v.high:+.4f}]" if v.low is not None else ""
+        shown = [printable(c.params.get(a, "")) for a in axes]
+        body.append([str(i + 1), str(c.config), str(s.n), mean, delta, c.word, *shown])
+    return _aligned([header, *body]) + _more(len(configs), limit, "configs.csv")
+
+
+def _aligned(table: list[list[str]]) -> str:
+    widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _more(total: int, limit: int | None, where: str) -> str:
+    return f"\n… {total - limit} more in {where}" if limit and total > limit else ""
 
 
 @click.command()

@@ -10,6 +10,7 @@ axis. Nothing here imports Optuna.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hw3tui.preset import Preset, PresetError, Problem, builtin_presets, validate_text
 from hw3tui.preset.explain import explain, locate
-from hw3tui.preset.io import LoadedPreset, field_path, parse_override, resolve
+from hw3tui.preset.io import LoadedPreset, field_path, load_preset, parse_override, resolve
 from hw3tui.preset.shorten import EPOCHS
 from hw3tui.preset.yamlio import (
     Document,
@@ -33,6 +34,7 @@ from hw3tui.preset.yamlio import (
     to_plain,
 )
 from hw3tui.sweeps.model import (
+    SEED_PATH,
     Axis,
     Choice,
     HalvingPrune,
@@ -61,11 +63,34 @@ class LoadedSweep:
     warnings: tuple[str, ...] = field(default=())
     monitor: str = "val_acc"
     """The base preset's `checkpoint.monitor`: the value trials are ranked and pruned by."""
+    seeds: tuple[int, ...] = ()
+    """Each start's own `seed` once `set` is applied (as `starts`): seed k of a configuration
+    runs with this + k."""
 
     def overrides(self, params: Mapping[str, Any]) -> list[str]:
         """The `--set` overrides of a trial with these axis values."""
         fixed = [f"{path}={flow_value(value)}" for path, value in self.sweep.set.items()]
         return fixed + [f"{path}={flow_value(value)}" for path, value in params.items()]
+
+    def seed_of(self, start: str, params: Mapping[str, Any], k: int = 0) -> int | None:
+        """The `seed` that seed k of the configuration (`start`, `params`) runs with: an axis's
+        value (only with repeat 1), else the start's own seed + k; None if unknown."""
+        for path, value in params.items():
+            if field_path(path) == SEED_PATH:  # a grid's value comes back as its YAML text
+                text = str(value)
+                return int(text) if text.isdigit() else None
+        if start not in self.starts or len(self.seeds) != len(self.starts):
+            return None
+        return self.seeds[self.starts.index(start)] + k
+
+    def run_overrides(self, start: str, params: Mapping[str, Any], k: int = 0) -> list[str]:
+        """The `--set` overrides of seed k of a configuration: its axis values, and with
+        `repeat` above 1 its `seed` (the start's seed + k)."""
+        out = self.overrides(params)
+        seed = self.seed_of(start, params, k)
+        if self.sweep.repeat > 1 and seed is not None:
+            out.append(f"seed={seed}")
+        return out
 
 
 def flow_value(value: Any) -> str:
@@ -102,6 +127,22 @@ def queue_sweep(presets: Sequence[str], overrides: Sequence[str] = ()) -> Loaded
     """A queue: these presets one after another, as a sweep (relative to the working directory)."""
     text = dump_sweep({"name": "queue", "presets": [str(p) for p in presets]})
     return check_sweep_text(text, "queue", Path.cwd(), overrides)
+
+
+def preset_sweep(
+    preset: str,
+    *,
+    kind: str,
+    overrides: Sequence[str] = (),
+    **keys: Any,
+) -> LoadedSweep:
+    """A sweep of one preset with no axes, named `<preset's name>-<kind>` (`hw3tui repeat`:
+    kind `repeat`, keys `repeat=N`); `keys` are more sweep file keys. The preset's own problems
+    and the overrides' are reported like any sweep file's (`PresetError`)."""
+    name = load_preset(preset, overrides).preset.name
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[: 63 - len(kind)] or "preset"
+    text = dump_sweep({"name": f"{safe}-{kind}", "base": preset, **keys})
+    return check_sweep_text(text, kind, Path.cwd(), overrides)
 
 
 def dump_sweep(sweep: Mapping[str, Any], *, comment: str = "") -> str:
@@ -144,6 +185,9 @@ def check_sweep_text(
     fixed = dict(sweep.set)
     for override in overrides:  # `hw3tui sweep --set`: frozen into the file's `set`
         path, value = parse_override(override)
+        if sweep.repeat > 1 and path == SEED_PATH:
+            message = f"`repeat: {sweep.repeat}` runs seeds seed..seed+{sweep.repeat - 1} itself"
+            raise PresetError.single(f"--set {override}", message)
         # replacing the file's own entry for that field, however it is spelt there
         dotted = next((k for k in fixed if field_path(k) == path), ".".join(map(str, path)))
         text = set_in_text(text, ("set", dotted), value, source)
@@ -232,6 +276,8 @@ class _Tried:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     monitors: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    """Each start's own seed (set applied), in order."""
     epochs: list[int] = field(default_factory=list)
     """schedule.epochs of every preset a trial may run (for the pruning check)."""
 
@@ -253,6 +299,7 @@ def _checked(loaded: LoadedSweep, document: Any) -> LoadedSweep:
         loaded.starts,
         tuple(dict.fromkeys([*tried.warnings, *moot])),
         tried.monitors[0],
+        tuple(tried.seeds),
     )
 
 
@@ -271,6 +318,7 @@ def _tried(loaded: LoadedSweep, document: Any) -> _Tried:
             continue
         tried.warnings += base.warnings
         tried.monitors.append(base.preset.checkpoint.monitor)
+        tried.seeds.append(base.preset.seed)
         tried.epochs.append(base.preset.schedule.epochs)
         quick = _QuickCheck(base, fixed)
         for axis, value, where in _axis_values(sweep):

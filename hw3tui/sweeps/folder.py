@@ -3,9 +3,14 @@
 sweeps/<name>-<YYYYmmdd-HHMMSS>/
   sweep.yaml        the sweep file, frozen (base absolute, --set merged into `set`)
   optuna.journal    the study (Optuna's journal file storage), unless `storage` is a URL
-  runs/trial-NNN/   one ordinary run folder per trial
-  leaderboard.csv   trial,state,value,epoch,run,<one column per axis>; best first
-  best.yaml         the best trial's complete preset, with its result header
+  runs/trial-NNN/   one ordinary run folder per trial (with `repeat: N`, one per seed:
+                    runs/trial-NNN-s0 .. trial-NNN-s<N-1>, seed = the preset's seed + k)
+  leaderboard.csv   trial,state,value,epoch,run,config,seed,<one column per axis>; best first
+  configs.csv       one row per configuration (hw3tui.sweeps.configs); best mean first
+  best.yaml         the best configuration's complete preset (seed k = 0), with its result header
+
+A trial of the study is a configuration: its number is the `config` column, and each of its
+`repeat` seeds is a run folder (`SweepDir.run_of(number, k, repeat)`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import csv
 import fcntl
 import io
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,8 +36,11 @@ from hw3tui.sweeps.workers import live_workers
 from hw3tui.untrusted import printable
 
 DEFAULT_SWEEPS_DIR = Path("sweeps")
-COLUMNS = ("trial", "state", "value", "epoch", "run")
+COLUMNS = ("trial", "state", "value", "epoch", "run", "config", "seed")
 """The leaderboard's first columns; one column per axis (its dotted path) follows."""
+
+OLD_COLUMNS = COLUMNS[:5]
+"""A leaderboard written before repeats (no config and seed): still read."""
 
 
 class SweepDir:
@@ -64,9 +73,15 @@ class SweepDir:
     def best_file(self) -> Path:
         return self.path / "best.yaml"
 
-    def run_of(self, number: int) -> RunDir:
-        """The run folder of trial `number`."""
-        return RunDir(self.runs_dir / f"trial-{number:03d}")
+    @property
+    def configs_file(self) -> Path:
+        return self.path / "configs.csv"
+
+    def run_of(self, number: int, k: int = 0, repeat: int = 1) -> RunDir:
+        """The run folder of trial (configuration) `number`'s seed `k` of `repeat`:
+        `trial-NNN` when a configuration runs once, `trial-NNN-sK` otherwise."""
+        suffix = f"-s{k}" if repeat > 1 else ""
+        return RunDir(self.runs_dir / f"trial-{number:03d}{suffix}")
 
     @classmethod
     def create(cls, root: Path, name: str, now: datetime | None = None) -> SweepDir:
@@ -91,12 +106,13 @@ class SweepDir:
         return Sweep.model_validate(to_plain(parse(text, str(self.sweep_file)).data))
 
     @contextlib.contextmanager
-    def claim(self, number: int) -> Iterator[bool]:
-        """Hold trial `number` for the life of a worker's work on it; False if another holds it.
+    def claim(self, number: int, repeat: int = 1) -> Iterator[bool]:
+        """Hold trial `number` (all its seeds) for the life of a worker's work on it; False if
+        another holds it. The lock lives in its first seed's run folder.
 
         A killed worker's claim ends with it (flock), so `sweep resume` can take the trial over.
         """
-        run = self.run_of(number)
+        run = self.run_of(number, 0, repeat)
         run.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(run.path / "sweep.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -126,12 +142,22 @@ class Row:
     """The run folder, relative to the sweep folder."""
     params: dict[str, str]
     """Each axis's value, as written in YAML."""
+    config: int = -1
+    """The configuration this run is a seed of: its trial's number (left out: `trial`)."""
+    seed: int | None = None
+    """The run's preset `seed` (the configuration's seed + k with `repeat`)."""
+
+    def __post_init__(self) -> None:
+        if self.config < 0:
+            object.__setattr__(self, "config", self.trial)
 
     def cells(self, axes: list[str]) -> list[str]:
         value = "" if self.value is None else f"{self.value:.6g}"
         epoch = "" if self.epoch is None else str(self.epoch)
+        seed = "" if self.seed is None else str(self.seed)
         # a sweep file can come from a classmate: its values are data, never raw in a CSV
-        return [str(self.trial), self.state, value, epoch, printable(self.run)] + [
+        first = [str(self.trial), self.state, value, epoch, printable(self.run)]
+        return [*first, str(self.config), seed] + [
             printable(self.params.get(axis, "")) for axis in axes
         ]
 
@@ -140,11 +166,17 @@ ENDED = ("done", "pruned", "failed")
 
 
 def ranked(rows: list[Row], *, higher_is_better: bool) -> list[Row]:
-    """Best first: trials with a value by value (ties: earlier trial), then the others by number."""
+    """Best first: runs with a value by value (ties: earlier trial, then lower seed), then the
+    others by number."""
     sign = -1.0 if higher_is_better else 1.0
     return sorted(
         rows,
-        key=lambda r: (r.value is None, sign * r.value if r.value is not None else 0.0, r.trial),
+        key=lambda r: (
+            r.value is None,
+            sign * r.value if r.value is not None else 0.0,
+            r.trial,
+            r.seed if r.seed is not None else 0,
+        ),
     )
 
 
@@ -174,22 +206,31 @@ def read_leaderboard(folder: SweepDir) -> tuple[list[str], list[Row]]:
     except (OSError, UnicodeDecodeError):
         return [], []
     lines = list(csv.reader(io.StringIO(text)))
-    if not lines or tuple(lines[0][: len(COLUMNS)]) != COLUMNS:
+    if not lines:
         return [], []
-    axes = lines[0][len(COLUMNS) :]
+    if tuple(lines[0][: len(COLUMNS)]) == COLUMNS:
+        first = len(COLUMNS)
+    elif tuple(lines[0][: len(OLD_COLUMNS)]) == OLD_COLUMNS:
+        first = len(OLD_COLUMNS)  # a sweep from before repeats
+    else:
+        return [], []
+    axes = lines[0][first:]
     rows = []
     for cells in lines[1:]:
-        if len(cells) < len(COLUMNS):
+        if len(cells) < first:
             continue
         with contextlib.suppress(ValueError):
+            value = float(cells[2]) if cells[2] else None
             rows.append(
                 Row(
                     trial=int(cells[0]),
                     state=cells[1],
-                    value=float(cells[2]) if cells[2] else None,
+                    value=value if value is None or math.isfinite(value) else None,
                     epoch=int(cells[3]) if cells[3] else None,
                     run=cells[4],
-                    params=dict(zip(axes, cells[len(COLUMNS) :], strict=False)),
+                    params=dict(zip(axes, cells[first:], strict=False)),
+                    config=int(cells[5]) if first > 5 and cells[5] else -1,
+                    seed=int(cells[6]) if first > 6 and cells[6] else None,
                 )
             )
     return axes, rows
@@ -234,7 +275,7 @@ def summarize_sweep(folder: SweepDir) -> SweepSummary | None:
     live = bool(live_workers(folder.path)) or any(
         RunDir(folder.path / r.run).is_live() for r in rows if r.state == "running"
     )
-    planned = sweep.planned()
+    planned = sweep.planned_runs()
     state = RunState.RUNNING if live else (RunState.DONE if ended >= planned else RunState.STOPPED)
     with_value = [r for r in rows if r.value is not None]
     monitor = "val_acc"

@@ -18,9 +18,15 @@ from hw3tui.preset.io import field_path
 from hw3tui.preset.models import Real, Section, Whole, located
 
 MAX_TRIALS = 100_000
-"""The most trials a sweep may plan: `trials`' cap, and the cap on a grid's combinations (the
-product of its axes' lengths, times the presets of a queue), so that a typo such as four axes of
-32 values is refused at once rather than enqueued for minutes."""
+"""The most trials a sweep may plan: `trials`' cap, and the cap on a grid's runs (the product of
+its axes' lengths, times the presets of a queue, times `repeat`), so that a typo such as four axes
+of 32 values is refused at once rather than enqueued for minutes."""
+
+MAX_REPEAT = 100
+"""The most seeds a configuration may run (`repeat`)."""
+
+SEED_PATH = ("seed",)
+"""The preset field `repeat` varies: no axis or `set` entry may touch it when repeat > 1."""
 
 RANGES = ("uniform", "loguniform", "int", "choice")
 """The named axis forms, written as a one-key mapping: `{loguniform: [1.0e-4, 1.0e-2]}`."""
@@ -217,6 +223,12 @@ class Sweep(Section):
     the combinations (the first N, in order)."""
     seed: Annotated[Whole, Field(ge=0, le=2**32 - 1)] = 0
     """Seed of the sampler (the trials keep their preset's own `seed`)."""
+    repeat: Annotated[Whole, Field(ge=1, le=MAX_REPEAT)] = 1
+    """Runs per configuration (a grid point, a queued preset, a random or tpe draw), 1 to 100:
+    run k of N has `seed` = the preset's seed + k (k = 0..N-1), each an ordinary run folder
+    `runs/trial-NNN-sK`. configs.csv then gives each configuration's mean, std and verdict
+    against the best one; random and tpe learn from the mean, and pruning stops a whole
+    configuration. An axis or `set` entry on `seed` is refused with repeat above 1."""
     prune: Prune = None
     """Stop hopeless trials early: `{median: {after_epochs: 3}}`, `{halving: {min_epochs: 2,
     factor: 3}}`, or none. A stopped trial is cancelled like Ctrl-C: its run folder stays valid,
@@ -270,11 +282,31 @@ class Sweep(Section):
                     )
             if (size := self.grid_size() or 0) > MAX_TRIALS:
                 sizes = " × ".join(str(n) for n in self._grid_sizes())
+                runs = f" × {self.repeat} repeats" if self.repeat > 1 else ""
                 raise located(
-                    f"a grid of {size:,} trials ({sizes}) is over the limit of {MAX_TRIALS:,}; "
-                    "use fewer values, or method: random with trials: N to sample it",
+                    f"a grid of {size:,} trials ({sizes}{runs}) is over the limit of "
+                    f"{MAX_TRIALS:,}; use fewer values, or method: random with trials: N to "
+                    "sample it",
                     ("axes",) if self.axes else ("presets",),
                 )
+        if self.repeat > 1:
+            for key in ("axes", "set"):
+                for path in getattr(self, key):
+                    if field_path(path) == SEED_PATH:
+                        raise located(
+                            f"`repeat: {self.repeat}` runs seeds seed..seed+{self.repeat - 1} "
+                            f"itself; drop this {'axis' if key == 'axes' else 'entry'} on seed "
+                            "or use repeat: 1",
+                            (key, path),
+                        )
+            for i, variant in enumerate(self.variants):
+                for path in variant.set:
+                    if field_path(path) == SEED_PATH:
+                        raise located(
+                            f"`repeat: {self.repeat}` runs seeds seed..seed+{self.repeat - 1} "
+                            "itself; a variant cannot set seed",
+                            ("variants", i, "set", path),
+                        )
         return self
 
     @property
@@ -289,15 +321,19 @@ class Sweep(Section):
         return presets + variants + [len(values_of(axis) or ()) for axis in self.axes.values()]
 
     def grid_size(self) -> int | None:
-        """How many combinations a grid has (None for random and tpe): a product of lengths,
-        never of the values themselves."""
+        """How many runs a grid has (None for random and tpe): a product of lengths, times
+        `repeat`, never of the values themselves."""
         if self.method != "grid":
             return None
-        return math.prod(self._grid_sizes())
+        return math.prod(self._grid_sizes()) * self.repeat
 
     def planned(self) -> int:
-        """How many trials the sweep runs."""
-        grid = self.grid_size()
-        if grid is not None:
+        """How many trials (configurations) the sweep runs; each runs `repeat` seeds."""
+        if self.method == "grid":
+            grid = math.prod(self._grid_sizes())
             return min(grid, self.trials) if self.trials is not None else grid
         return self.trials if self.trials is not None else 10
+
+    def planned_runs(self) -> int:
+        """How many run folders the sweep makes: its trials times `repeat`."""
+        return self.planned() * self.repeat

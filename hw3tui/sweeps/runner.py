@@ -8,11 +8,23 @@ gives up on exactly like the TUI's cancel (SIGINT: the run saves and ends `cance
 stays valid). The study's storage decides which worker gets which trial; a worker holds its
 trial's `sweep.lock` while it works on it, so `sweep resume` knows a trial whose worker died
 (its lock is free) from one another worker is running.
+
+Repeats (`repeat: N`): an Optuna trial is a configuration, and its N seeds are N run folders
+`runs/trial-NNN-s0..` (`SweepDir.run_of(number, k, N)`), run one after another in the trial's
+slot with `--set seed=<the preset's seed + k>` (`LoadedSweep.run_overrides`). Why one trial per
+configuration rather than one per seed: the sampler must learn from the configuration's mean,
+which Optuna can only be told as one trial's value (`tell(trial, mean)`), and a pruned trial
+then stops the configuration as a whole: the seed running is cancelled and the seeds after it
+never start. Seed k's epoch e is reported at step k * STEP_STRIDE + e, so the pruner compares
+configurations at the same seed and epoch (every configuration runs the same seeds in the same
+order), and later seeds are judged too, never the first alone. A trial knows its configuration
+id (its number, the leaderboard's `config`) and its seeds (the leaderboard's `seed`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import subprocess
 import time
@@ -23,9 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 from hw3tui.preset.yamlio import MAX_BYTES as PRESET_MAX_BYTES
 from hw3tui.regular import read_text_regular
+from hw3tui.results.verdicts import higher_is_better
 from hw3tui.runs import EventTail, RunDir, launch_detached, summarize
 from hw3tui.runs.header import result_of, strip_result, with_result
 from hw3tui.signals import handled
+from hw3tui.sweeps.configs import ConfigRow, config_rows, write_configs
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write_leaderboard
 from hw3tui.sweeps.gpus import Slots
@@ -44,6 +58,8 @@ if TYPE_CHECKING:
     import optuna
 
 POLL_S = 0.25
+STEP_STRIDE = 100_000
+"""Optuna's step of seed k's epoch e is k * STEP_STRIDE + e (schedule.epochs is at most 10,000)."""
 STOP_WAIT_S = 120.0
 """How long a cancelled trial gets to save its state before the worker stops waiting for it."""
 
@@ -61,7 +77,12 @@ class Active:
     claim: contextlib.ExitStack
     tail: EventTail
     reported: set[int] = field(default_factory=set)
+    """Optuna steps already reported (k * STEP_STRIDE + epoch)."""
     pruned: bool = False
+    k: int = 0
+    """Which of the configuration's seeds runs now (0 without repeats)."""
+    start: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -178,7 +199,7 @@ class Worker:
 
     def _claim(self, number: int) -> contextlib.ExitStack | None:
         stack = contextlib.ExitStack()
-        if stack.enter_context(self.folder.claim(number)):
+        if stack.enter_context(self.folder.claim(number, self.loaded.sweep.repeat)):
             return stack
         stack.close()
         return None
@@ -189,27 +210,12 @@ class Worker:
         self, trial: optuna.Trial, slot: int, claim: contextlib.ExitStack, *, adopted: bool
     ) -> None:
         start, params = suggest(trial, self.loaded)
-        overrides = self.loaded.overrides(params)
-        trial.set_user_attr("overrides", overrides)
-        run = self.folder.run_of(trial.number)
-        status = run.read_status()
-        process: subprocess.Popen[bytes] | None = None
-        env = self.slots.env(slot)
-        label = _label(start, params, self.loaded)
-        if run.is_live():
-            self.say(f"trial {trial.number} running ({label}): watching it again")
-        elif status is not None and status.state in ("done", "failed"):
-            pass  # it ended while no worker watched: its result is on disk
-        elif run.status_file.exists() and run.preset_file.is_file():
-            self.say(f"trial {trial.number} continued ({label})")
-            process = launch_detached(["resume", str(run.path)], run, env=env)
-        else:
-            verb = "restarted" if adopted else "started"
-            self.say(f"trial {trial.number} {verb} ({label}) in {run.path}")
-            args = ["run", start, "--run-dir", str(run.path)]
-            args += [arg for override in overrides for arg in ("--set", override)]
-            process = launch_detached(args, run, env=env)
-        tail = EventTail(run.events_file)
+        trial.set_user_attr("overrides", self.loaded.overrides(params))
+        repeat = self.loaded.sweep.repeat
+        # the first seed not ended yet (a trial adopted or resumed may have some behind it)
+        k = 0
+        while k < repeat - 1 and _ended_done(self.folder.run_of(trial.number, k, repeat)):
+            k += 1
         # an adopted trial's epochs reported by the worker that died are not reported again
         reported = {
             step
@@ -217,8 +223,44 @@ class Worker:
             if frozen.number == trial.number
             for step in frozen.intermediate_values
         }
-        self.active[slot] = Active(trial, run, slot, process, claim, tail, reported)
+        active = Active(
+            trial,
+            self.folder.run_of(trial.number, k, repeat),
+            slot,
+            None,
+            claim,
+            EventTail(self.folder.run_of(trial.number, k, repeat).events_file),
+            reported,
+            k=k,
+            start=start,
+            params=params,
+        )
+        self.active[slot] = active
+        self._launch(active, adopted=adopted)
         self.publish()
+
+    def _launch(self, active: Active, *, adopted: bool) -> None:
+        """Start, continue or watch again the run of the active trial's seed k."""
+        run, number = active.run, active.number
+        status = run.read_status()
+        env = self.slots.env(active.slot)
+        label = _label(active.start, active.params, self.loaded)
+        if self.loaded.sweep.repeat > 1:
+            label += f" seed {self.loaded.seed_of(active.start, active.params, active.k)}"
+        if run.is_live():
+            self.say(f"trial {number} running ({label}): watching it again")
+        elif status is not None and status.state in ("done", "failed"):
+            pass  # it ended while no worker watched: its result is on disk
+        elif run.status_file.exists() and run.preset_file.is_file():
+            self.say(f"trial {number} continued ({label})")
+            active.process = launch_detached(["resume", str(run.path)], run, env=env)
+        else:
+            verb = "restarted" if adopted else "started"
+            self.say(f"trial {number} {verb} ({label}) in {run.path}")
+            overrides = self.loaded.run_overrides(active.start, active.params, active.k)
+            args = ["run", active.start, "--run-dir", str(run.path)]
+            args += [arg for override in overrides for arg in ("--set", override)]
+            active.process = launch_detached(args, run, env=env)
 
     def _watch(self, active: Active) -> None:
         """Report new epochs, prune if the pruner says so, and finish an ended trial."""
@@ -230,9 +272,10 @@ class Worker:
             epoch, value = record.get("epoch"), record.get(monitor)
             if not isinstance(epoch, int) or not isinstance(value, int | float):
                 continue
-            if epoch not in active.reported:
-                active.trial.report(float(value), epoch)
-                active.reported.add(epoch)
+            step = active.k * STEP_STRIDE + epoch
+            if step not in active.reported:
+                active.trial.report(float(value), step)
+                active.reported.add(step)
                 self.publish()
             if not active.pruned and active.trial.should_prune():
                 active.pruned = True
@@ -242,22 +285,50 @@ class Worker:
             self._finish(active)
 
     def _finish(self, active: Active) -> None:
+        """A seed's run ended: start the configuration's next seed, or tell the study its value
+        (the mean of its seeds), pruned or failed."""
         import optuna
 
         summary = summarize(active.run)
         state = summary.state if summary is not None else "failed"
         best: Mapping[str, Any] = (summary.best or {}) if summary is not None else {}
         value = best.get("value")
+        ok = state == "done" and isinstance(value, int | float)
+        repeat = self.loaded.sweep.repeat
+        if ok and not active.pruned and active.k + 1 < repeat:
+            active.k += 1
+            active.run = self.folder.run_of(active.number, active.k, repeat)
+            active.tail = EventTail(active.run.events_file)
+            active.process = None
+            self.publish()
+            self._launch(active, adopted=False)
+            return
         if active.pruned:
             self.study.tell(active.trial, state=optuna.trial.TrialState.PRUNED)
-        elif state == "done" and isinstance(value, int | float):
-            self.study.tell(active.trial, float(value))
+        elif ok:
+            values = [self._value_of(active.number, k) for k in range(repeat)]
+            kept = [v for v in values if v is not None]
+            if len(kept) == repeat:
+                self.study.tell(active.trial, math.fsum(kept) / len(kept))
+            else:
+                self.study.tell(active.trial, state=optuna.trial.TrialState.FAIL)
         else:
             self.study.tell(active.trial, state=optuna.trial.TrialState.FAIL)
         del self.active[active.slot]
         active.claim.close()
         rows = self.publish()
-        self.say(_ended_line(active.number, rows, self.loaded.monitor, self.loaded.sweep.planned()))
+        self.say(_ended_line(active.number, rows, self.loaded))
+
+    def _value_of(self, number: int, k: int) -> float | None:
+        """Seed k's best monitored value, if its run ended done with a finite one."""
+        summary = summarize(self.folder.run_of(number, k, self.loaded.sweep.repeat))
+        if summary is None or summary.state != "done":
+            return None
+        best: Mapping[str, Any] = summary.best or {}
+        value = best.get("value")
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+        return float(value)
 
     def _cancel_all(self) -> None:
         """Ctrl-C: cancel every trial cleanly; they stay running in the study, so `sweep resume`
@@ -279,17 +350,27 @@ class Worker:
         return leaderboard_rows(self.folder, self.study, self.loaded)
 
     def publish(self) -> list[Row]:
-        """Rewrite leaderboard.csv and best.yaml (atomically) from the study and the runs."""
+        """Rewrite leaderboard.csv, configs.csv and best.yaml (atomically) from the study and
+        the runs."""
         rows = self.rows()
-        write_leaderboard(self.folder, rows, axes_of(self.loaded))
+        axes = axes_of(self.loaded)
+        write_leaderboard(self.folder, rows, axes)
         if self.loaded.sweep.variants:
             publish_ablation(self.folder, rows, self.loaded)
-        best = next((r for r in rows if r.state == "done" and r.value is not None), None)
+        configs = config_rows(rows, higher_is_better=higher_is_better(self.loaded.monitor))
+        write_configs(self.folder, configs, axes)
+        best = next((c for c in configs if c.word == "best" and c.complete), None)
         if best is not None:
-            run = RunDir(self.folder.path / best.run)
+            repeat = self.loaded.sweep.repeat
+            run = self.folder.run_of(best.config, 0, repeat)  # the preset's own seed
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 text = strip_result(read_text_regular(run.preset_file, limit=PRESET_MAX_BYTES))
-                lines = [*result_of(run), f"sweep {self.folder.name} · trial {best.trial}"]
+                lines = [*result_of(run), f"sweep {self.folder.name} · trial {best.config}"]
+                if repeat > 1 and best.spread.mean is not None:
+                    lines.append(
+                        f"{self.loaded.monitor} mean {best.spread.mean:.4f} ± "
+                        f"{best.spread.std or 0.0:.4f} over {best.spread.n} seeds"
+                    )
                 write_best(self.folder, with_result(text, lines))
         return rows
 
@@ -318,29 +399,55 @@ STATES = {"COMPLETE": "done", "PRUNED": "pruned", "FAIL": "failed"}
 
 
 def leaderboard_rows(folder: SweepDir, study: optuna.Study, loaded: LoadedSweep) -> list[Row]:
-    """Every trial, best first: its state from the study, its value from its run's status.json."""
+    """Every run (a trial's seeds), best first: its state from the study and its run, its value
+    from its run's status.json."""
     rows = []
+    repeat = loaded.sweep.repeat
     for frozen in study.get_trials(deepcopy=False):
         if _surplus(frozen):
             continue
-        run = folder.run_of(frozen.number)
-        summary = summarize(run)
-        best: Mapping[str, Any] = (summary.best or {}) if summary is not None else {}
-        value, epoch = best.get("value"), best.get("epoch")
-        state = STATES.get(frozen.state.name, frozen.state.name.lower())
-        if state == "running" and summary is not None and summary.state in ("cancelled", "killed"):
-            state = "stopped"  # its worker was stopped: `hw3tui sweep resume` continues it
-        rows.append(
-            Row(
-                trial=frozen.number,
-                state=state,
-                value=float(value) if isinstance(value, int | float) else None,
-                epoch=int(epoch) if isinstance(epoch, int) else None,
-                run=str(run.path.relative_to(folder.path)),
-                params=shown(frozen.params),
+        trial_state = STATES.get(frozen.state.name, frozen.state.name.lower())
+        params = _params_of(frozen)
+        start = str(params.get(PRESET_AXIS, loaded.starts[0]))
+        for k in range(repeat):
+            run = folder.run_of(frozen.number, k, repeat)
+            summary = summarize(run)
+            best: Mapping[str, Any] = (summary.best or {}) if summary is not None else {}
+            value, epoch = best.get("value"), best.get("epoch")
+            state = _run_state(trial_state, summary.state if summary is not None else None)
+            rows.append(
+                Row(
+                    trial=frozen.number,
+                    state=state,
+                    value=float(value) if isinstance(value, int | float) else None,
+                    epoch=int(epoch) if isinstance(epoch, int) else None,
+                    run=str(run.path.relative_to(folder.path)),
+                    params=shown(frozen.params),
+                    config=frozen.number,
+                    seed=loaded.seed_of(start, params, k),
+                )
             )
-        )
-    return ranked(rows, higher_is_better=loaded.monitor == "val_acc")
+    return ranked(rows, higher_is_better=higher_is_better(loaded.monitor))
+
+
+def _run_state(trial: str, run: str | None) -> str:
+    """A run's leaderboard state: its trial's, except a seed that ended done in a configuration
+    still running, pruned or failed is `done`, and a seed not started of a running one waits."""
+    if run == "done":
+        return "done"
+    if trial == "running":
+        if run in ("cancelled", "killed"):
+            return "stopped"  # its worker was stopped: `hw3tui sweep resume` continues it
+        if run is None:
+            return "waiting"
+    return trial
+
+
+def _params_of(frozen: Any) -> dict[str, Any]:
+    """A trial's axis values as `suggest` gives them (with the preset of a queue), without
+    asking the sampler: the frozen trial's params, else its queued grid values."""
+    params: dict[str, Any] = dict(frozen.params or frozen.system_attrs.get("fixed_params") or {})
+    return params
 
 
 def _surplus(frozen: Any) -> bool:
@@ -360,12 +467,40 @@ def _label(start: str, params: dict[str, Any], loaded: LoadedSweep) -> str:
     return " ".join(parts) or start
 
 
-def _ended_line(number: int, rows: list[Row], monitor: str, planned: int) -> str:
-    """`trial 3 done: val_acc 0.8750 at epoch 2 · 4/4 ended · top: #3 0.8750, #1 0.8333`."""
-    row = next(r for r in rows if r.trial == number)
-    ended = sum(r.state in ENDED for r in rows)
-    result = (
-        f"{monitor} {row.value:.4f} at epoch {row.epoch}" if row.value is not None else "no result"
-    )
-    top = ", ".join(f"#{r.trial} {r.value:.4f}" for r in rows[:3] if r.value is not None)
-    return f"trial {number} {row.state}: {result} · {ended}/{planned} ended · top: {top or '-'}"
+def _ended_line(number: int, rows: list[Row], loaded: LoadedSweep) -> str:
+    """`trial 3 done: val_acc 0.8750 at epoch 2 · 4/4 ended · top: #3 0.8750, #1 0.8333`; with
+    repeats, the configuration's mean ± std over its seeds and the top by mean."""
+    monitor, planned = loaded.monitor, loaded.sweep.planned()
+    mine = [r for r in rows if r.trial == number]
+    state = next((r.state for r in mine if r.state != "done"), "done")
+    ended = len({r.trial for r in rows if r.state in ENDED} - _unended(rows))
+    if loaded.sweep.repeat == 1:
+        row = mine[0]
+        result = (
+            f"{monitor} {row.value:.4f} at epoch {row.epoch}"
+            if row.value is not None
+            else "no result"
+        )
+        top = ", ".join(f"#{r.trial} {r.value:.4f}" for r in rows[:3] if r.value is not None)
+        return f"trial {number} {row.state}: {result} · {ended}/{planned} ended · top: {top or '-'}"
+    configs = config_rows(rows, higher_is_better=higher_is_better(monitor))
+    this = next(c for c in configs if c.config == number)
+    result = f"{monitor} {_mean_std(this)} over {this.spread.n} seeds"
+    top = ", ".join(f"#{c.config} {_mean_std(c)}" for c in configs[:3] if c.spread.n)
+    return f"trial {number} {state}: {result} · {ended}/{planned} ended · top: {top or '-'}"
+
+
+def _unended(rows: list[Row]) -> set[int]:
+    return {r.trial for r in rows if r.state not in ENDED}
+
+
+def _mean_std(config: ConfigRow) -> str:
+    s = config.spread
+    if s.mean is None:
+        return "no result"
+    return f"{s.mean:.4f} ± {s.std:.4f}" if s.std is not None else f"{s.mean:.4f}"
+
+
+def _ended_done(run: RunDir) -> bool:
+    status = run.read_status()
+    return status is not None and status.state == "done"

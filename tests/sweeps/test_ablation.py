@@ -138,16 +138,17 @@ def test_the_plan_says_how_many_runs_and_that_the_time_is_unknown_without_an_ear
 def test_kill_9_of_an_ablation_then_resume_gives_the_same_ablation_csv(
     subprocess_env: dict[str, str],
 ) -> None:
-    args = [sys.executable, "-m", "hw3tui", "ablate", str(TINY), "--set", "schedule.epochs=1"]
+    args = [sys.executable, "-m", "hw3tui", "ablate", str(TINY), "-n", "2"]
+    args += ["--set", "schedule.epochs=1"]
     done = subprocess.run(
         [*args, "--sweep-dir", "whole"], env=subprocess_env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "plan: 2 runs" in done.stdout
+    assert "plan: 4 runs" in done.stdout  # 2 configurations × 2 seeds
     killed = subprocess.Popen(
         [*args, "--sweep-dir", "k"], env=subprocess_env, stdout=subprocess.DEVNULL
     )
-    first = SweepDir(Path("k")).run_of(0)
+    first = SweepDir(Path("k")).run_of(0, 0, 2)
     deadline = time.monotonic() + 600
     while not first.events_file.is_file() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -174,6 +175,8 @@ def test_kill_9_of_an_ablation_then_resume_gives_the_same_ablation_csv(
         ["augment.horizontal_flip", "augment.horizontal_flip off"],
         ["checkpoint: best epoch", "last epoch, not the best"],
     ]
+    assert [r[2] for r in rows[1:]] == ["2", "2", "2"]  # n: both seeds of each
+    assert rows[2][6] and rows[2][7]  # with two seeds, an interval
     assert Path("k", "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

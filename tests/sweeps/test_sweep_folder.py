@@ -19,16 +19,35 @@ def test_a_claimed_trial_is_refused_to_others_until_released(tmp_path: Path) -> 
 def test_the_leaderboard_reads_back_what_was_written(tmp_path: Path) -> None:
     folder = SweepDir.create(tmp_path, "s")
     rows = [
-        Row(1, "done", 0.75, 3, "runs/trial-001", {"schedule.lr": "0.01"}),
-        Row(0, "pruned", None, None, "runs/trial-000", {"schedule.lr": "1e-09"}),
+        Row(1, "done", 0.75, 3, "runs/trial-001-s1", {"schedule.lr": "0.01"}, seed=8),
+        Row(0, "pruned", None, None, "runs/trial-000-s0", {"schedule.lr": "1e-09"}, seed=7),
     ]
 
     write_leaderboard(folder, rows, ["schedule.lr"])
 
-    assert folder.leaderboard_file.read_text().splitlines()[0] == (
-        "trial,state,value,epoch,run,schedule.lr"
-    )
+    lines = folder.leaderboard_file.read_text().splitlines()
+    assert lines[:2] == [
+        "trial,state,value,epoch,run,config,seed,schedule.lr",
+        "1,done,0.75,3,runs/trial-001-s1,1,8,0.01",
+    ]
     assert read_leaderboard(folder) == (["schedule.lr"], rows)
+
+
+def test_a_leaderboard_from_before_repeats_still_reads(tmp_path: Path) -> None:
+    folder = SweepDir.create(tmp_path, "s")
+    folder.leaderboard_file.write_text(
+        "trial,state,value,epoch,run,schedule.lr\n2,done,0.5,1,runs/trial-002,0.01\n"
+    )
+
+    axes, (row,) = read_leaderboard(folder)
+
+    assert (axes, row.trial, row.config, row.seed, row.params) == (
+        ["schedule.lr"],
+        2,
+        2,
+        None,
+        {"schedule.lr": "0.01"},
+    )
 
 
 def test_sweeps_lists_only_sweep_folders(tmp_path: Path) -> None:

@@ -151,3 +151,35 @@ def test_the_dialog_writes_through_the_sweep_writer_tricky_values_read_back_the_
         run(scenario())
     finally:
         launches.close()
+
+
+def test_the_dialogs_repeat_field_writes_repeat(
+    presets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launches = Launches()
+    monkeypatch.setattr(control, "launch_detached", launches)
+    target = presets_dir / "tiny-sweep.sweep.yaml"
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one(PresetsTable)
+            await wait_for(pilot, lambda: table.row_count == 2)
+            table.move_cursor(row=table.get_row_index(str((presets_dir / "tiny.yaml").resolve())))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepDialog))
+            verdict = app.screen.query_one("#verdict")
+            await type_into(pilot, "field-0", "schedule.lr")
+            await type_into(pilot, "values-0", "0.001, 0.01")
+            await type_into(pilot, "repeat", "3")
+            await wait_for(pilot, lambda: "✓" in text_of(verdict), what="the sweep checked")
+            assert "2 trials × 3 seeds" in text_of(verdict)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+
+        assert load_sweep(target).sweep.repeat == 3
+
+    try:
+        run(scenario())
+    finally:
+        launches.close()

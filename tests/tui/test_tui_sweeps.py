@@ -201,3 +201,37 @@ def test_a_sweep_that_fails_to_start_says_so_with_its_log(
             assert "base: no preset file x" in log.lines[0]
 
     run(scenario())
+
+
+def test_a_repeated_sweep_groups_its_seeds_by_configuration(isolated: Path) -> None:
+    from hw3tui.sweeps.folder import Row, SweepDir, leaderboard_text
+
+    folder = SweepDir(isolated / "sweeps" / "rep-20260101-000000")
+    folder.runs_dir.mkdir(parents=True)
+    folder.sweep_file.write_text(
+        "name: rep\nbase: quickstart\nrepeat: 2\naxes:\n  schedule.lr: [0.001, 0.01]\n"
+    )
+    rows = []
+    for config, gains in enumerate([(0.1, 0.15), (0.05, 0.06)]):
+        for seed, gain in enumerate(gains):
+            name = f"trial-{config:03d}-s{seed}"
+            write_run(folder.runs_dir, name, epochs=4, acc_gain=gain)
+            value = round(0.4 + gain * 3, 4)
+            params = {"schedule.lr": ["0.001", "0.01"][config]}
+            rows.append(Row(config, "done", value, 3, f"runs/{name}", params, seed=seed))
+    folder.leaderboard_file.write_text(leaderboard_text(rows, ["schedule.lr"]))
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            app.open_sweep(folder.path)
+            await wait_for(pilot, lambda: bool(app.screen.query(LeaderboardTable)))
+            board = app.screen.query_one(LeaderboardTable)
+            await wait_for(pilot, lambda: board.row_count == 2, what="one row per configuration")
+            assert board.column_texts("config") == ["0", "1"]
+            assert board.column_texts("value") == ["0.7750 ± 0.1061", "0.5650 ± 0.0212"]
+            assert board.column_texts("n") == ["2", "2"]
+            assert board.column_texts("verdict") == ["best", "within noise"]
+            assert "best mean 0.7750 (config 0)" in text_of(app.screen.query_one(RunHeader))
+
+    run(scenario())

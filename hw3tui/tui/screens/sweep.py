@@ -144,12 +144,15 @@ class SweepScreen(ProcessWatch):
         if summary is not None:
             detail = f"{summary.ended}/{summary.planned} trials"
             best = view.trials[0] if view is not None and view.trials else None  # live ranking
-            if best is not None and best.value is not None:
+            config = view.configs[0] if view is not None and view.configs else None
+            if config is not None and config.spread.mean is not None:
+                detail += f" · best mean {config.spread.mean:.4f} (config {config.config})"
+            elif best is not None and best.value is not None:
                 detail += f" · best {best.value:.4f} (trial {best.trial})"
         self.query_one(RunHeader).show(self.folder.name, state, detail)
         if view is not None:
             monitor = summary.monitor if summary is not None else "value"
-            self.query_one(LeaderboardTable).show(view.trials, view.axes, monitor)
+            self.query_one(LeaderboardTable).show(view.trials, view.axes, monitor, view.configs)
             self.query_one(AblationTable).show(view.ablation)
             series = [
                 Series(f"#{trial}", xs, ys) for trial, (xs, ys) in sorted(view.curves.items()) if xs

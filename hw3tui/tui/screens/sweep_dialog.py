@@ -200,6 +200,8 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
                 )
                 yield Label("trials", classes="second")
                 yield _field(placeholder="all", id="trials", classes="short")
+                yield Label("repeat", classes="second")
+                yield _field("1", id="repeat", classes="short")
                 yield Label("prune", classes="second")
                 yield _field(
                     "none",
@@ -257,6 +259,8 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
         sweep["method"] = self._value("method")
         if self._value("trials"):
             sweep["trials"] = typed(self._value("trials"), "trials", "trials")
+        if self._value("repeat") not in ("", "1"):  # seeds per configuration
+            sweep["repeat"] = typed(self._value("repeat"), "repeat", "repeat")
         sweep["prune"] = typed(self._value("prune") or "none", "prune", "prune")
         comment = (
             f"A sweep of {base}, written by hw3tui; `hw3tui sweep {self.target.name}` runs it."
@@ -298,6 +302,8 @@ class SweepDialog(ModalScreen[SweepPlan | None]):
             shown.update("[b $error]✗[/] " + escape("\n".join(verdict.errors)))
             return
         what = f"{verdict.trials} trial{'s' if verdict.trials != 1 else ''}"
+        if self._value("repeat") not in ("", "1"):
+            what += f" × {escape(self._value('repeat'))} seeds"
         replaces = " (replaces it)" if self.target.exists() else ""
         text = f"[b $success]✓[/] {what} · writes {escape(shown_path(self.target))}{replaces}"
         for warning in verdict.warnings[:2]:

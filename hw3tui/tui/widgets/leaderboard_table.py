@@ -2,10 +2,15 @@
 
 `s` sorts by the next column, `S` reverses the order; a click on a column's header sorts by it
 (twice: reversed). Rank (`#`) is best value first, with running trials by their live value.
+
+With repeats (`show(..., configs=...)`) a row is a configuration: its mean ± std over the seeds
+that ended, n, and the verdict against the best configuration (`hw3tui.results.verdicts`);
+Enter opens its running seed, else its first.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -15,11 +20,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from hw3tui.runs.states import marked
+from hw3tui.sweeps.configs import ConfigRow
 from hw3tui.tui.sweep_feed import TrialView
 from hw3tui.tui.widgets.columns import fit_columns
 from hw3tui.untrusted import printable
 
 FIRST_COLUMNS = ("#", "trial", "state", "value", "epoch", "epochs")
+CONFIG_COLUMNS = ("#", "config", "state", "value", "n", "verdict")
+"""With repeats: `value` is the mean ± std over the configuration's seeds."""
 
 
 class LeaderboardTable(DataTable[str]):
@@ -45,15 +53,32 @@ class LeaderboardTable(DataTable[str]):
         self.monitor = "value"
         self.sort_column = "#"
         self.reverse = False
+        self.configs: dict[int, ConfigRow] = {}
+        """With repeats, each configuration by number (rows are then configurations)."""
         fit_columns(self, FIRST_COLUMNS, [])
 
     @property
-    def labels(self) -> tuple[str, ...]:
-        return (*FIRST_COLUMNS[:3], self.monitor, *FIRST_COLUMNS[4:], *self.axes)
+    def first_columns(self) -> tuple[str, ...]:
+        return CONFIG_COLUMNS if self.configs else FIRST_COLUMNS
 
-    def show(self, trials: list[TrialView], axes: list[str], monitor: str = "value") -> None:
-        """Replace the rows (in leaderboard order: best first), keeping the sort and the cursor."""
-        self.trials, self.axes, self.monitor = list(trials), list(axes), monitor
+    @property
+    def labels(self) -> tuple[str, ...]:
+        first = self.first_columns
+        value = f"{self.monitor} mean ± std" if self.configs else self.monitor
+        return (*first[:3], value, *first[4:], *self.axes)
+
+    def show(
+        self,
+        trials: list[TrialView],
+        axes: list[str],
+        monitor: str = "value",
+        configs: list[ConfigRow] | None = None,
+    ) -> None:
+        """Replace the rows (in leaderboard order: best first), keeping the sort and the cursor;
+        with `configs` (repeats), one row per configuration in their order."""
+        self.axes, self.monitor = list(axes), monitor
+        self.configs = {c.config: c for c in configs or []}
+        self.trials = _grouped(trials, configs) if configs else list(trials)
         self._fill()
 
     def _fill(self) -> None:
@@ -62,7 +87,12 @@ class LeaderboardTable(DataTable[str]):
         ordered = sorted(self.trials, key=lambda t: self._key(t, ranked[t.trial]))
         if self.reverse:
             ordered.reverse()
-        cells = [_cells(t, ranked[t.trial], self.axes) for t in ordered]
+        cells = [
+            _config_cells(t, self.configs[t.trial], ranked[t.trial], self.axes)
+            if t.trial in self.configs
+            else _cells(t, ranked[t.trial], self.axes)
+            for t in ordered
+        ]
         labels = self.labels
         shown = tuple(
             escape(printable(label))
@@ -93,6 +123,9 @@ class LeaderboardTable(DataTable[str]):
             return (0, trial.epoch, "") if trial.epoch is not None else (1, 0.0, "")
         if column == "epochs":
             return (0, 0.0, trial.epochs)
+        if column in ("n", "verdict") and trial.trial in self.configs:
+            config = self.configs[trial.trial]
+            return (0, -config.spread.n, "") if column == "n" else (0, 0.0, config.word)
         text = trial.row.params.get(column, "")
         if not text:
             return (1, 0.0, "")
@@ -103,8 +136,10 @@ class LeaderboardTable(DataTable[str]):
 
     @property
     def columns_in_order(self) -> list[str]:
-        """The sortable columns: rank, trial, state, value, epoch, epochs, then each axis."""
-        return [*FIRST_COLUMNS[:3], "value", *FIRST_COLUMNS[4:], *self.axes]
+        """The sortable columns: rank, trial, state, value, epoch, epochs (with repeats: rank,
+        config, state, value, n, verdict), then each axis."""
+        first = self.first_columns
+        return [*first[:3], "value", *first[4:], *self.axes]
 
     def sort_by(self, column: str, *, reverse: bool = False) -> None:
         self.sort_column, self.reverse = column, reverse
@@ -150,6 +185,43 @@ def _cells(trial: TrialView, rank: int, axes: list[str]) -> tuple[str, ...]:
         value,
         epoch,
         trial.epochs,
+        *(_clip(trial.row.params.get(axis, "")) for axis in axes),
+    )
+
+
+def _grouped(trials: list[TrialView], configs: list[ConfigRow]) -> list[TrialView]:
+    """One view per configuration, in the configurations' order: its running seed (else its
+    lowest), valued by the configuration's mean and stated for the configuration as a whole."""
+    runs: dict[int, list[TrialView]] = {}
+    for trial in trials:
+        runs.setdefault(trial.row.config, []).append(trial)
+    out = []
+    for config in configs:
+        seeds = sorted(runs.get(config.config, []), key=lambda t: t.row.seed or 0)
+        if not seeds:
+            continue
+        shown = next((t for t in seeds if t.state == "running"), seeds[0])
+        states = [t.state for t in seeds]
+        # the configuration as a whole: live while a seed is, else its first seed not done
+        live = [s for s in ("running", "starting", "stopped") if s in states]
+        state = live[0] if live else next((s for s in states if s != "done"), "done")
+        out.append(replace(shown, state=state, value=config.spread.mean))
+    return out
+
+
+def _config_cells(
+    trial: TrialView, config: ConfigRow, rank: int, axes: list[str]
+) -> tuple[str, ...]:
+    s = config.spread
+    value = "–" if s.mean is None else f"{s.mean:.4f}"
+    value += f" ± {s.std:.4f}" if s.std is not None else ""
+    return (
+        str(rank) if s.mean is not None else "",
+        str(config.config),
+        escape(marked(trial.state)),
+        value,
+        str(s.n),
+        config.word,
         *(_clip(trial.row.params.get(axis, "")) for axis in axes),
     )
 
