@@ -38,9 +38,16 @@ def test_an_ablations_sweep_screen_shows_its_table(isolated: Path) -> None:
             await wait_for(pilot, lambda: table.row_count == 3, what="the ablation table")
             assert table.display
             rows = [[str(c) for c in table.get_row_at(i)] for i in range(3)]
-            assert rows[0][:2] == ["full preset", "as is\\x1b[31m"]  # data, escaped
+            assert rows[0][:3] == ["full preset (as is\\x1b[31m)", "3", "0.800 ± 0.010"]
+            # the difference and its interval's half-width (t intervals are symmetric)
+            assert rows[1] == [
+                "augment.horizontal_flip off",
+                "3",
+                "0.700 ± 0.010",
+                "-0.100 ± 0.030",
+                "worse",
+            ]
             assert [r[-1] for r in rows] == ["reference", "worse", "within noise"]
-            assert rows[1][5:8] == ["-0.1", "-0.13", "-0.07"]
 
     run(scenario())
 
@@ -82,13 +89,13 @@ def test_a_on_a_preset_lists_its_variants_plans_and_starts_hw3tui_ablate(
             labels = [str(choices.get_option_at_index(i).prompt) for i in range(2)]
             assert labels == ["augment.horizontal_flip off", "augment.random_crop off"]
             plan = dialog.query_one("#plan")
-            assert "3 runs, estimated time unknown" in text_of(plan)
+            assert "9 runs, estimated time unknown" in text_of(plan)  # 3 configurations, 3 seeds
             await pilot.press("space")  # the highlighted variant (flip) off
-            await wait_for(pilot, lambda: "2 runs" in text_of(plan), what="the plan updated")
+            await wait_for(pilot, lambda: "6 runs" in text_of(plan), what="the plan updated")
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: bool(launches.started), what="the ablation started")
             ((args, folder),) = launches.started
-            assert args[:3] == ["ablate", str((presets_dir / "tiny.yaml").resolve()), "-n"]
+            assert args[:4] == ["ablate", str((presets_dir / "tiny.yaml").resolve()), "-n", "3"]
             assert args[args.index("--skip") + 1] == "augment.horizontal_flip"
             assert args[-2:] == ["--sweep-dir", str(folder)]
             assert folder.name.startswith("tiny-ablation-")

@@ -21,7 +21,8 @@ from hw3tui.sweeps.ablation import variants_of
 from hw3tui.sweeps.estimate import Estimate, estimate, plan_line
 from hw3tui.untrusted import printable
 
-DEFAULT_SEEDS = 1
+DEFAULT_SEEDS = 3
+"""Three seeds: the fewest that give each variant a verdict with some power."""
 MAX_SEEDS = 100
 
 
