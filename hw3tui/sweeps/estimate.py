@@ -1,7 +1,7 @@
 """How long a plan of runs of one preset will take, told before it starts (torch-free).
 
-From an earlier run of the same preset (by name) in the runs folder: its mean epoch time from
-its events, times the planned epochs. Otherwise from the `auto` runtime probe's cached rates
+From an earlier run of the same preset (by name, with the same data and backbone) in the runs
+folder: its mean epoch time from its events, times the planned epochs. Otherwise from the `auto` runtime probe's cached rates
 (images per second of this backbone at this image size and batch size, measured on this
 machine by an earlier run; shapes data only, where the number of images is in the preset). Else
 unknown. An estimate counts every epoch: early stopping and pruning only make it shorter.
@@ -23,6 +23,10 @@ from hw3tui.runs.history import history_of
 PROBE_FOLDER = "runtime-probe"
 """The probe's cache folder under the user's cache dir (`hw3tui.engine.hardware.probe_cache`,
 which imports torch: read here as plain JSON files)."""
+
+
+RUNS_LOOKED_AT = 20
+"""The newest runs of the preset whose presets are read (the TUI's dialog waits for this)."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,10 @@ def plan_line(runs: int, found: Estimate | None) -> str:
 
 
 def _from_runs(preset: Preset, runs_dir: Path) -> Estimate | None:
-    for summary in list_runs(runs_dir):  # newest first
-        if summary.preset != preset.name or summary.epochs_done < 1:
-            continue
+    same_name = [s for s in list_runs(runs_dir) if s.preset == preset.name and s.epochs_done >= 1]
+    for summary in same_name[:RUNS_LOOKED_AT]:  # newest first
+        if not _same_work(RunDir(summary.path), preset):
+            continue  # other data or another model: its epochs say nothing of these
         history = history_of(EventTail(RunDir(summary.path).events_file).read())
         seconds = [
             s
@@ -62,6 +67,17 @@ def _from_runs(preset: Preset, runs_dir: Path) -> Estimate | None:
             per_epoch = sum(seconds) / len(seconds)
             return Estimate(per_epoch * preset.schedule.epochs, f"epochs of run {summary.name}")
     return None
+
+
+def _same_work(run: RunDir, preset: Preset) -> bool:
+    """Whether the run trained on the same data with the same backbone (its frozen preset)."""
+    from hw3tui.preset import PresetError, load_preset
+
+    try:
+        ran = load_preset(run.preset_file).preset
+    except (OSError, UnicodeDecodeError, PresetError):
+        return False
+    return (ran.data, ran.backbone) == (preset.data, preset.backbone)
 
 
 def _from_probe(preset: Preset) -> Estimate | None:

@@ -189,11 +189,13 @@ def test_the_plan_is_timed_by_an_earlier_run_of_the_preset() -> None:
     run.write_status(Status(state="done", started=1.0, ended=30.0, preset="tiny", epochs_done=2))
 
     result = CliRunner().invoke(cli, ["ablate", str(TINY), "--plan", "--set", "schedule.epochs=3"])
+    bigger = CliRunner().invoke(cli, ["ablate", str(TINY), "--plan", "--set", "data.image_size=64"])
 
     # 2 configurations × 3 epochs × 10 s a epoch
     assert "plan: 2 runs, estimated time about 1 min 00 s (epochs of run tiny-earlier)" in (
         result.output
     )
+    assert "plan: 2 runs, estimated time unknown" in bigger.output  # other images: not timed
 
 
 def test_skip_leaves_a_variant_out_and_a_field_with_none_is_refused(tmp_path: Path) -> None:
