@@ -1,10 +1,10 @@
 """How long a plan of runs of one preset will take, told before it starts (torch-free).
 
 From an earlier run of the same preset (by name, with the same data and backbone) in the runs
-folder: its mean epoch time from its events, times the planned epochs. Otherwise from the `auto` runtime probe's cached rates
-(images per second of this backbone at this image size and batch size, measured on this
-machine by an earlier run; shapes data only, where the number of images is in the preset). Else
-unknown. An estimate counts every epoch: early stopping and pruning only make it shorter.
+folder: its mean epoch time from its events, times the planned epochs. Otherwise from the `auto`
+runtime probe's cached rates (images per second of this backbone at this image size, measured on
+this machine by an earlier run; shapes data only, where the number of images is in the preset).
+Else unknown. An estimate counts every epoch: early stopping and pruning only make it shorter.
 """
 
 from __future__ import annotations
