@@ -18,7 +18,7 @@ from hw3tui.preset import LoadedPreset, PresetError, validate_text
 from hw3tui.runs import DEFAULT_RUNS_DIR
 from hw3tui.sweeps.ablation import Variant, given_variant, plan, variants_of
 from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, dump_sweep
-from hw3tui.sweeps.folder import DEFAULT_SWEEPS_DIR, SweepDir
+from hw3tui.sweeps.folder import DEFAULT_SWEEPS_DIR
 from hw3tui.untrusted import printable
 
 MAX_SEEDS = 100
@@ -97,11 +97,7 @@ def ablate(
         return
     from hw3tui.commands.sweeps import _new_folder, _run
 
-    folder = _new_folder(sweep, sweep_dir)
-    try:
-        _run(folder, sweep)
-    finally:
-        _show_table(folder)
+    _run(_new_folder(sweep, sweep_dir), sweep)  # ends with the ablation table
 
 
 def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> Variant:
@@ -136,21 +132,3 @@ def ablation_sweep(
         document["repeat"] = seeds
     text = dump_sweep(document, comment=f"hw3tui ablate {Path(preset).name}")
     return check_sweep_text(text, "ablation", Path.cwd(), overrides)
-
-
-def _show_table(folder: SweepDir) -> None:
-    from hw3tui.regular import read_text_regular
-
-    path = folder.path / "ablation.csv"
-    try:
-        text = read_text_regular(path, limit=1 << 20)
-    except (OSError, UnicodeDecodeError):
-        return
-    import csv
-    import io
-
-    rows = list(csv.reader(io.StringIO(text)))
-    widths = [max(len(r[c]) for r in rows if c < len(r)) for c in range(len(rows[0]))]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
-    click.echo(f"ablation: {path} and {folder.path / 'ablation.png'}")

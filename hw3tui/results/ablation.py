@@ -108,14 +108,13 @@ def write_ablation_csv(path: Path, rows: Sequence[AblationRow]) -> None:
     write_text_atomic(path, ablation_text(rows))
 
 
-def ablation_table(rows: Sequence[AblationRow]) -> str:
-    """The table as aligned plain text, for the terminal at the end of `hw3tui ablate`."""
-    body = [row.cells() for row in rows]
+def ablation_table(cells: Sequence[Sequence[str]]) -> str:
+    """ablation.csv's rows (`read_ablation`'s cells) as aligned plain text, for a terminal."""
     header = list(COLUMNS)
-    widths = [max(len(r[c]) for r in [header, *body]) for c in range(len(header))]
+    widths = [max(len(r[c]) for r in [header, *cells]) for c in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *body]
+        for r in [header, *cells]
     )
 
 

@@ -166,6 +166,7 @@ def test_kill_9_of_an_ablation_then_resume_gives_the_same_ablation_csv(
     )
 
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "ablation: k/ablation.csv and k/ablation.png" in resumed.stdout  # the table, printed
     table = Path("k", "ablation.csv").read_text()
     assert table == Path("whole", "ablation.csv").read_text()
     rows = list(csv.reader(io.StringIO(table)))
