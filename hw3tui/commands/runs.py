@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from hw3tui.commands.options import runs_dir_option
+from hw3tui.commands.targets import runs_of
 from hw3tui.errors import BadInput
-from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, list_runs, resolve_run
+from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, list_runs
 
 METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")
 
@@ -48,7 +49,7 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
 
 
 @click.command()
-@click.argument("run_paths", metavar="RUN RUN [RUN...]", nargs=-1, required=True)
+@click.argument("run_paths", metavar="RUN|SWEEP [RUN|SWEEP...]", nargs=-1, required=True)
 @click.option(
     "--metric",
     type=click.Choice(METRICS),
@@ -59,20 +60,22 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @runs_dir_option("Where to look for runs given by name")
 def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Path | None) -> None:
-    """Runs side by side: best metrics, the preset fields that differ, per-epoch curves.
+    """Runs side by side: best metrics, the preset fields that differ, per-epoch curves, and
+    each configuration's verdict.
 
-    Each RUN is a run folder or a run's name under ./runs; the first is the one the others'
-    preset changes are shown against.
+    Each RUN is a run folder or a run's name under ./runs; a SWEEP folder stands for its trials'
+    runs. Runs whose presets are equal but for `seed` and `name` are one configuration; the first
+    run's configuration is the reference the others get their verdict against (mean best
+    `checkpoint.monitor` over seeds, 95 % interval, better / worse / within noise / one seed).
     """
-    if len(run_paths) < 2:
-        raise BadInput("compare needs two runs or more (see hw3tui runs)")
-    folder = runs_dir or DEFAULT_RUNS_DIR
     found: list[RunDir] = []
     for name in run_paths:
-        run = resolve_run(name, folder)
-        if any(run.path.samefile(other.path) for other in found):
-            raise BadInput(f"{name}: given twice")
-        found.append(run)
+        for run in runs_of((name,), runs_dir):  # two sweeps' trials may share their names
+            if any(run.path.samefile(other.path) for other in found):
+                raise BadInput(f"{name}: given twice")
+            found.append(run)
+    if len(found) < 2:
+        raise BadInput("compare needs two runs or more (see hw3tui runs)")
     from hw3tui.results.comparison import compare_runs
 
     comparison = compare_runs(found)

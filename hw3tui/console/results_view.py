@@ -245,6 +245,7 @@ def comparison_view(
     for name, note in comparison.notes():
         parts.append(Text(printable(f"{name}: {note}"), style="yellow"))
     parts.append(_changes_view(comparison, letters))
+    parts.append(configurations_view(comparison))
     if values:
         curves = [
             (f"{letter} {printable(name)}", xs, ys)
@@ -285,6 +286,49 @@ def _changes_view(comparison: Comparison, letters: Sequence[str]) -> RenderableT
         )
     return Group(_heading("Preset changes", f"against {letters[0]}"), table)
 
+
+VERDICT_STYLES = {"better": "bold green", "worse": "bold red", "one seed": "yellow"}
+
+
+def configurations_view(comparison: Comparison) -> RenderableType:
+    """One row per configuration (runs equal but for seed and name): its seeds, mean ± std of
+    the best monitored value, and its verdict against configuration 1; then each
+    configuration's runs and what it changes."""
+    configs = comparison.configurations
+    if not configs:
+        return _heading("Configurations", "none: no run's preset.yaml could be read")
+    monitors = sorted({config.monitor for config in configs})
+    note = f"mean best {', '.join(monitors)} over seeds; verdict against 1, 95 % interval"
+    table = _table()
+    table.add_column("#", justify="right")
+    table.add_column("seeds", overflow="fold", min_width=len("seeds"))
+    table.add_column("n", justify="right")
+    for column in ("mean ± std", "Δ  95 % interval", "verdict", "method"):
+        table.add_column(column, no_wrap=True)
+    for config in configs:
+        word = config.word()
+        reference = config.number == 1
+        interval = config.interval_text()
+        difference = config.delta_text() + ("" if interval == MISSING_CELL else f" {interval}")
+        table.add_row(
+            str(config.number),
+            " ".join(str(m.seed) for m in config.members if m.counted) or MISSING_CELL,
+            str(config.spread.n),
+            config.mean_text(),
+            "" if reference else difference,
+            Text(word, style=VERDICT_STYLES.get(word, "dim" if reference else "")),
+            "" if reference else config.method(),
+        )
+    lines = Text()
+    for config in configs:
+        runs = " ".join(run_letter(m.index) for m in config.members)
+        changed = ", ".join(printable(str(change)) for change in config.changes)
+        lines.append(f"{config.number}: runs {runs}", style="dim")
+        lines.append(f"; {changed}\n" if changed else "\n", style="dim")
+    return Group(_heading("Configurations", note), table, lines)
+
+
+MISSING_CELL = "–"
 
 MARKERS = ("dot", "x", "+", "o", "*", "#")
 """One marker per run, so the curves stay apart without colour."""

@@ -8,15 +8,16 @@ to import) is imported where it is first used, so the home screen appears at onc
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
+from hw3tui.errors import BadInput, one_line
 from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import Choice, ChoiceScreen
 from hw3tui.tui.screens.home import HomeScreen
@@ -24,6 +25,8 @@ from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from typing import ClassVar
+
+    from textual.notifications import SeverityLevel
 
     from hw3tui.console.run_rows import RunRow
     from hw3tui.runs import RunDir
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from hw3tui.tui.document import PresetDocument
 
 REAP_SECONDS = 2.0
+
+T = TypeVar("T")
 
 
 class Hw3tuiApp(App[None]):
@@ -102,17 +107,44 @@ class Hw3tuiApp(App[None]):
 
         return list_sweeps(self.sweeps_dir)
 
+    # ---- bad input, caught here once ----------------------------------------------------------
+
+    def attempt(self, action: Callable[[], T], *, title: str) -> T | None:
+        """`action()`, or None when it met bad input: where a user's action (open, run) that
+        meets the `hw3tui.errors.BadInput` family is caught, as the CLI's group catches it for
+        every command (exit 2). The user sees one line in an error notification (`refusal`) and
+        the app goes on; any other exception is a bug and is not caught here. (Checks whose
+        problems are the answer, the editor's and the sweep dialog's, show them inline.)"""
+        try:
+            return action()
+        except BadInput as exc:
+            self.notify(refusal(exc), title=title, severity="error")
+            return None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification of the app is plain text: it names runs, sweeps, presets and their
+        problems, anyone's text, where `[b]` is part of a name, not bold. `markup` is ignored:
+        a screen's `notify` passes Textual's default (True) on to here."""
+        del markup
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # ---- opening screens -------------------------------------------------------------------
 
     def _document(self, path: Path, *, source: str, read_only: bool) -> PresetDocument | None:
-        from hw3tui.preset import PresetError
         from hw3tui.tui.document import PresetDocument
 
-        try:
-            return PresetDocument.open(path, source=source, read_only=read_only)
-        except PresetError as exc:
-            self.notify(str(exc), severity="error")
-            return None
+        return self.attempt(
+            lambda: PresetDocument.open(path, source=source, read_only=read_only),
+            title="Not opened",
+        )
 
     def edit_preset(self, path: Path, *, builtin: bool = False) -> None:
         from hw3tui.tui.screens.editor import EditorScreen
@@ -142,13 +174,11 @@ class Hw3tuiApp(App[None]):
 
     def launch(self, preset_file: Path) -> RunDir | None:
         """Start a run of `preset_file` as a detached child and show it."""
-        from hw3tui.preset import PresetError, load_preset
+        from hw3tui.preset import load_preset
         from hw3tui.tui.screens.run import RunScreen
 
-        try:
-            preset = load_preset(preset_file).preset
-        except PresetError as exc:
-            self.notify(str(exc), title="Not started", severity="error")
+        preset = self.attempt(lambda: load_preset(preset_file).preset, title="Not started")
+        if preset is None:
             return None
         try:
             run = self.launcher.launch(preset_file, preset.name)
@@ -247,15 +277,20 @@ class Hw3tuiApp(App[None]):
         except OSError as exc:
             self.notify(f"Could not resume the sweep: {exc}", severity="error")
             return False
-        self.notify(f"Resuming {folder.name} (its output: {shown_path(folder / 'log.txt')}).")
+        self.notify(
+            f"Resuming {printable(folder.name)} (its output: {shown_path(folder / 'log.txt')})."
+        )
         return True
 
     def cancel_sweep(self, folder: Path) -> bool:
         """SIGINT the sweep's workers: running trials save and stay resumable."""
         if self.launcher.cancel_sweep(folder):
-            self.notify(f"Stopping {folder.name}: its running trials finish their batch and save.")
+            self.notify(
+                f"Stopping {printable(folder.name)}: "
+                "its running trials finish their batch and save."
+            )
             return True
-        self.notify(f"{folder.name} is not running here any more.", severity="warning")
+        self.notify(f"{printable(folder.name)} is not running here any more.", severity="warning")
         return False
 
     def pick_and_compare(self, run_path: Path) -> None:
@@ -347,6 +382,15 @@ class Hw3tuiApp(App[None]):
                 for row in live:
                     self.cancel_run(row.path)
         self.exit()
+
+
+def refusal(exc: BadInput) -> str:
+    """Bad input as one line a person reads: the first problem, escaped (a path or a name in
+    it is anyone's text), and how many more there are (a preset's problems are one a line;
+    `hw3tui validate` and the editor list them all)."""
+    more = len(str(exc).strip().splitlines()) - 1
+    line = printable(one_line(exc))
+    return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else line
 
 
 def _check_existing_preset(path: Path) -> str | None:

@@ -73,9 +73,18 @@ class ProcessWatch(Screen[None]):
     @property
     def state(self) -> Shown:
         seen = self.observed()
-        if seen.is_(RunState.RUNNING) and self.stopping:
+        # after the cancel, whatever live state the files say (running, or starting while a
+        # sweep process this app started outlives its workers) is the process saving
+        if seen.live and self.stopping:
             return Shown(RunState.STOPPING)
         return seen
+
+    def settle(self) -> None:
+        """Called with each new look at the files: once the process has ended, a cancel is
+        over (a later resume of the same run or sweep is not `stopping…`). Decided on what
+        the files say, never on the state shown, which says `stopping…` until then."""
+        if self.stopping and not self.observed().live:
+            self.stopping = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a live process offers cancel (greyed while it stops); an ended one hides it, so

@@ -208,6 +208,8 @@ def test_compare_two_finished_runs(runs_dir: Path) -> None:
                 "0.700 (epoch 3)",
                 "0.850 (epoch 3) ★",
             ]
+            # one run a side: a difference, never a verdict
+            assert [str(c) for c in rows["verdict"]] == ["reference", "one seed +0.150"]
             changes = text_of(screen.query_one("#changes"))
             assert "name" in changes and "tiny → other" in changes
             assert "schedule.lr" in changes and "0.001 → 0.01" in changes
@@ -296,3 +298,42 @@ def test_quitting_with_a_live_run_can_stop_it(runs_dir: Path) -> None:
         run(scenario())
     finally:
         engine.kill()
+
+
+def toasts(app: Hw3tuiApp) -> list[str]:
+    """The notifications on screen, as a user reads them (title, then message)."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+
+def test_bad_input_on_an_action_is_one_line_and_the_app_goes_on(runs_dir: Path) -> None:
+    """`r` on a run whose preset.yaml has two problems, in a folder whose name holds markup:
+    one error notification of one line (the first problem, the name as it is, with how many
+    more), no run started; the next action works."""
+    name = "tiny-[b]x-20260101-000000"
+    preset = tiny_text().replace("epochs: 2", "epochs: 0").replace("lr: 0.001", "lr: -1")
+    folder = write_run(runs_dir, name, preset_text=preset)
+    with folder.events_file.open("a") as events:
+        events.write("not an event\n")  # the run screen says so, naming the run
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            table = runs_table(app)
+            await wait_for(pilot, lambda: len(table.rows_shown) == 1)
+            table.focus()
+            await pilot.press("r")
+            await wait_for(pilot, lambda: toasts(app), what="a notification")
+            [shown] = toasts(app)
+            title, message = shown.split("\n", 1)
+            assert title == "Not started"
+            assert "\n" not in message
+            assert message.startswith(f"runs/{name}/preset.yaml:")
+            assert message.endswith("(and 1 more problem)")
+            assert not app.launcher.children and not isinstance(app.screen, RunScreen)
+            await pilot.press("enter")  # the app goes on: the same run opens
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            # a screen's notification is plain text too: the name as it is, markup and all
+            await wait_for(pilot, lambda: toasts(app), what="the skipped lines said")
+            assert toasts(app)[-1].startswith(f"{name}: events.jsonl has lines")
+
+    run(scenario())

@@ -12,6 +12,7 @@ from tui_pilot import run, text_of, wait_for
 from tui_sweep_fakes import SWEEP_NAME, Launches, write_sweep
 
 from hw3tui.runs import RunDir
+from hw3tui.sweeps import workers
 from hw3tui.tui import control
 from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.choice import ChoiceScreen
@@ -233,5 +234,45 @@ def test_a_repeated_sweep_groups_its_seeds_by_configuration(isolated: Path) -> N
             assert board.column_texts("n") == ["2", "2"]
             assert board.column_texts("verdict") == ["best", "within noise"]
             assert "best mean 0.7750 (config 0)" in text_of(app.screen.query_one(RunHeader))
+
+    run(scenario())
+
+
+def test_a_cancelled_sweep_says_stopping_until_its_workers_end(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the cancel, more of the sweep's files change while its workers save: the header
+    keeps `stopping…` through those updates, and says `stopped` once the workers have ended."""
+    folder = write_sweep(isolated / "sweeps")
+    signalled: list[Path] = []
+
+    def interrupt_workers(sweep_path: Path) -> int:
+        signalled.append(sweep_path)  # the worker below is this test: it ends when told to
+        return 1
+
+    monkeypatch.setattr(workers, "interrupt_workers", interrupt_workers)
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE) as pilot:
+            with workers.hold_worker(folder.path):  # a live worker, as `hw3tui sweep` holds
+                app.open_sweep(folder.path)
+                await wait_for(pilot, lambda: app.screen.query(RunHeader))
+                screen = app.screen
+                header = screen.query_one(RunHeader)
+                await wait_for(pilot, lambda: "● running" in text_of(header), what="running")
+                await pilot.press("c")
+                await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+                await pilot.press("y")
+                await wait_for(pilot, lambda: "stopping…" in text_of(header), what="stopping")
+                assert signalled == [folder.path]
+                # the worker saves its trials and logs it: one more update of the folder
+                (folder.path / "log.txt").write_text("trial 3 cancelled: resumable\n")
+                log = screen.query_one(LogTail)
+                await wait_for(pilot, lambda: log.line_count == 1, what="the log line")
+                await pilot.pause()
+                assert "stopping…" in text_of(header)
+            await wait_for(pilot, lambda: "stopped" in text_of(header), what="stopped")
+            assert "stopping" not in text_of(header)
 
     run(scenario())

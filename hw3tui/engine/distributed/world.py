@@ -27,7 +27,8 @@ for a single process (`SINGLE`) every method below does nothing, so the loop has
   collective for a peer that will never come (NCCL does not notice a dead peer; only its timeout
   would end the wait, where no signal handler runs). After the vote the failed rank raises its
   own error and leaves its reason in torchrun's store; the others raise `PeerFailed`, and rank 0
-  ends the run as failed naming that rank and its reason. Every collective has a timeout
+  ends the run as failed naming that rank and its reason (how the ranks tell each other:
+  `rank_errors`). Every collective has a timeout
   (`HW3TUI_DDP_TIMEOUT`, seconds, default 600): a rank that hangs is ended by it, not waited for
   forever.
 
@@ -43,7 +44,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -52,8 +52,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from hw3tui.engine.distributed import rank_errors
 from hw3tui.engine.distributed.fault_injection import Fault, StopRequest
-from hw3tui.engine.distributed.rank_errors import DistributedError, PeerFailed
+from hw3tui.engine.distributed.rank_errors import (
+    DEFAULT_TIMEOUT,
+    TIMEOUT_ENV,
+    DistributedError,
+    PeerFailed,
+    lost_contact,
+)
 from hw3tui.engine.hardware.memory import available_memory
 from hw3tui.errors import one_line
 from hw3tui.preset.models import Preset
@@ -62,16 +69,19 @@ from hw3tui.preset.schedule import Scheduler
 if TYPE_CHECKING:
     from hw3tui.engine.hardware.runtime import Runtime
 
-TIMEOUT_ENV = "HW3TUI_DDP_TIMEOUT"
-DEFAULT_TIMEOUT = 600.0
-"""Seconds a rank waits in a collective (rank 0 saving a large checkpoint, a slow peer's setup)."""
-REPORT_WAIT = 2.0
-"""Seconds rank 0 waits for a lost peer's report of why it stopped."""
-PEER_REPORT_WAIT = 30.0
-"""Seconds rank 0 waits for the report of a peer that agreed it failed (it writes it at once)."""
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SINGLE",
+    "TIMEOUT_ENV",
+    "World",
+    "env_int",
+    "env_rank",
+    "lost_contact",
+    "under_torchrun",
+]
+
 RANK_STREAM = 1000
 """Part of the per-rank seed, apart from every `seeds.Stream`."""
-_STORE_PREFIX = "hw3tui/"
 
 
 def under_torchrun() -> bool:
@@ -185,14 +195,14 @@ class World:
         try:
             yield
         except BaseException as exc:
-            self._store_set(f"setup/{self.rank}", one_line(exc))
+            rank_errors.leave(f"setup/{self.rank}", one_line(exc))
             with contextlib.suppress(Exception):
                 self._failed_ranks(failed=True)
             raise
         failed = self._failed_ranks(failed=False)
         if failed:
             first = failed[0]
-            message = self._store_get(f"setup/{first}") or "see its output"
+            message = rank_errors.read(f"setup/{first}") or "see its output"
             raise DistributedError(f"rank {first} could not start: {message}")
 
     def _failed_ranks(self, *, failed: bool) -> list[int]:
@@ -309,71 +319,18 @@ class World:
     # --- failures ----------------------------------------------------------------------------
 
     def failure(self, exc: BaseException, reason: str) -> str:
-        """Why the run failed, naming the rank. A rank other than 0 leaves its own reason for
-        rank 0 (unless it only lost its peers); rank 0 names the first rank that left one."""
+        """Why the run failed, naming the rank (`rank_errors.failure_reason`: a rank other than 0
+        leaves its reason for rank 0, which names the first rank that left one)."""
         if self.size == 1:
             return reason
         self.broken = True
-        lost = lost_contact(exc)
-        if not self.is_main:
-            if not lost:
-                self._store_set(f"failed/{self.rank}", reason)
-            return f"rank {self.rank}: {reason}"
-        peer = exc.rank if isinstance(exc, PeerFailed) else None
-        wait = PEER_REPORT_WAIT if peer is not None else REPORT_WAIT if lost else 0.0
-        reports = self._reports(wait=wait)
-        if reports:
-            rank = min(reports)
-            return f"rank {rank}: {reports[rank]}"
-        if peer is not None:
-            return f"rank {peer} failed (its reason did not reach rank 0)"
-        if lost:
-            return f"{_lost_reason(exc, self.timeout)} (rank 0 saw no reason from the others)"
-        return f"rank 0: {reason}"
-
-    def _reports(self, *, wait: float) -> dict[int, str]:
-        deadline = time.monotonic() + wait
-        while True:
-            reports = {}
-            for rank in range(1, self.size):
-                text = self._store_get(f"failed/{rank}", block=False)
-                if text:
-                    reports[rank] = text
-            if reports or time.monotonic() >= deadline:
-                return reports
-            time.sleep(0.05)
-
-    def _store_set(self, key: str, value: str) -> None:
-        store = _store()
-        if store is not None:
-            with contextlib.suppress(Exception):
-                store.set(_STORE_PREFIX + key, value)
-
-    def _store_get(self, key: str, *, block: bool = False) -> str | None:
-        store = _store()
-        if store is None:
-            return None
-        try:
-            if not block and not store.check([_STORE_PREFIX + key]):
-                return None
-            return bytes(store.get(_STORE_PREFIX + key)).decode("utf-8", "replace")
-        except Exception:
-            return None
+        return rank_errors.failure_reason(
+            exc, reason, rank=self.rank, size=self.size, timeout=self.timeout
+        )
 
 
 SINGLE = World()
 """One process: every collective is a no-op."""
-
-
-def _store() -> Any:
-    """torchrun's key-value store (hosted by its agent, so it outlives any worker), or None."""
-    try:
-        from torch.distributed import distributed_c10d
-
-        # private, but the only handle on the store the process group was built on
-        return distributed_c10d._get_default_store()
-    except Exception:
-        return None
 
 
 def _max() -> Any:
@@ -408,32 +365,3 @@ def _signal_name(code: int) -> str:
         return signal.Signals(code).name
     except ValueError:
         return "a stop request"
-
-
-def lost_contact(exc: BaseException) -> bool:
-    """Whether `exc` says another rank went away or stopped answering (not a fault of ours)."""
-    import torch.distributed as dist
-
-    if isinstance(exc, dist.DistError | PeerFailed):
-        return True
-    text = str(exc)
-    return any(
-        marker in text
-        for marker in (
-            "Connection closed by peer",
-            "Connection reset by peer",
-            "Broken pipe",
-            "Timed out",
-            "timed out",
-            "NCCL communicator was aborted",
-        )
-    )
-
-
-def _lost_reason(exc: BaseException, timeout: float) -> str:
-    text = str(exc)
-    if "Timed out" in text or "timed out" in text:
-        return (
-            f"another process did not answer within {timeout:g} s ({TIMEOUT_ENV}); it may be stuck"
-        )
-    return "lost contact with another process (it stopped or crashed)"

@@ -1,4 +1,5 @@
-"""Two runs side by side: best metrics, both runs' curves on one plot, and their preset diff.
+"""Two runs side by side: best metrics, the verdict of B against A, both runs' curves on one
+plot, and their preset diff.
 
 The figures come from `hw3tui.results.comparison`, as `hw3tui compare` prints them.
 """
@@ -17,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from hw3tui.console.results_view import VERDICT_STYLES
 from hw3tui.preset.yamlio import flow
 from hw3tui.results.comparison import Comparison, compare_runs
 from hw3tui.runs import RunDir
@@ -90,6 +92,13 @@ class CompareScreen(Screen[None]):
             if label == "best val acc" and winner is not None:
                 cells = [f"{c} ★" if i == winner else c for i, c in enumerate(cells)]
             table.add_row(label, *(escape(printable(cell)) for cell in cells))
+        # B's configuration against A's: `one seed` for two single runs, never a verdict
+        verdicts = []
+        for index, cell in enumerate(comparison.verdict_cells()):
+            config = comparison.configuration_of(index)
+            word = config.word() if config is not None and config.number > 1 else ""
+            verdicts.append(Text(cell, style=VERDICT_STYLES.get(word, "")))
+        table.add_row("verdict", *verdicts)
         self._plot()
         self.query_one("#changes", Static).update(_changes_text(comparison))
 

@@ -32,6 +32,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "esc", "back (asks when there are unsaved edits)"),
     ("run", "c", "cancel the run (it saves its state; hw3tui resume continues it)"),
     ("", "d, e", "compare with another run; the run's preset"),
+    ("", "v", "evaluate an ended run's best checkpoint on its val set"),
     ("compare", "m", "accuracy or loss"),
     ("sweep", "enter, t", "open the highlighted trial's run screen; the running trial's"),
     ("", "s, S", "sort the leaderboard by the next column; reverse the order"),

@@ -23,6 +23,7 @@ from hw3tui.tui.screens.choice import confirm_cancel, confirm_cancel_sweep
 from hw3tui.tui.widgets.presets_table import PresetsTable
 from hw3tui.tui.widgets.runs_table import RunsTable
 from hw3tui.tui.widgets.sweeps_table import SweepsTable
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     from hw3tui.sweeps.folder import SweepSummary
@@ -291,8 +292,9 @@ class HomeScreen(Screen[None]):
                 self.notify("Highlight a preset to sweep it.", severity="warning")
             return None
         if entry.preset is None:
+            problem = printable(entry.problem or "")
             self.notify(
-                f"{entry.shown} has problems; press enter to fix them.\n{entry.problem}",
+                f"{entry.shown} has problems; press enter to fix them.\n{problem}",
                 severity="error",
             )
             return None

@@ -174,6 +174,7 @@ class RunScreen(ProcessWatch):
             self.skipped = update.skipped
         if self.preset is None and (update.events or update.status is not None):
             self._read_preset()  # the engine writes preset.yaml when it starts
+        self.settle()
         self.redraw()
 
     # ---- drawing ---------------------------------------------------------------------------

@@ -116,8 +116,7 @@ class SweepScreen(ProcessWatch):
             log.add(view.log_lines)
             log.display = True
         self.view = view
-        if not self.state.is_(RunState.RUNNING):
-            self.stopping = False
+        self.settle()
         self.redraw()
 
     # ---- drawing ---------------------------------------------------------------------------
