@@ -39,6 +39,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "c", "cancel the sweep (running trials save; r or hw3tui sweep resume continues)"),
     ("", "r", "resume a stopped sweep (hw3tui sweep resume, output in its log.txt)"),
     ("new sweep", "ctrl+s", "write the sweep file next to the preset and start it"),
+    ("ablation", "space", "keep or leave out the highlighted variant"),
+    ("", "ctrl+s", "start hw3tui ablate with the checked variants"),
 )
 
 ABOUT = (
