@@ -61,7 +61,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "compare": Entry(
         "hw3tui.commands.runs:compare",
-        "Runs side by side: best metrics, the preset fields that differ, per-epoch curves.",
+        "Runs side by side: best metrics, differing preset fields, curves, verdicts.",
     ),
     "join": Entry(
         "hw3tui.commands.checkpoints:join",
@@ -106,6 +106,10 @@ COMMANDS: dict[str, Entry] = {
     "note": Entry(
         "hw3tui.commands.writeup:note",
         "Append TEXT (why you tried this, what you saw) to the run's notes.md, dated.",
+    ),
+    "findings": Entry(
+        "hw3tui.commands.findings:findings",
+        "What RUN... show, in sentences: the epoch kept, overfitting, schedules, verdicts.",
     ),
     "report": Entry(
         "hw3tui.commands.report:report",

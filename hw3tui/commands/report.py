@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from hw3tui.commands.findings import sweeps_of
 from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
 from hw3tui.commands.targets import runs_of
 from hw3tui.errors import BadInput
@@ -50,8 +51,9 @@ def report(
 ) -> None:
     """Write DIR/report.md with its figures: the write-up of RUN... for a report.
 
-    A table of the runs (what differs in their presets, best val acc and epoch, epochs,
-    duration, device), their val acc on one figure, then per run its figures, its notes
+    The findings (`hw3tui findings`: the same sentences), a table of the runs (what differs
+    in their presets, best val acc and epoch, epochs, duration, device), their val acc on one
+    figure, then per run its figures, its notes
     (`hw3tui note`) and its checkpoint pieces with the `cat` command that joins them.
 
     Relative links only: the folder renders on a git host as is. DIR/.hw3tui-report lists the
@@ -68,7 +70,7 @@ def report(
         check_destination(out, reported)
         folder = ReportFolder.open(out)
         with tempfile.TemporaryDirectory(prefix="hw3tui-report-") as built:
-            remarks = _write(runs, Path(built), size, fmt, title)
+            remarks = _write(runs, sweeps_of(targets), Path(built), size, fmt, title)
             folder.publish(Path(built))
     except DiskFull as exc:
         raise BadInput(str(exc)) from None
@@ -81,10 +83,13 @@ def report(
         click.echo(printable(line))
 
 
-def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) -> list[str]:
+def _write(
+    runs: list[RunDir], sweeps: list[Path], staging: Path, size: Size, fmt: str, title: str
+) -> list[str]:
     """Figures and report.md into `staging`; the remarks to tell the user."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
+    from hw3tui.results.findings import findings_markdown, findings_of
     from hw3tui.results.report import RunSection, report_markdown
 
     sides, drawn, comparison = draw(runs, staging, size, fmt, evaluate=True)
@@ -117,7 +122,9 @@ def _write(runs: list[RunDir], staging: Path, size: Size, fmt: str, title: str) 
         )
         remarks += [f"{side.name}: {remark}" for remark in figures.remarks]
     relative = None if comparison is None else comparison.relative_to(staging).as_posix()
-    text = report_markdown(sections, fields, comparison=relative, title=title)
+    evaluations = {f.side.name: f.evaluation for f in drawn if f.evaluation is not None}
+    found = findings_markdown(findings_of(runs, sweeps, evaluations))
+    text = report_markdown(sections, fields, comparison=relative, title=title, findings=found)
     write_text_atomic(staging / REPORT_FILE, text)
     return remarks
 

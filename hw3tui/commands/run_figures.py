@@ -53,6 +53,8 @@ class RunFigures:
     remarks: list[str] = field(default_factory=list)
     accuracy: float | None = None
     """The best checkpoint's val accuracy as evaluated (None: not evaluated)."""
+    evaluation: EvalReport | None = None
+    """The best checkpoint on the val set (None: not evaluated): for the per-class findings."""
 
 
 def write_run_figures(
@@ -89,6 +91,7 @@ def write_run_figures(
         return done
     report, mistakes = evaluated
     done.accuracy = report.accuracy
+    done.evaluation = report
     done.files["confusion"] = save_figure(
         figures_eval.confusion_figure(report, size, name), folder / f"confusion.{fmt}", size, fmt
     )

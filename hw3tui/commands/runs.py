@@ -60,8 +60,7 @@ def runs(as_json: bool, runs_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @runs_dir_option("Where to look for runs given by name")
 def compare(run_paths: tuple[str, ...], metric: str, as_json: bool, runs_dir: Path | None) -> None:
-    """Runs side by side: best metrics, the preset fields that differ, per-epoch curves, and
-    each configuration's verdict.
+    """Runs side by side: best metrics, differing preset fields, curves, verdicts.
 
     Each RUN is a run folder or a run's name under ./runs; a SWEEP folder stands for its trials'
     runs. Runs whose presets are equal but for `seed` and `name` are one configuration; the first

@@ -1,7 +1,8 @@
 """`report.md`: the write-up of one or more runs, as Markdown a git host renders as is.
 
-Outline: a table of the runs (what differs in their presets as columns, best val acc and its
-epoch, epochs, duration, device), the comparison figure, then per run its figures, its notes
+Outline: the Findings section (`hw3tui.results.findings`), a table of the runs (what differs
+in their presets as columns, best val acc and its epoch, epochs, duration, device), the
+comparison figure, then per run its figures, its notes
 and its checkpoint pieces with the `cat` command that joins them. Links are relative (the
 figures sit beside report.md). Text from other people (run names, values, file names) is data,
 written through `hw3tui.results.markdown`: it cannot break the table, a heading or a link. The
@@ -60,8 +61,10 @@ def report_markdown(
     *,
     comparison: str | None = None,
     title: str = "Experiments",
+    findings: Sequence[str] = (),
 ) -> str:
     lines = [f"# {text(title)}", ""]
+    lines += findings  # the Findings section, already Markdown (`findings_markdown`)
     header = ["run", *(code(f, in_table=True) for f in fields), "best val acc", "best epoch"]
     header += ["epochs", "duration", "device", "state"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
