@@ -15,6 +15,7 @@ from hw3tui.commands.common import load_or_exit, set_option
 from hw3tui.commands.options import folder_option
 from hw3tui.errors import BadInput
 from hw3tui.preset import LoadedPreset, PresetError, validate_text
+from hw3tui.preset.diff import diff
 from hw3tui.runs import DEFAULT_RUNS_DIR
 from hw3tui.sweeps.ablation import Variant, given_variant, plan, variants_of
 from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, dump_sweep
@@ -104,13 +105,15 @@ def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> V
     """A --variant that gives a valid preset on top of PRESET and its --set; else exit 2."""
     try:
         variant = given_variant(override)
-        validate_text(loaded.text, loaded.source, [override])
+        varied = validate_text(loaded.text, loaded.source, [override]).preset
     except PresetError as exc:
         problem = exc.problems[0]
         detail = f"{problem.field}: {problem.message}" if problem.field else problem.message
         raise BadInput(f"--variant {override}: {detail}") from None
     if variant.name in taken:
         raise BadInput(f"--variant {override}: given twice")
+    if not diff(loaded.preset, varied):
+        raise BadInput(f"--variant {override}: the preset has this value already")
     return variant
 
 

@@ -123,6 +123,13 @@ def test_a_variant_that_makes_an_invalid_preset_is_refused_naming_it() -> None:
     assert not Path("sweeps").exists()
 
 
+def test_a_variant_that_changes_nothing_is_refused() -> None:
+    result = CliRunner().invoke(cli, ["ablate", str(TINY), "--variant", "optimizer.name=adamw"])
+
+    assert result.exit_code == 2
+    assert "--variant optimizer.name=adamw: the preset has this value already" in result.output
+
+
 def test_the_plan_says_how_many_runs_and_that_the_time_is_unknown_without_an_earlier_run() -> None:
     result = CliRunner().invoke(
         cli, ["ablate", str(TINY), "--plan", "--variant", "optimizer.name=sgd"]
