@@ -87,6 +87,10 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.sweeps:repeat",
         "Run PRESET N times with seeds seed..seed+N-1: a sweep with no axes and `repeat: N`.",
     ),
+    "ablate": Entry(
+        "hw3tui.commands.ablate:ablate",
+        "Run PRESET as is and once per choice it makes, that choice turned off (an ablation).",
+    ),
     "sweeps": Entry(
         "hw3tui.commands.sweeps:sweeps",
         "List sweeps: state, trials ended of planned, best value and its trial.",

@@ -204,11 +204,24 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
         click.echo(configs_table(configs, axes, limit=10))
     else:
         click.echo(leaderboard_table(rows, axes, limit=10))
+    if sweep_model.variants:
+        _show_ablation(folder)
     if not finished:
         click.echo(f"cancelled: `hw3tui sweep resume {folder.path}` continues", err=True)
         sys.exit(exits.CANCELLED)
     if folder.best_file.exists():
         click.echo(f"best preset: {folder.best_file}")
+
+
+def _show_ablation(folder: SweepDir) -> None:
+    """An ablation's table as ablation.csv holds it, and where its files are."""
+    from hw3tui.results.ablation import ablation_table, read_ablation
+
+    table = folder.path / "ablation.csv"
+    cells = read_ablation(table)
+    if cells:
+        click.echo(ablation_table(cells))
+        click.echo(f"ablation: {table} and {folder.path / 'ablation.png'}")
 
 
 def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:

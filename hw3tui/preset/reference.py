@@ -51,6 +51,8 @@ def reference() -> str:
 
 
 def _section_of(info: FieldInfo) -> type[BaseModel] | None:
+    if typing.get_origin(info.annotation) is list:
+        return None  # a list of sections (a sweep's variants) is a key of its own
     for arg in (info.annotation, *typing.get_args(info.annotation)):
         if isinstance(arg, type) and issubclass(arg, Section):
             return arg
@@ -67,7 +69,11 @@ def field_table(fields: list[tuple[str, FieldInfo]], prefix: str) -> list[str]:
         if _section_of(info) is not None and info.default is not None:
             continue  # a nested section gets its own table
         description = " ".join((info.description or "").split()).replace("|", "\\|")
-        default = _default(info.get_default(call_default_factory=True))
+        default = (
+            "required"
+            if info.is_required()
+            else _default(info.get_default(call_default_factory=True))
+        )
         rows.append(f"| `{prefix}{name}` | `{default}` | {description} |")
     return rows
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from hw3tui.preset import Preset, PresetError, Problem, builtin_presets, validate_text
 from hw3tui.preset.explain import explain, locate
@@ -155,6 +155,8 @@ def dump_sweep(sweep: Mapping[str, Any], *, comment: str = "") -> str:
     for key, value in sweep.items():
         if key in ("set", "axes") and isinstance(value, Mapping):
             document[key] = CommentedMap((str(p), flow_node(v)) for p, v in value.items())
+        elif key == "variants" and isinstance(value, list):
+            document[key] = CommentedSeq(flow_node(v) for v in value)  # one variant a line
         else:
             document[key] = flow_node(value)
     if comment:
@@ -333,6 +335,26 @@ def _tried(loaded: LoadedSweep, document: Any) -> _Tried:
                 ]
                 continue
             tried.warnings += checked.warnings
+            tried.epochs.append(checked.preset.schedule.epochs)
+        for i, variant in enumerate(sweep.variants):
+            sets = [f"{path}={flow_value(value)}" for path, value in variant.set.items()]
+            try:
+                checked = validate_text(text, name, [*fixed, *sets])
+            except PresetError as exc:
+                line, column = locate(document, ("variants", i))
+                tried.problems += [
+                    Problem(
+                        loaded.source,
+                        f"variant {variant.name!r} is refused: {p.field}: {p.message}"
+                        if p.field
+                        else f"variant {variant.name!r} is refused: {p.message}",
+                        f"variants.{i}",
+                        line,
+                        column,
+                    )
+                    for p in exc.problems
+                ]
+                continue
             tried.epochs.append(checked.preset.schedule.epochs)
     return tried
 

@@ -163,6 +163,34 @@ Prune = Annotated[
 ]
 
 
+def dotted_paths(value: dict[str, Any]) -> dict[str, Any]:
+    """`value` if each key is a dotted preset path, each field once."""
+    seen: dict[tuple[str | int, ...], str] = {}
+    for key in value:
+        if not key or any(not part.strip() for part in str(key).split(".")):
+            raise located("expected a dotted preset path such as schedule.lr", (key,))
+        # `schedule.lr` and `schedule . lr` set the same field (as --set reads them): two
+        # would make a trial's value depend on their order and double the leaderboard column
+        first = seen.setdefault(field_path(key), key)
+        if first != key:
+            raise located(f"the same field as `{first}`; give each field once", (key,))
+    return value
+
+
+class Variant(Section):
+    """One configuration of an ablation: the base preset with a few fields set."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    """What the variant changes, e.g. `augment.horizontal_flip off` (its leaderboard value)."""
+    set: dict[str, Any] = Field(default_factory=dict)
+    """`{dotted.path: value}` on top of the sweep's own `set`; empty for the preset as is."""
+
+    @field_validator("set")
+    @classmethod
+    def _dotted_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return dotted_paths(value)
+
+
 class Sweep(Section):
     """A sweep: trials of one preset with some fields varied, or a queue of presets."""
 
@@ -182,6 +210,10 @@ class Sweep(Section):
     high]}`, `{loguniform: [low, high]}`, `{int: [low, high]}`, `{choice: [...]}`. Every value is
     checked against the preset before any trial starts; each field once (`schedule . lr` is
     `schedule.lr`)."""
+    variants: list[Variant] = Field(default_factory=list)
+    """An ablation's configurations (`hw3tui ablate` writes them): `[{name, set: {path: value}}]`,
+    one trial each, like a grid over one more axis, `variant`; the first is the reference (the
+    preset as is, no `set`), and ablation.csv compares every other with it. Names are unique."""
     method: Literal["grid", "random", "tpe"] = "grid"
     """`grid`: every combination of the axes' values (at most 100,000: the product of the lists'
     lengths, times the presets of a queue); `random`: values drawn at random; `tpe`: Optuna's TPE
@@ -223,16 +255,17 @@ class Sweep(Section):
     @field_validator("set", "axes")
     @classmethod
     def _dotted_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
-        seen: dict[tuple[str | int, ...], str] = {}
-        for key in value:
-            if not key or any(not part.strip() for part in str(key).split(".")):
-                raise located("expected a dotted preset path such as schedule.lr", (key,))
-            # `schedule.lr` and `schedule . lr` set the same field (as --set reads them): two
-            # would make a trial's value depend on their order and double the leaderboard column
-            first = seen.setdefault(field_path(key), key)
-            if first != key:
-                raise located(f"the same field as `{first}`; give each field once", (key,))
-        return value
+        return dotted_paths(value)
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct(cls, variants: list[Variant]) -> list[Variant]:
+        seen: set[str] = set()
+        for i, variant in enumerate(variants):
+            if variant.name in seen:
+                raise located(f"a second variant named {variant.name!r}", (i, "name"))
+            seen.add(variant.name)
+        return variants
 
     @model_validator(mode="after")
     def _whole(self) -> Sweep:
@@ -266,6 +299,14 @@ class Sweep(Section):
                             "or use repeat: 1",
                             (key, path),
                         )
+            for i, variant in enumerate(self.variants):
+                for path in variant.set:
+                    if field_path(path) == SEED_PATH:
+                        raise located(
+                            f"`repeat: {self.repeat}` runs seeds seed..seed+{self.repeat - 1} "
+                            "itself; a variant cannot set seed",
+                            ("variants", i, "set", path),
+                        )
         return self
 
     @property
@@ -276,7 +317,8 @@ class Sweep(Section):
     def _grid_sizes(self) -> list[int]:
         """How many values each of a grid's axes has (a queue's presets first)."""
         presets = [len(self.presets)] if self.presets else []
-        return presets + [len(values_of(axis) or ()) for axis in self.axes.values()]
+        variants = [len(self.variants)] if self.variants else []
+        return presets + variants + [len(values_of(axis) or ()) for axis in self.axes.values()]
 
     def grid_size(self) -> int | None:
         """How many runs a grid has (None for random and tpe): a product of lengths, times

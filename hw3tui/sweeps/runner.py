@@ -45,6 +45,7 @@ from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write
 from hw3tui.sweeps.gpus import Slots
 from hw3tui.sweeps.study import (
     PRESET_AXIS,
+    VARIANT_AXIS,
     enqueue_grid,
     first_worker,
     open_study,
@@ -354,6 +355,8 @@ class Worker:
         rows = self.rows()
         axes = axes_of(self.loaded)
         write_leaderboard(self.folder, rows, axes)
+        if self.loaded.sweep.variants:
+            publish_ablation(self.folder, rows, self.loaded)
         configs = config_rows(rows, higher_is_better=higher_is_better(self.loaded.monitor))
         write_configs(self.folder, configs, axes)
         best = next((c for c in configs if c.word == "best" and c.complete), None)
@@ -372,9 +375,24 @@ class Worker:
         return rows
 
 
+def publish_ablation(folder: SweepDir, rows: list[Row], loaded: LoadedSweep) -> None:
+    """Rewrite ablation.csv and ablation.png from every trial's run folder."""
+    from hw3tui.sweeps.ablation import write_ablation
+
+    trials = [
+        (row.params[VARIANT_AXIS], RunDir(folder.path / row.run))
+        for row in rows
+        if VARIANT_AXIS in row.params
+    ]
+    names = [variant.name for variant in loaded.sweep.variants]
+    write_ablation(folder, trials, loaded.monitor, names)
+
+
 def axes_of(loaded: LoadedSweep) -> list[str]:
     """The leaderboard's axis columns."""
-    return ([PRESET_AXIS] if loaded.sweep.presets else []) + list(loaded.sweep.axes)
+    queue = [PRESET_AXIS] if loaded.sweep.presets else []
+    variants = [VARIANT_AXIS] if loaded.sweep.variants else []
+    return queue + variants + list(loaded.sweep.axes)
 
 
 STATES = {"COMPLETE": "done", "PRUNED": "pruned", "FAIL": "failed"}

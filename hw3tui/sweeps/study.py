@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 PRESET_AXIS = "preset"
 """The axis of a queue: which of its presets a trial runs."""
+VARIANT_AXIS = "variant"
+"""The axis of an ablation: which of its `variants` a trial runs (by name)."""
 
 
 def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
@@ -91,11 +93,15 @@ def grid_trials(loaded: LoadedSweep) -> Iterator[tuple[str, dict[str, Any]]]:
     """A grid's trials in the same order, as `suggest` gives them: the preset each starts from
     and its axis values (no Optuna: `--print-commands`)."""
     axes = [(path, values_of(axis) or []) for path, axis in loaded.sweep.axes.items()]
-    queue = bool(loaded.sweep.presets)
+    queue, variants = bool(loaded.sweep.presets), loaded.sweep.variants
     for picks in _grid_indices(loaded):
         start = loaded.starts[picks[0]] if queue else loaded.starts[0]
         chosen = picks[1:] if queue else picks
-        yield start, {path: values[i] for (path, values), i in zip(axes, chosen, strict=True)}
+        params: dict[str, Any] = {}
+        if variants:
+            params, chosen = dict(variants[chosen[0]].set), chosen[1:]
+        params |= {path: values[i] for (path, values), i in zip(axes, chosen, strict=True)}
+        yield start, params
 
 
 def _grid_indices(loaded: LoadedSweep) -> Iterator[tuple[int, ...]]:
@@ -111,6 +117,8 @@ def _choices(loaded: LoadedSweep) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if loaded.sweep.presets:
         out[PRESET_AXIS] = list(loaded.starts)
+    if loaded.sweep.variants:
+        out[VARIANT_AXIS] = [variant.name for variant in loaded.sweep.variants]
     for path, axis in loaded.sweep.axes.items():
         values = values_of(axis)
         if values is not None:
@@ -161,12 +169,15 @@ def first_worker(folder: SweepDir) -> Iterator[None]:
 
 def suggest(trial: optuna.Trial, loaded: LoadedSweep) -> tuple[str, dict[str, Any]]:
     """The preset a trial starts from and its axis values (a queued grid trial's own values;
-    Optuna's sampler's otherwise)."""
+    Optuna's sampler's otherwise); an ablation's variant gives its `set` entries first."""
     choices = _choices(loaded)
     start = loaded.starts[0]
     if PRESET_AXIS in choices:
         start = str(trial.suggest_categorical(PRESET_AXIS, choices[PRESET_AXIS]))
     params: dict[str, Any] = {}
+    if VARIANT_AXIS in choices:
+        name = str(trial.suggest_categorical(VARIANT_AXIS, choices[VARIANT_AXIS]))
+        params |= next(v.set for v in loaded.sweep.variants if v.name == name)
     for path, axis in loaded.sweep.axes.items():
         values = values_of(axis)
         if values is not None:

@@ -242,6 +242,39 @@ class Hw3tuiApp(App[None]):
 
         self.push_screen(dialog, written)
 
+    def new_ablation(self, entry: PresetEntry) -> None:
+        """The ablation dialog on a valid preset; what it plans is started at once."""
+        from hw3tui.tui.screens.ablation_dialog import AblationDialog, AblationRequest
+
+        if entry.preset is None:
+            return
+        preset = entry.preset
+        dialog = AblationDialog(preset, entry.shown, self.runs_dir)
+        source = entry.path.stem if entry.builtin else str(entry.path.resolve())
+
+        def answered(request: AblationRequest | None) -> None:
+            if request is not None:
+                self.start_ablation(source, preset.name, request.seeds, request.skip)
+
+        self.push_screen(dialog, answered)
+
+    def start_ablation(
+        self, preset: str, name: str, seeds: int, skip: tuple[str, ...]
+    ) -> Path | None:
+        """Start `hw3tui ablate PRESET -n N --sweep-dir DIR` detached (DIR/log.txt); show it."""
+        from hw3tui.sweeps.folder import SweepDir
+
+        args = ["ablate", preset, "-n", str(seeds), "--runs-dir", str(self.runs_dir)]
+        args += [a for field in skip for a in ("--skip", field)]
+        try:
+            folder = SweepDir.create(self.sweeps_dir, f"{name[:55]}-ablation").path
+            self.launcher.start_sweep([*args, "--sweep-dir", str(folder)], folder)
+        except OSError as exc:
+            self.notify(f"Could not start the ablation: {exc}", severity="error")
+            return None
+        self.open_sweep(folder)
+        return folder
+
     def start_sweep(self, sweep_file: Path, name: str) -> Path | None:
         """Start `hw3tui sweep FILE --sweep-dir DIR` detached (output in DIR/log.txt); show it."""
         from hw3tui.sweeps.folder import SweepDir

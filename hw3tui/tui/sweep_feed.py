@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hw3tui.results.ablation import read_ablation
 from hw3tui.results.verdicts import higher_is_better
 from hw3tui.runs import EventTail, RunDir, summarize
 from hw3tui.runs.history import RunHistory
@@ -59,15 +60,15 @@ class SweepView:
     log_lines: list[str] = field(default_factory=list)
     configs: list[ConfigRow] | None = None
     """With repeats: each configuration's spread and verdict, best mean first (else None)."""
+    ablation: list[list[str]] = field(default_factory=list)
+    """An ablation's ablation.csv rows (escaped); empty for another sweep."""
 
     def same_as(self, other: SweepView | None) -> bool:
         """Nothing new to draw (the log lines are new by definition)."""
-        return (
-            other is not None
-            and not self.log_lines
-            and (self.summary, self.axes, self.trials, self.curves, self.configs)
-            == (other.summary, other.axes, other.trials, other.curves, other.configs)
-        )
+        return other is not None and not self.log_lines and self._drawn() == other._drawn()
+
+    def _drawn(self) -> tuple[object, ...]:
+        return (self.summary, self.axes, self.trials, self.curves, self.configs, self.ablation)
 
 
 class SweepFeed:
@@ -92,7 +93,8 @@ class SweepFeed:
         if len({r.trial for r in rows}) < len(rows):  # a trial with several seeds: repeats
             live = [replace(t.row, value=t.value) for t in trials]
             configs = config_rows(live, higher_is_better=better)
-        return SweepView(summary, axes, trials, curves, self.log.read(), configs)
+        ablation = read_ablation(self.folder.path / "ablation.csv")
+        return SweepView(summary, axes, trials, curves, self.log.read(), configs, ablation)
 
     def _trial(self, row: Row, sweep_live: bool) -> TrialView:
         """The row with its run's own best and epochs (status.json: live, and at full precision,

@@ -6,6 +6,7 @@ import pytest
 from textual.binding import Binding
 from textual.screen import Screen
 
+from hw3tui.tui.screens.ablation_dialog import AblationDialog
 from hw3tui.tui.screens.compare import CompareScreen
 from hw3tui.tui.screens.editor import EditorScreen
 from hw3tui.tui.screens.help import KEYS
@@ -38,6 +39,7 @@ def keys_in_help(where: str) -> set[str]:
         (CompareScreen, "compare"),
         (SweepScreen, "sweep"),
         (SweepDialog, "new sweep"),
+        (AblationDialog, "ablation"),
     ],
 )
 def test_help_lists_every_key_of_each_screen(screen: type[Screen[object]], where: str) -> None:

@@ -26,6 +26,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "o", "open a preset file by its path"),
     ("", "s", "sweep the preset: pick fields and values, start it"),
     ("", "w", "write the highlighted ended run's or sweep's report (hw3tui report)"),
+    ("", "a", "ablate the preset: each choice it makes turned off, one run each"),
     ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
     ("", "ctrl+d", "diff against the file on disk or another preset"),
     ("", "ctrl+r", "run this preset"),
@@ -43,6 +44,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("", "r", "resume a stopped sweep (hw3tui sweep resume, output in its log.txt)"),
     ("", "f, w", "the sweep's findings (trials, configs, ablation); an ended sweep's report"),
     ("new sweep", "ctrl+s", "write the sweep file next to the preset and start it"),
+    ("ablation", "space", "keep or leave out the highlighted variant"),
+    ("", "ctrl+s", "start hw3tui ablate with the checked variants"),
 )
 
 ABOUT = (

@@ -73,6 +73,7 @@ class HomeScreen(Screen[None]):
         Binding("d", "compare", "Compare"),
         Binding("s", "sweep", "Sweep"),
         Binding("w", "report", "Report"),
+        Binding("a", "ablate", "Ablate", show=False),  # in the help (?): the footer is full at 80
         Binding("o", "open_file", "Open file", show=False),
     ]
 
@@ -283,6 +284,11 @@ class HomeScreen(Screen[None]):
         entry = self._valid_preset(quietly=False)
         if entry is not None:
             self.hw3.new_sweep(entry)
+
+    def action_ablate(self) -> None:
+        entry = self._valid_preset(quietly=False)
+        if entry is not None:
+            self.hw3.new_ablation(entry)
 
     def _valid_preset(self, *, quietly: bool) -> PresetEntry | None:
         """The highlighted preset when it is valid; else None, having said why."""

@@ -23,6 +23,7 @@ from hw3tui.tui.paths import shown_path
 from hw3tui.tui.screens.choice import ChoiceScreen, confirm_cancel_sweep
 from hw3tui.tui.sweep_feed import SweepFeed, SweepView, TrialView
 from hw3tui.tui.watch import ProcessWatch, Shown
+from hw3tui.tui.widgets.ablation_table import AblationTable
 from hw3tui.tui.widgets.curves import Curves, Series
 from hw3tui.tui.widgets.leaderboard_table import LeaderboardTable
 from hw3tui.tui.widgets.log_tail import LogTail
@@ -79,6 +80,7 @@ class SweepScreen(ProcessWatch):
 
     def compose(self) -> ComposeResult:
         yield RunHeader(id="header")
+        yield AblationTable(id="ablation")
         yield LeaderboardTable(id="leaderboard")
         yield Curves("val acc of every trial", empty="no finished epochs yet", id="curves")
         yield LogTail(id="log")
@@ -88,6 +90,7 @@ class SweepScreen(ProcessWatch):
         log = self.query_one(LogTail)
         log.border_title = shown_path(self.folder.path / "log.txt")
         log.display = False  # until the sweep's log has a line (a sweep started elsewhere has none)
+        self.query_one(AblationTable).display = False  # until the sweep has an ablation.csv
         self.query_one(LeaderboardTable).focus()
         self.redraw()
         self._follow()
@@ -151,6 +154,7 @@ class SweepScreen(ProcessWatch):
         if view is not None:
             monitor = summary.monitor if summary is not None else "value"
             self.query_one(LeaderboardTable).show(view.trials, view.axes, monitor, view.configs)
+            self.query_one(AblationTable).show(view.ablation)
             series = [
                 Series(f"#{trial}", xs, ys) for trial, (xs, ys) in sorted(view.curves.items()) if xs
             ]

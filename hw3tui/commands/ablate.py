@@ -1,0 +1,137 @@
+"""`hw3tui ablate PRESET`: the preset as is, and one variant per choice it makes, as a sweep.
+
+The plan (`hw3tui.sweeps.ablation.variants_of`) becomes a sweep file whose `variants` are the
+configurations; it runs like any sweep (same folder, `sweep resume`, TUI, leaderboard) and adds
+ablation.csv and ablation.png, rewritten after every trial.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hw3tui.commands.common import load_or_exit, set_option
+from hw3tui.commands.options import folder_option
+from hw3tui.errors import BadInput
+from hw3tui.preset import LoadedPreset, PresetError, validate_text
+from hw3tui.preset.diff import diff
+from hw3tui.runs import DEFAULT_RUNS_DIR
+from hw3tui.sweeps.ablation import Variant, given_variant, plan, variants_of
+from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, dump_sweep
+from hw3tui.sweeps.folder import DEFAULT_SWEEPS_DIR
+from hw3tui.untrusted import printable
+
+MAX_SEEDS = 100
+
+
+@click.command()
+@click.argument("preset")
+@click.option(
+    "-n",
+    "seeds",
+    type=click.IntRange(1, MAX_SEEDS),
+    default=1,
+    show_default=True,
+    help="Seeds per configuration (seed, seed+1, ...): 3 or more give each variant a verdict.",
+)
+@set_option
+@click.option(
+    "--variant",
+    "extra",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="One more variant, e.g. --variant optimizer.name=sgd (repeatable; checked like --set).",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    metavar="FIELD",
+    help="Leave out the variant that turns FIELD off, e.g. --skip augment.affine (repeatable).",
+)
+@folder_option(
+    "--sweep-dir",
+    f"Exact folder (default: ./{DEFAULT_SWEEPS_DIR}/<name>-ablation-<date>-<time>).",
+)
+@folder_option("--runs-dir", "Where earlier runs of the preset time the plan (default: ./runs).")
+@click.option("--plan", "plan_only", is_flag=True, help="Print the plan and start nothing.")
+def ablate(
+    preset: str,
+    seeds: int,
+    overrides: tuple[str, ...],
+    extra: tuple[str, ...],
+    skip: tuple[str, ...],
+    sweep_dir: Path | None,
+    runs_dir: Path | None,
+    plan_only: bool,
+) -> None:
+    """Run PRESET as is and once per choice it makes, that choice turned off (an ablation).
+
+    Variants: every augmentation the preset turns on, off; every per-epoch schedule (lr, batch
+    size, weight decay) a constant, its epoch-0 value; momentum and nesterov off; a pretrained
+    backbone trained from scratch; early stopping off; and each --variant. The sweep folder's
+    ablation.csv and ablation.png give each variant's difference from the preset as is, with its
+    95 % interval and verdict (paired by seed). Exit codes like `hw3tui sweep`.
+    """
+    loaded = load_or_exit(preset, overrides)
+    made = variants_of(loaded.preset)
+    for field in skip:
+        if field not in {v.field for v in made}:
+            fields = ", ".join(v.field for v in made) or "none"
+            raise BadInput(f"--skip {field}: no variant turns it off (the preset's: {fields})")
+    variants = plan(loaded.preset, skip)
+    for override in extra:
+        variant = _checked_variant(loaded, override, [v.name for v in variants])
+        if seeds > 1 and variant.field == "seed":
+            raise BadInput(f"--variant {override}: -n {seeds} runs seeds seed..seed+{seeds - 1}")
+        variants.append(variant)
+    sweep = ablation_sweep(preset, loaded, variants, overrides, seeds)
+    from hw3tui.sweeps.estimate import estimate, plan_line
+
+    runs = sweep.sweep.planned_runs()
+    found = estimate(loaded.preset, runs_dir or DEFAULT_RUNS_DIR)
+    click.echo(f"ablation of {printable(loaded.preset.name)}: {len(variants)} configurations")
+    for variant in variants:
+        click.echo(f"  {printable(variant.name)}")
+    click.echo(f"plan: {plan_line(runs, found)}")
+    if plan_only:
+        return
+    from hw3tui.commands.sweeps import _new_folder, _run
+
+    _run(_new_folder(sweep, sweep_dir), sweep)  # ends with the ablation table
+
+
+def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> Variant:
+    """A --variant that gives a valid preset on top of PRESET and its --set; else exit 2."""
+    try:
+        variant = given_variant(override)
+        varied = validate_text(loaded.text, loaded.source, [override]).preset
+    except PresetError as exc:
+        problem = exc.problems[0]
+        detail = f"{problem.field}: {problem.message}" if problem.field else problem.message
+        raise BadInput(f"--variant {override}: {detail}") from None
+    if variant.name in taken:
+        raise BadInput(f"--variant {override}: given twice")
+    if not diff(loaded.preset, varied):
+        raise BadInput(f"--variant {override}: the preset has this value already")
+    return variant
+
+
+def ablation_sweep(
+    preset: str,
+    loaded: LoadedPreset,
+    variants: list[Variant],
+    overrides: tuple[str, ...],
+    seeds: int,
+) -> LoadedSweep:
+    """The ablation's sweep file, checked like any (every variant applied to the preset)."""
+    base = str(Path(preset).resolve()) if Path(preset).is_file() else preset
+    document: dict[str, object] = {
+        "name": f"{loaded.preset.name[:55]}-ablation",
+        "base": base,
+        "variants": [v.as_yaml() for v in variants],
+    }
+    if seeds > 1:
+        document["repeat"] = seeds
+    text = dump_sweep(document, comment=f"hw3tui ablate {Path(preset).name}")
+    return check_sweep_text(text, "ablation", Path.cwd(), overrides)
