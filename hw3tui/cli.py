@@ -115,6 +115,10 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.tune:tune",
         "Time the precisions and memory layouts `runtime: auto` chooses among for PRESET.",
     ),
+    "export": Entry(
+        "hw3tui.commands.export:export",
+        "Write a trained model as ONNX, a torch.export program or a plain state_dict, checked.",
+    ),
 }
 """Command name -> its entry. `hw3tui --help` reads the summaries from here."""
 
