@@ -119,6 +119,14 @@ COMMANDS: dict[str, Entry] = {
         "hw3tui.commands.tune:tune",
         "Time the precisions and memory layouts `runtime: auto` chooses among for PRESET.",
     ),
+    "lr-find": Entry(
+        "hw3tui.commands.lr_find:lr_find",
+        "Find a learning rate for PRESET: a short exponential lr ramp on a throwaway model.",
+    ),
+    "export": Entry(
+        "hw3tui.commands.export:export",
+        "Write a trained model as ONNX, a torch.export program or a plain state_dict, checked.",
+    ),
 }
 """Command name -> its entry. `hw3tui --help` reads the summaries from here."""
 

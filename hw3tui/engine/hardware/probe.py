@@ -278,7 +278,7 @@ def measure(
     rounds = MAX_ROUNDS if max_steps is None else min(MAX_ROUNDS, max_steps // len(arms) - 1)
     times: dict[tuple[Setting, int], list[float]] = {arm: [] for arm in arms}
     elapsed = last_round = 0.0
-    with _streams_untouched(device):
+    with streams_untouched(device):
         rigs = {s: _Rig(s, module, optimizer_for, device) for s in settings}
         generator = torch.Generator().manual_seed(0)
         batches = {size: _batch(size, workload, generator) for size in workload.batch_sizes}
@@ -347,7 +347,7 @@ def _wall_timer(device: torch.device) -> StepTimer:
 
 
 @contextlib.contextmanager
-def _streams_untouched(device: torch.device) -> Iterator[None]:
+def streams_untouched(device: torch.device) -> Iterator[None]:
     """torch's CPU (and this CUDA device's) generator, NumPy's and Python's as they were."""
     python, numpy = random.getstate(), np.random.get_state()
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):

@@ -1,0 +1,98 @@
+"""`hw3tui lr-find PRESET`: the lr range test on the preset's model and data, with a suggestion.
+
+A throwaway copy of the model trains for up to `--steps` steps while the lr grows exponentially
+from `--start` to `--end` (hw3tui/engine/training/lr_find.py); no run folder is written. One
+process, whatever the preset's runtime.gpus or --nproc say.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+from hw3tui.commands.common import load_or_exit, set_option
+from hw3tui.commands.results import _writable
+from hw3tui.errors import BadInput
+from hw3tui.untrusted import printable
+
+
+@click.command()
+@click.argument("preset")
+@set_option
+@click.option("--start", type=float, default=1e-7, show_default=True, help="First lr.")
+@click.option("--end", type=float, default=10.0, show_default=True, help="Last lr.")
+@click.option(
+    "--steps",
+    type=click.IntRange(10, 10_000),
+    default=100,
+    show_default=True,
+    help="Optimizer steps from --start to --end (the test stops early at divergence).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the figure (loss against lr, the suggestion marked) to this PNG file.",
+)
+@click.option(
+    "--nproc",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Accepted for symmetry with `hw3tui run`: the test runs in one process.",
+)
+def lr_find(
+    preset: str,
+    overrides: tuple[str, ...],
+    start: float,
+    end: float,
+    steps: int,
+    output: Path | None,
+    nproc: int | None,
+) -> None:
+    """Find a learning rate for PRESET: a short exponential lr ramp on a throwaway model.
+
+    Trains a copy of the preset's model (its optimizer, first batch size and weight decay, its
+    augmentation) while the lr grows from --start to --end, smooths the loss, stops when it
+    diverges (4x its minimum) and suggests the lr of its steepest descent, leaving out the first
+    and last 10 % of the points. Prints the suggestion as a `--set schedule.lr=...` line.
+    Exit codes: 0 done, 2 bad input.
+    """
+    if not (math.isfinite(start) and math.isfinite(end) and 0 < start < end):
+        raise BadInput(f"--start {start} --end {end}: need 0 < start < end")
+    if output is not None:
+        _writable(output, "-o")
+    loaded = load_or_exit(preset, overrides)
+    processes = nproc or loaded.preset.runtime.gpus
+    if processes > 1:
+        click.echo(f"hw3tui: lr-find runs in one process (not {processes})")
+        loaded = load_or_exit(preset, (*overrides, "runtime.gpus=1"))
+    from hw3tui.engine.training.job import make_job, prepare
+    from hw3tui.engine.training.lr_find import lr_range_test
+
+    setup = prepare(loaded, base_dir=Path.cwd(), note=_note)
+    job = make_job(setup)
+    curve = lr_range_test(job, start=start, end=end, steps=steps)
+    ended = "diverged" if curve.diverged else "reached --end"
+    low = min(curve.smoothed) if curve.smoothed else math.nan
+    click.echo(
+        f"{len(curve.losses)} steps, lr {curve.lrs[0]:.2g} to {curve.lrs[-1]:.2g} ({ended}); "
+        f"lowest smoothed loss {low:.4g}"
+    )
+    if output is not None:
+        from hw3tui.results.lr_figure import lr_figure
+
+        title = f"lr range test: {loaded.preset.name} ({loaded.preset.backbone.name})"
+        lr_figure(curve.lrs, curve.losses, curve.smoothed, curve.suggestion, output, title=title)
+        click.echo(printable(f"wrote {output}"))
+    if curve.suggestion is None:
+        click.echo("no suggestion: the smoothed loss never fell (try a wider --start/--end)")
+        return
+    click.echo(f"suggested: --set schedule.lr={curve.suggestion:.2g}")
+
+
+def _note(text: str) -> None:
+    click.echo(f"hw3tui: {printable(text)}")
