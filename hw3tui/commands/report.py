@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hw3tui.commands.findings import sweeps_of
-from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
+from hw3tui.commands.options import figure_options, figure_size, lang_option, runs_dir_option
 from hw3tui.commands.targets import runs_of
 from hw3tui.errors import BadInput
 from hw3tui.runs import RunDir
@@ -38,7 +38,10 @@ REPORT_FILE = "report.md"
     "are replaced; yours are kept).",
 )
 @figure_options
-@click.option("--title", default="Experiments", show_default=True, help="The report's heading.")
+@click.option(
+    "--title", default=None, help="The report's heading  [default: Experiments, in --lang]."
+)
+@lang_option
 @runs_dir_option()
 def report(
     targets: tuple[str, ...],
@@ -46,7 +49,7 @@ def report(
     fmt: str,
     size_text: str,
     dpi: int,
-    title: str,
+    title: str | None,
     runs_dir: Path | None,
 ) -> None:
     """Write DIR/report.md with its figures: the write-up of RUN... for a report.
@@ -84,12 +87,13 @@ def report(
 
 
 def _write(
-    runs: list[RunDir], sweeps: list[Path], staging: Path, size: Size, fmt: str, title: str
+    runs: list[RunDir], sweeps: list[Path], staging: Path, size: Size, fmt: str, title: str | None
 ) -> list[str]:
     """Figures and report.md into `staging`; the remarks to tell the user."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
     from hw3tui.results.findings import findings_markdown, findings_of
+    from hw3tui.results.i18n import _
     from hw3tui.results.report import RunSection, report_markdown
 
     sides, drawn, comparison = draw(runs, staging, size, fmt, evaluate=True)
@@ -110,7 +114,7 @@ def _write(
                 device=history.device or "",
                 state=side.state,
                 figures=[
-                    (FIGURE_TITLES[kind], path.relative_to(staging).as_posix())
+                    (_(FIGURE_TITLES[kind]), path.relative_to(staging).as_posix())
                     for kind, path in figures.files.items()
                 ],
                 remarks=figures.remarks,

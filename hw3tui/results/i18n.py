@@ -32,8 +32,9 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 LANGUAGES = {"en": None, "zh-TW": "zh_TW"}
 """`--lang` value -> its catalog's folder under `LOCALE_DIR` (None: the source text)."""
 
-_current: ContextVar[gettext.NullTranslations] = ContextVar(
-    "hw3tui_translations", default=gettext.NullTranslations()
+_ENGLISH = gettext.NullTranslations()
+_current: ContextVar[gettext.NullTranslations | None] = ContextVar(
+    "hw3tui_translations", default=None
 )
 
 
@@ -48,7 +49,7 @@ def translator(lang: str) -> gettext.NullTranslations:
         raise UnknownLanguage(f"--lang {lang}: no such language (available: {known})")
     folder = LANGUAGES[lang]
     if folder is None:
-        return gettext.NullTranslations()
+        return _ENGLISH
     # fallback=False: a missing .mo is a broken install, not a reason to switch to English
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[folder])
 
@@ -65,12 +66,12 @@ def language(lang: str) -> Iterator[None]:
 
 def _(message: str) -> str:
     """`message` in the language in force (a literal: the catalog test extracts it)."""
-    return _current.get().gettext(message)
+    return (_current.get() or _ENGLISH).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of `singular`/`plural` for `n` in the language in force."""
-    return _current.get().ngettext(singular, plural, n)
+    return (_current.get() or _ENGLISH).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
