@@ -87,7 +87,8 @@ def parse_po(text: str, *, keep_empty: bool = False) -> dict[str, str]:
                 value = "\0".join("".join(entry[k]) for k in forms)
             else:
                 value = "".join(entry.get("msgstr", []))
-            if keep_empty or value.replace("\0", ""):  # an untranslated entry stays out (gettext falls back)
+            # an untranslated entry stays out: gettext falls back to the English source
+            if keep_empty or value.replace("\0", ""):
                 catalog[key] = value
         entry.clear()
         fuzzy = False
@@ -137,9 +138,7 @@ def compile_mo(catalog: dict[str, str]) -> bytes:
     for id_offset, id_length, str_offset, str_length in offsets:
         id_table += [id_length, start + id_offset]
         str_table += [str_length, start + len(ids) + str_offset]
-    header = struct.pack(
-        "<Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0
-    )
+    header = struct.pack("<Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0)
     tables = struct.pack(f"<{len(id_table)}i", *id_table)
     tables += struct.pack(f"<{len(str_table)}i", *str_table)
     return header + tables + ids + strs
