@@ -58,9 +58,11 @@ STATES = frozenset(
         N_("stopped"),
         N_("pruned"),
         N_("waiting"),
+        N_("stopping…"),
+        N_("failed to start"),
     )
 )
-"""Run states a report's table may show (`hw3tui.runs.states`), translated there."""
+"""Every `hw3tui.runs.states.RunState` word, for the report's table (translated there)."""
 
 
 def cell(value: object) -> str:

@@ -20,6 +20,8 @@ from test_findings import CLEAN_VAL, FALLING, OVERFIT_VAL, hw3tui, write_run
 
 from hw3tui.results.findings import _sentences as say
 from hw3tui.results.i18n import LANGUAGES, LOCALE_DIR, language
+from hw3tui.results.report import STATES
+from hw3tui.runs.states import RunState
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = LOCALE_DIR / "zh_TW" / "LC_MESSAGES" / "hw3tui.po"
@@ -179,6 +181,10 @@ def test_an_unknown_language_is_one_line_naming_the_available_ones(isolated: Pat
         assert result.exit_code == 2
         assert result.output == "error: --lang fr: no such language (available: en, zh-TW)\n"
     assert not (isolated / "rep").exists()
+
+
+def test_every_run_state_a_report_may_show_is_in_the_catalog() -> None:
+    assert {state.value for state in RunState} <= STATES
 
 
 # ---- the catalog -------------------------------------------------------------------------
