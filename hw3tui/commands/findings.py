@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hw3tui.commands.options import runs_dir_option
+from hw3tui.commands.options import lang_option, runs_dir_option
 from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput, NoBestCheckpoint
 from hw3tui.runs import RunDir
@@ -48,6 +48,7 @@ def evaluations(runs: Sequence[RunDir]) -> tuple[dict[str, EvalReport], list[str
     is_flag=True,
     help="Skip evaluating each best checkpoint (no per-class findings; no torch).",
 )
+@lang_option
 @runs_dir_option()
 def findings(targets: tuple[str, ...], as_json: bool, no_eval: bool, runs_dir: Path | None) -> None:
     """What RUN... show, in sentences: the epoch kept, overfitting, schedules, verdicts.
@@ -56,9 +57,12 @@ def findings(targets: tuple[str, ...], as_json: bool, no_eval: bool, runs_dir: P
     and augmentation (what differs between configurations and its verdict), per class (the
     best checkpoint evaluated on the val set), ablation (a SWEEP's ablation.csv). Every number
     comes from events.jsonl, status.json, configs.csv, ablation.csv or the evaluation; --json
-    says where each was read. Exit codes: 0 done, 2 bad input.
+    says where each was read. --lang zh-TW: sentences and section names in Traditional Chinese
+    (numbers and names as they are; --json keeps its keys and sections in English). Exit codes:
+    0 done, 2 bad input.
     """
     from hw3tui.results.findings import by_section, findings_json, findings_of
+    from hw3tui.results.i18n import _
 
     runs = runs_of(targets, runs_dir)
     reports, problems = ({}, []) if no_eval else evaluations(runs)
@@ -69,8 +73,8 @@ def findings(targets: tuple[str, ...], as_json: bool, no_eval: bool, runs_dir: P
         click.echo(json.dumps(findings_json(found), indent=1))
         return
     for section, listed in by_section(found):
-        click.echo(section)
+        click.echo(_(section))
         for finding in listed:
             click.echo(f"  {printable(finding.subject)}: {printable(finding.sentence)}")
     if not found:
-        click.echo("no findings yet (no finished epoch)")
+        click.echo(_("no findings yet (no finished epoch)"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -66,3 +67,23 @@ def figure_size(text: str, dpi: int) -> Size:
     if match is None or not (200 <= int(match[1]) <= 8000 and 150 <= int(match[2]) <= 8000):
         raise BadInput(f"--size {text}: expected WIDTHxHEIGHT in pixels, e.g. 960x600")
     return Size(int(match[1]), int(match[2]), dpi)
+
+
+def lang_option(function: Callable[..., None]) -> Callable[..., None]:
+    """`--lang`: the command runs in that language (`hw3tui.results.i18n.language`: the
+    findings' sentences and report.md's texts). The command gets no `lang` argument; an unknown
+    one is refused (exit 2, one line naming the available ones) before the command starts."""
+    from hw3tui.results.i18n import LANGUAGES, language
+
+    @functools.wraps(function)
+    def in_language(*args: Any, lang: str, **kwargs: Any) -> None:
+        with language(lang):
+            function(*args, **kwargs)
+
+    return click.option(
+        "--lang",
+        default="en",
+        show_default=True,
+        metavar="LANG",
+        help=f"Language of the sentences and headings: {', '.join(LANGUAGES)}.",
+    )(in_language)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
+from hw3tui.commands.options import figure_options, figure_size, lang_option, runs_dir_option
 from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput
 from hw3tui.runs import RunDir
@@ -41,7 +41,10 @@ REPORT_FILE = "report.md"
     "are replaced; yours are kept).",
 )
 @figure_options
-@click.option("--title", default="Experiments", show_default=True, help="The report's heading.")
+@click.option(
+    "--title", default=None, help="The report's heading  [default: Experiments, in --lang]."
+)
+@lang_option
 @runs_dir_option()
 def report(
     targets: tuple[str, ...],
@@ -49,7 +52,7 @@ def report(
     fmt: str,
     size_text: str,
     dpi: int,
-    title: str,
+    title: str | None,
     runs_dir: Path | None,
 ) -> None:
     """Write DIR/report.md with its figures: the write-up of RUN... for a report.
@@ -95,7 +98,7 @@ def _write(
     out: Path,
     size: Size,
     fmt: str,
-    title: str,
+    title: str | None,
     sweeps: list[Path],
 ) -> list[str]:
     """Figures and report.md (to be published in `out`) into `staging`; the remarks to tell the
@@ -103,6 +106,7 @@ def _write(
     from hw3tui.atomic import write_text_atomic
     from hw3tui.commands.run_figures import FIGURE_TITLES, differences, draw
     from hw3tui.results.findings import findings_markdown, findings_of
+    from hw3tui.results.i18n import _
     from hw3tui.results.report import RunSection, report_markdown
 
     sides, drawn, comparison = draw(runs, staging, size, fmt, evaluate=True)
@@ -123,7 +127,7 @@ def _write(
                 device=history.device or "",
                 state=side.state,
                 figures=[
-                    (FIGURE_TITLES[kind], path.relative_to(staging).as_posix())
+                    (_(FIGURE_TITLES[kind]), path.relative_to(staging).as_posix())
                     for kind, path in figures.files.items()
                 ],
                 remarks=figures.remarks,

@@ -27,6 +27,7 @@ from hw3tui.results.figures import (
     save_figure,
     schedules_figure,
 )
+from hw3tui.results.i18n import N_, _
 from hw3tui.runs import RunDir
 
 if TYPE_CHECKING:
@@ -36,12 +37,13 @@ Evaluate = Callable[[RunDir], "Evaluated"]
 """The best checkpoint of a run on its val set, or `NoBestCheckpoint`."""
 
 FIGURE_TITLES = {
-    "curves": "loss and accuracy per epoch",
-    "schedules": "lr, batch size and weight decay as used",
-    "confusion": "confusion matrix of the best checkpoint (val set)",
-    "per_class": "per-class accuracy of the best checkpoint (val set)",
-    "misclassified": "misclassified val images",
+    "curves": N_("loss and accuracy per epoch"),
+    "schedules": N_("lr, batch size and weight decay as used"),
+    "confusion": N_("confusion matrix of the best checkpoint (val set)"),
+    "per_class": N_("per-class accuracy of the best checkpoint (val set)"),
+    "misclassified": N_("misclassified val images"),
 }
+"""A report's caption of each figure (shown with `_(title)`: in the report's language)."""
 
 
 @dataclass
@@ -78,7 +80,7 @@ def write_run_figures(
     done = RunFigures(side)
     history, name = side.history, side.name
     if not history.epochs:
-        done.remarks.append("no finished epoch yet: the figures show what there is")
+        done.remarks.append(_("no finished epoch yet: the figures show what there is"))
     done.files["curves"] = save_figure(
         curves_figure(history, size, name), folder / f"curves.{fmt}", size, fmt
     )
@@ -91,7 +93,7 @@ def write_run_figures(
         evaluated = evaluate(side.run)
     except NoBestCheckpoint:
         done.remarks.append(
-            "no best checkpoint: no confusion matrix, per-class accuracy or examples"
+            _("no best checkpoint: no confusion matrix, per-class accuracy or examples")
         )
         return done
     report, mistakes = evaluated.report, evaluated.mistakes

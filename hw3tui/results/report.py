@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from hw3tui.humanize import format_duration
+from hw3tui.results.i18n import N_, _
 from hw3tui.results.markdown import code, target, text
 from hw3tui.untrusted import printable
 
@@ -51,6 +52,25 @@ class RunSection:
     git host: never an absolute path of the machine that wrote it)."""
 
 
+STATES = frozenset(
+    (
+        N_("running"),
+        N_("done"),
+        N_("failed"),
+        N_("cancelled"),
+        N_("killed"),
+        N_("starting"),
+        N_("unknown"),
+        N_("stopped"),
+        N_("pruned"),
+        N_("waiting"),
+        N_("stopping…"),
+        N_("failed to start"),
+    )
+)
+"""Every `hw3tui.runs.states.RunState` word, for the report's table (translated there)."""
+
+
 def cell(value: object) -> str:
     """A table cell: one line of literal text (`|` escaped), a dash when empty."""
     return text(value).strip() or "–"
@@ -66,29 +86,33 @@ def report_markdown(
     fields: Sequence[str],
     *,
     comparison: str | None = None,
-    title: str = "Experiments",
+    title: str | None = None,
     findings: Sequence[str] = (),
     sweeps: Sequence[SweepSection] = (),
     explained: Sequence[Sequence[str]] = (),
 ) -> str:
-    """`explained`: a "Why B beat A" subsection per compared pair, already Markdown
+    """`title`: the user's (None: "Experiments" in the language in force). `explained`: a "Why B
+    beat A" subsection per compared pair, already Markdown
     (`hw3tui.results.explain.Explanation.markdown`)."""
-    lines = [f"# {text(title)}", ""]
+    lines = [f"# {text(_('Experiments') if title is None else title)}", ""]
     lines += findings  # the Findings section, already Markdown (`findings_markdown`)
-    header = ["run", *(code(f, in_table=True) for f in fields), "best val acc", "best epoch"]
-    header += ["epochs", "duration", "device", "state"]
+    header = [_("run"), *(code(f, in_table=True) for f in fields)]
+    header += [_("best val acc"), _("best epoch")]
+    header += [_("epochs"), _("duration"), _("device"), _("state")]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for s in sections:
         best = ("–", "–") if s.best is None else (f"{s.best[0]:.4f}", str(s.best[1]))
         planned = f"/{s.epochs_planned}" if s.epochs_planned else ""
         row = [s.name, *s.values, *best, f"{s.epochs_done}{planned}"]
-        row += [format_duration(s.duration), s.device or "–", s.state]
+        state = _(s.state) if s.state in STATES else s.state
+        row += [format_duration(s.duration), s.device or "–", state]
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     lines.append("")
     if comparison is not None:
-        lines += ["## Validation accuracy of the runs", "", f"![val acc]({link(comparison)})", ""]
+        heading, alt = _("Validation accuracy of the runs"), _("val acc")
+        lines += [f"## {heading}", "", f"![{alt}]({link(comparison)})", ""]
     if explained:
-        lines += ["## Why B beat A", ""]
+        lines += ["## " + _("Why B beat A"), ""]
         for block in explained:
             lines += block
     if sweeps:
@@ -107,7 +131,7 @@ def _section(s: RunSection) -> list[str]:
         lines += [f"*{cell(remark)}*", ""]
     for title, path in s.figures:
         lines += [f"### {text(title)}", "", f"![{text(title)}]({link(path)})", ""]
-    lines += ["### Notes", ""]
+    lines += ["### " + _("Notes"), ""]
     # the student's own Markdown (a copied notes.md may hold anything: control characters are
     # escaped line by line, so the quote stays a quote and a terminal showing it obeys nothing)
     notes = [printable(line) for line in s.notes.strip().splitlines()]
@@ -115,11 +139,11 @@ def _section(s: RunSection) -> list[str]:
         [*(f"> {line}" if line else ">" for line in notes), ""]
         if notes
         else [
-            '*no notes (add one with `hw3tui note RUN "why"`)*',
+            "*" + _('no notes (add one with `hw3tui note RUN "why"`)') + "*",
             "",
         ]
     )
-    lines += ["### Checkpoint", ""]
+    lines += ["### " + _("Checkpoint"), ""]
     if s.pieces:
         listed = ", ".join(code(p) for p in s.pieces)
         joined = printable(s.joined)
@@ -127,13 +151,14 @@ def _section(s: RunSection) -> list[str]:
             where = code(s.best_folder)
             chunks = printable((PurePosixPath(s.best_folder) / s.joined).as_posix())
         else:
-            where = f"the `best/` folder of run {code(s.name)}"
+            where = _("the `best/` folder of run {name}").format(name=code(s.name))
             chunks = joined
         command = f"cat {shlex.quote(chunks)}.* > {shlex.quote(joined)}"
         fence = "`" * max(3, _longest_backticks(command) + 1)
         lines += [
-            f"The best model is saved in {len(s.pieces)} piece(s) in {where}: "
-            f"{listed}. Join them with:",
+            _(
+                "The best model is saved in {count} piece(s) in {folder}: {listed}. Join them with:"
+            ).format(count=len(s.pieces), folder=where, listed=listed),
             "",
             f"{fence}sh",
             command,
@@ -141,7 +166,7 @@ def _section(s: RunSection) -> list[str]:
             "",
         ]
     else:
-        lines += ["*no best checkpoint*", ""]
+        lines += ["*" + _("no best checkpoint") + "*", ""]
     return lines
 
 

@@ -27,6 +27,7 @@ from hw3tui.results.findings._groups import (
 )
 from hw3tui.results.findings._model import SECTIONS, Finding, Number, in_order
 from hw3tui.results.findings._run import GAP, MIN_EPOCHS, PATIENCE, run_findings
+from hw3tui.results.i18n import _
 from hw3tui.runs import RunDir
 
 __all__ = [
@@ -95,11 +96,11 @@ def findings_markdown(findings: Sequence[Finding]) -> list[str]:
     else's text, escaped: `hw3tui.results.markdown`)."""
     from hw3tui.results.markdown import text
 
-    lines = ["## Findings", ""]
+    lines = ["## " + _("Findings"), ""]
     if not findings:
-        return [*lines, "*no findings yet (no finished epoch)*", ""]
+        return [*lines, "*" + _("no findings yet (no finished epoch)") + "*", ""]
     for section, listed in by_section(findings):
-        lines += [f"### {text(section)}", ""]
+        lines += [f"### {text(_(section))}", ""]
         lines += [f"- **{text(f.subject)}**: {text(f.sentence)}" for f in listed]
         lines.append("")
     return lines

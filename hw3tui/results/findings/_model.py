@@ -16,18 +16,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hw3tui.results.i18n import N_
+
 Derivation = Literal["difference", "mean", "std", "ratio", "count", "interval low", "interval high"]
 
 SECTIONS = (
-    "Which epoch is kept",
-    "Overfitting",
-    "Schedules",
-    "Optimizer and augmentation",
-    "Per class",
-    "Ablation",
+    N_("Which epoch is kept"),
+    N_("Overfitting"),
+    N_("Schedules"),
+    N_("Optimizer and augmentation"),
+    N_("Per class"),
+    N_("Ablation"),
 )
 """The homework's order: findings are listed (terminal, JSON, report.md) by section, then as
-found."""
+found. In English in `--json` (a key to match on); shown with `_(section)`."""
 
 
 @dataclass(frozen=True)
