@@ -69,7 +69,7 @@ def test_open_a_preset_shows_its_values(presets_dir: Path, runs_dir: Path) -> No
             help_text = text_of(editor.query_one(FieldHelp))
             assert help_text.startswith("seed: Seed for data splits, shuffling, augmentation")
             assert help_text.endswith("(default: 0)")
-            await pilot.click("#sections", offset=(3, 5))  # the mouse works too
+            await pilot.click("#sections", offset=(3, 6))  # the mouse works too (Schedule)
             await pilot.pause()
             assert editor.query_one("#forms", ContentSwitcher).current == "section-schedule"
             assert editor.query_one("#schedule-lr", ScheduleEditor).display
