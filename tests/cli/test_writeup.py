@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -239,8 +238,11 @@ def test_a_second_report_evaluates_nothing_until_best_changes(
     third = invoke(tmp_path, "report", str(run), "-o", "four")
     assert third.exit_code == 0, third.output
     assert len(passes) == 4
-    sums = hashlib.sha256((run / "best" / "SHA256SUMS").read_bytes()).hexdigest()
-    assert sorted(p.name for p in (run / "eval").iterdir()) == [f"{sums}.json", f"{sums}.npy"]
+    from hw3tui.runs.evaluations import checkpoint_key
+
+    key = checkpoint_key(RunDir(run))  # the new best/'s SHA256SUMS (and the run's preset)
+    assert key is not None
+    assert sorted(p.name for p in (run / "eval").iterdir()) == [f"{key}.json", f"{key}.npy"]
 
 
 def test_augment_grid_shows_cutmix_pairs(tiny_preset: Path) -> None:
