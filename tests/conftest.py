@@ -11,6 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["postgres_server"]  # postgres_server, postgres_url: a real PostgreSQL
+
 _HOLD_SWEEP_WORKER = [
     sys.executable,
     "-c",
