@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import safetensors.torch
 import torch
 import torchvision
 from click.testing import CliRunner
@@ -23,6 +24,7 @@ from click.testing import CliRunner
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
 from hw3tui.runs import RunDir
+from tests.cli.rank_ema import digest
 
 pytestmark = pytest.mark.slow
 
@@ -137,6 +139,93 @@ def test_crash_on_rank_1_fails_the_run_naming_it_and_resume_finishes_it_alike(
     status = run.read_status()
     assert status is not None and status.state == "done" and status.processes == 2
     assert per_epoch(run) == per_epoch(whole)
+
+
+EMA = ("--set", "ema.decay=0.9")
+"""EMA on (its warmup, 1 epoch, copies the weights in epoch 0; epoch 1 averages)."""
+RANK_EMA = str(REPO / "tests" / "cli" / "rank_ema.py")
+
+
+def rank_records(folder: Path) -> dict[int, list[dict[str, Any]]]:
+    """What each rank wrote at each epoch's end (tests/cli/rank_ema.py), by rank."""
+    return {
+        int(file.stem.removeprefix("rank")): [json.loads(line) for line in file.open()]
+        for file in sorted(folder.glob("rank*.jsonl"))
+    }
+
+
+def torchrun_rank_ema(
+    args: list[str], digests: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`hw3tui ARGS` under torchrun (2 processes, launched by hand), each rank writing down its
+    EMA at each epoch's end into `digests`."""
+    digests.mkdir()
+    return subprocess.run(
+        [*TORCHRUN, RANK_EMA, *args],
+        env={**env, "RANK_EMA_DIR": str(digests)},
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+
+
+def test_every_ranks_ema_is_the_same_and_a_crash_resumes_it_alike(
+    subprocess_env: dict[str, str],
+) -> None:
+    """`ema` under torchrun: at every epoch's end each rank holds the same average, bit for bit
+    (a SHA-256 of its whole state, `n_averaged` and batch-norm statistics included), and that is
+    what rank 0 keeps: state/ema.safetensors and best/. Compared with each other, not with a
+    one-process run, which two ranks do not reproduce bit for bit (each sees half a batch).
+
+    Without the epoch-end broadcast the batch-norm statistics would differ (each rank averages
+    its own), so each rank would evaluate its half of the val set with other weights than best/
+    holds: the recorded val_acc would not be best/'s. Every rank computes the same val scores
+    (all-reduced sums); rank 0 alone writes them, best/ and state/.
+
+    Rank 1 then crashes in epoch 1 and the run is resumed (under torchrun again): the average
+    carried in state/ ends exactly as the uninterrupted run's, on both ranks."""
+    whole = RunDir(Path("runs/whole"))
+    run_args = ["run", TINY, "--run-dir", str(whole.path), *EMA]
+    done = torchrun_rank_ema(run_args, Path("whole-ranks"), subprocess_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = whole.read_status()
+    assert status is not None and status.state == "done" and status.processes == 2
+    ranks = rank_records(Path("whole-ranks"))
+    assert sorted(ranks) == [0, 1]
+    assert [r["epoch"] for r in ranks[0]] == [r["epoch"] for r in ranks[1]] == [0, 1]
+    for mine, theirs in zip(ranks[0], ranks[1], strict=True):
+        assert {**theirs, "rank": 0} == mine  # same EMA, raw weights and val scores
+
+    # rank 0's scores are the run's; its average is what state/ and best/ keep
+    ends = events_of(whole, "epoch_end")
+    for end, mine in zip(ends, ranks[0], strict=True):
+        assert (end["val_loss"], end["val_acc"]) == (mine["val_loss"], mine["val_acc"])
+        assert [end["val_loss_raw"], end["val_acc_raw"]] == mine["raw"]
+    kept = safetensors.torch.load_file(str(whole.state_dir / "ema.safetensors"))
+    assert digest(kept) == ranks[0][-1]["ema"]
+    best, info = load_checkpoint(whole.best_dir)
+    assert digest(best) == ranks[0][info.epoch]["ema_module"]
+    result = CliRunner().invoke(cli, ["eval", str(whole.path), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output  # `hw3tui eval` of best/, in one process
+    assert json.loads(result.output)["accuracy"] == ends[info.epoch]["val_acc"]
+
+    crashed = RunDir(Path("runs/crashed"))
+    crash_env = {**subprocess_env, "HW3TUI_TEST_FAULT": "1:1:1"}
+    torchrun_rank_ema(
+        ["run", TINY, "--run-dir", str(crashed.path), *EMA], Path("crash-ranks"), crash_env
+    )
+    status = crashed.read_status()
+    assert status is not None and status.state == "failed"
+    done = torchrun_rank_ema(["resume", str(crashed.path)], Path("resumed-ranks"), subprocess_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = crashed.read_status()
+    assert status is not None and status.state == "done"
+    assert len(events_of(crashed, "run_start")) == 2
+    assert per_epoch(crashed) == per_epoch(whole)
+    resumed = rank_records(Path("resumed-ranks"))
+    assert resumed[0] == ranks[0][1:] and resumed[1] == ranks[1][1:]  # epoch 1, both ranks
+    ema_file = "ema.safetensors"
+    assert (crashed.state_dir / ema_file).read_bytes() == (whole.state_dir / ema_file).read_bytes()
 
 
 @pytest.mark.parametrize("target", ["launcher", "rank 1"])
