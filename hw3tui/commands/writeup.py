@@ -13,6 +13,7 @@ from hw3tui.commands.common import load_or_exit, set_option
 from hw3tui.commands.options import figure_options, figure_size, runs_dir_option
 from hw3tui.commands.targets import runs_of, sweeps_of
 from hw3tui.errors import BadInput
+from hw3tui.preset.models import Preset
 from hw3tui.runs import DEFAULT_RUNS_DIR, find_run
 from hw3tui.untrusted import printable
 
@@ -101,6 +102,18 @@ def note(target: str, text: str, runs_dir: Path | None) -> None:
     click.echo(f"noted in {printable(run.notes_file)}")
 
 
+def _mixed_classes(preset: Preset) -> int | None:
+    """The training set's number of classes, when mixup or cutmix need it in torchvision code
+    and the preset does not say it (every source but `shapes`): read from the data's index."""
+    mixing = preset.augment.mixup is not None or preset.augment.cutmix is not None
+    if not mixing or preset.data.source == "shapes":
+        return None
+    from hw3tui.engine.data.sources import class_names, index_samples
+
+    train, val = index_samples(preset.data, seed=preset.seed, base_dir=Path.cwd())
+    return len(class_names(train, val))
+
+
 @click.command()
 @click.argument("preset", metavar="PRESET")
 @click.option(
@@ -140,7 +153,8 @@ def augment(
     if torchvision:
         from hw3tui.preset.torchvision_code import torchvision_code
 
-        click.echo(torchvision_code(loaded.preset), nl=False)
+        code = torchvision_code(loaded.preset, classes=_mixed_classes(loaded.preset))
+        click.echo(code, nl=False)
     if output is None:
         return
     size = figure_size(size_text, dpi)

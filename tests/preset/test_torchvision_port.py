@@ -92,3 +92,50 @@ def test_augment_without_an_output_is_bad_input() -> None:
     result = CliRunner().invoke(cli, ["augment", "quickstart"])
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize(
+    ("sets", "shown", "hidden"),
+    [
+        (["augment.mixup={alpha: 0.4, p: 0.8}", "augment.cutmix={alpha: 1.0, p: 0.5}"],
+         ["v2.MixUp(alpha=0.4, num_classes=NUM_CLASSES)", "v2.CutMix(alpha=1.0, num_classes=",
+          "v2.RandomChoice([mixup, cutmix], p=[0.8, 0.5])",
+          "RandomApply([mixup_or_cutmix], p=0.8)"],
+         []),
+        (["augment.cutmix={alpha: 1.0, p: 1.0}"], ["batch_mix = cutmix\n"],
+         ["MixUp", "RandomApply"]),
+    ],
+    ids=["mixup-and-cutmix", "cutmix-always"],
+)  # fmt: skip
+def test_augment_prints_mixup_and_cutmix_as_a_collate_fn_that_mixes_a_batch(
+    sets: list[str], shown: list[str], hidden: list[str]
+) -> None:
+    """The printed code runs: the training transforms on 7 images, then the collate_fn."""
+    result = CliRunner().invoke(
+        cli, ["augment", str(REPO / "tests" / "data" / "tiny.yaml"), "--torchvision",
+              *(a for s in sets for a in ("--set", s))],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for text in shown:
+        assert text in result.output
+    for text in hidden:
+        assert text not in result.output
+    scope: dict[str, Any] = {}
+    exec(result.output, scope)  # our own printed code, under test
+    assert scope["NUM_CLASSES"] == 3  # the preset's shapes classes
+    images = torch.randint(0, 256, (7, 3, 32, 32), dtype=torch.uint8)
+    batch = [(scope["train_transforms"](image), i % 3) for i, image in enumerate(images)]
+    for seed in range(6):  # draws that mix and, with p < 1, draws that do not
+        torch.manual_seed(seed)
+        images, targets = scope["collate_fn"](batch)
+        assert images.shape == (7, 3, 32, 32)
+        if targets.ndim == 2:  # mixed: soft targets summing to 1 per image
+            assert torch.allclose(targets.sum(1), torch.ones(7))
+        else:
+            assert targets.tolist() == [i % 3 for i in range(7)]
+
+
+def test_augment_without_mixing_prints_no_collate_fn() -> None:
+    result = CliRunner().invoke(cli, ["augment", "quickstart", "--torchvision"])
+    assert result.exit_code == 0, result.output
+    assert "collate_fn" not in result.output and "MixUp" not in result.output
