@@ -38,6 +38,7 @@ def write_run(
     val_loss: list[float],
     train_acc: list[float] | None = None,
     val_acc: list[float] | None = None,
+    val_acc_raw: list[float] | None = None,
     seed: int = 0,
 ) -> RunDir:
     """A finished run whose epochs have these metrics, a by-epoch lr (`LR`), and status.json
@@ -70,6 +71,7 @@ def write_run(
                 "batch_size": 16,
                 "weight_decay": 0.0,
             }
+            | ({"val_acc_raw": val_acc_raw[e]} if val_acc_raw else {})
         )
     best_epoch = max(range(epochs), key=lambda e: (val_acc[e], -e))
     best = {
@@ -174,6 +176,28 @@ def test_every_number_of_every_finding_equals_its_source(isolated: Path) -> None
         "field": "best.value",
     }
     assert f"{kept['numbers']['best']['value']:.4f}" in kept["sentence"]
+
+
+@pytest.mark.parametrize(("raw_offset", "words"), [(0.3, "behind them"), (-0.02, "ahead of them")])
+def test_an_ema_run_says_how_far_the_average_is_from_the_raw_weights(
+    isolated: Path, raw_offset: float, words: str
+) -> None:
+    """An ema.decay too slow for the run (measured: quickstart, decay 0.999, 450 steps: the
+    average's 0.43 against the raw weights' 0.94) leaves best/ far behind: the finding says so."""
+    runs = isolated / "runs"
+    raw = [min(0.99, v + raw_offset) for v in VAL_ACC[:8]]
+    write_run(runs / "e", train_loss=FALLING[:8], val_loss=CLEAN_VAL[:8], val_acc_raw=raw)
+    write_run(runs / "plain", train_loss=FALLING[:8], val_loss=CLEAN_VAL[:8])
+    found = findings(runs / "e", runs / "plain")
+    (ema,) = [f for f in found if f["kind"] == "ema"]
+    assert ema["subject"] == "e"
+    for number in ema["numbers"].values():
+        check(runs, number)
+    epoch = int(ema["numbers"]["epoch"]["value"])
+    assert ema["numbers"]["raw"]["value"] == raw[epoch]
+    assert f"{raw[epoch]:.4f}" in ema["sentence"]
+    assert words in ema["sentence"]
+    assert f"{abs(ema['numbers']['difference']['value']):.4f} {words.split()[0]}" in ema["sentence"]
 
 
 def test_a_sweeps_tables_are_quoted_cell_for_cell(isolated: Path) -> None:

@@ -47,6 +47,7 @@ def run_findings(side: RunSide) -> tuple[list[Finding], Number | None]:
     kept, gain = _kept(side)
     if kept is not None:
         found.append(kept)
+        found += _ema(side)
     found += _overfitting(side)
     found += _schedules(side)
     return found, gain
@@ -132,6 +133,31 @@ def _best_val_acc(side: RunSide) -> tuple[Number, Number] | None:
     result = side.history.results[found[1]]
     kept = _epoch_value(side, result, "val_acc")
     return None if kept is None else (kept, _epoch_number(side, result.epoch))
+
+
+def _ema(side: RunSide) -> list[Finding]:
+    """With `ema` on, val acc (and best/) is the average's; `val_acc_raw` beside it is the raw
+    weights'. Said at the kept epoch: the average lagging its weights is the trap of an ema.decay
+    whose horizon (about 1 / (1 - decay) steps) is longer than the run."""
+    best = _best_val_acc(side)
+    if best is None:
+        return []
+    epoch = int(best[1].value)
+    result = side.history.results.get(epoch)
+    if result is None:
+        return []
+    averaged = _epoch_value(side, result, "val_acc")
+    raw = _epoch_value(side, result, "val_acc_raw")
+    if averaged is None or raw is None:
+        return []  # no ema in this run
+    gap = difference(averaged, raw)
+    at = _epoch_number(side, epoch)
+    numbers = {"epoch": at, "averaged": averaged, "raw": raw, "difference": gap}
+    if gap.value < 0:
+        sentence = say.ema_trails(epoch, averaged.value, raw.value, -gap.value)
+    else:
+        sentence = say.ema_helps(epoch, averaged.value, raw.value, gap.value)
+    return [Finding("Which epoch is kept", "ema", side.name, sentence, numbers)]
 
 
 def _planned(side: RunSide) -> Number | None:

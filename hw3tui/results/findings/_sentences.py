@@ -73,6 +73,21 @@ def kept_last(best: float, epoch: int, planned: int) -> str:
     ).format(best=_v(best), epoch=epoch, planned=planned)
 
 
+def ema_trails(epoch: int, averaged: float, raw: float, behind: float) -> str:
+    return _(
+        "The weight average (ema) is what val acc and best/ hold: at the kept epoch, {epoch}, it "
+        "reached {averaged} and the raw weights {raw}, {behind} behind them (an average over "
+        "more steps than the run trains lags its weights: a smaller ema.decay follows them closer)."
+    ).format(epoch=epoch, averaged=_v(averaged), raw=_v(raw), behind=_v(behind))
+
+
+def ema_helps(epoch: int, averaged: float, raw: float, ahead: float) -> str:
+    return _(
+        "The weight average (ema) is what val acc and best/ hold: at the kept epoch, {epoch}, it "
+        "reached {averaged} and the raw weights {raw}; the average is {ahead} ahead of them."
+    ).format(epoch=epoch, averaged=_v(averaged), raw=_v(raw), ahead=_d(ahead))
+
+
 def kept_over_seeds(seeds: int, gain_mean: float, gain_std: float) -> str:
     return _(
         "Over {seeds} seeds of this configuration, keeping the best epoch instead of the last "
