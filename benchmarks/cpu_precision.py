@@ -19,7 +19,13 @@ import argparse
 import time
 from collections.abc import Sequence
 
-ROWS = (("resnet18", 32), ("resnet18", 64), ("resnet50", 32), ("resnet50", 64), ("mobilenet_v2", 64))
+ROWS = (
+    ("resnet18", 32),
+    ("resnet18", 64),
+    ("resnet50", 32),
+    ("resnet50", 64),
+    ("mobilenet_v2", 64),
+)
 """(model, image size) timed by default: the sizes of sweeps' and tests' short runs."""
 
 

@@ -57,7 +57,10 @@ def tune(
     setup = prepare(measured, base_dir=Path.cwd(), note=note, tune=how)
     runtime = setup.runtime
     if as_json:  # read by `hw3tui sweep` (its trials' workload and what they will find)
-        record = {"backbone": loaded.preset.backbone.name, "image_size": setup.preset.data.image_size}
+        record = {
+            "backbone": loaded.preset.backbone.name,
+            "image_size": setup.preset.data.image_size,
+        }
         click.echo(json.dumps({**record, "runtime": dict(runtime.as_json())}))
         return
     auto: dict[str, Any] = runtime.auto or {}

@@ -151,7 +151,9 @@ def _tune(target: Target, env: Mapping[str, str], seconds: float, stop: Callable
     out, err = _wait(child, stop)
     if child.returncode != 0:
         last = next((line for line in reversed(err.splitlines()) if line.strip()), "")
-        return f"not measured (tune exited {child.returncode}: {last}); each trial decides for itself"
+        return (
+            f"not measured (tune exited {child.returncode}: {last}); each trial decides for itself"
+        )
     return _chosen(out)
 
 
@@ -173,7 +175,9 @@ def _chosen(output: str) -> str:
         record = json.loads(output.strip().splitlines()[-1])
         runtime = record["runtime"]
         auto = runtime.get("auto") or {}
-        setting = f"{runtime['precision']} {'channels_last' if runtime['channels_last'] else 'NCHW'}"
+        setting = (
+            f"{runtime['precision']} {'channels_last' if runtime['channels_last'] else 'NCHW'}"
+        )
     except (ValueError, IndexError, KeyError, TypeError, AttributeError):
         return "not measured (tune printed no answer); each trial decides for itself"
     how = auto.get("how")

@@ -83,7 +83,10 @@ def test_the_cpu_table_picks_bf16_for_bottleneck_resnets_where_bf16_is_native(
     )
     assert chosen.precision == precision
     forced = RuntimeSpec(device="cpu", precision="fp32")
-    assert choose_runtime(forced, backbone=backbone, image_size=64, cached=True, workers=0).precision == "fp32"
+    assert (
+        choose_runtime(forced, backbone=backbone, image_size=64, cached=True, workers=0).precision
+        == "fp32"
+    )
 
 
 def test_an_unreadable_cpuinfo_is_no_native_bf16(
