@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,16 +35,25 @@ def run_start(run: RunDir) -> dict[str, object]:
     return runtime
 
 
+def child_env(cache: Path) -> dict[str, str]:
+    # every step of fp32 channels_last says 0.01 s, the others 0.02 s: one answer on any machine
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), FAKE_STEPS_ENV: "fp32 channels_last=0.01"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    return env
+
+
+def probe_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("runtime probe:")]
+
+
 @pytest.mark.slow
 def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
     tmp_path: Path,
 ) -> None:
     Path("two.yaml").write_text(TWO)
     cache = tmp_path / "cache"
-    # every step of fp32 channels_last says 0.01 s, the others 0.02 s: one answer on any machine
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache), FAKE_STEPS_ENV: "fp32 channels_last=0.01"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    env.pop("CUDA_VISIBLE_DEVICES", None)
+    env = child_env(cache)
     done = subprocess.run(
         [sys.executable, "-m", "hw3tui", "sweep", "two.yaml", "--sweep-dir", "s"],
         env=env,
@@ -53,7 +63,7 @@ def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
-    probes = [line for line in done.stdout.splitlines() if line.startswith("runtime probe:")]
+    probes = probe_lines(done.stdout)
     assert len(probes) == 1, done.stdout  # two trials, one workload, one measurement
     assert probes[0].startswith("runtime probe: resnet18 at 32 px, batch 16: ")
     assert "(measured in " in probes[0] and "trials read the cache" in probes[0]
@@ -71,6 +81,28 @@ def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
     assert {(r["precision"], r["channels_last"]) for r in starts} == {("fp32", True)}
     assert ": fp32 channels_last (measured in " in probes[0]
     assert ", 2.00x fp32 NCHW;" in probes[0]  # 16 images in 0.01 s against 0.02 s
+
+
+@pytest.mark.slow
+def test_of_two_workers_one_measures_and_the_other_reads_the_cache(tmp_path: Path) -> None:
+    Path("two.yaml").write_text(TWO)
+    env = child_env(tmp_path / "cache")
+    command = [sys.executable, "-m", "hw3tui", "sweep"]
+    first = subprocess.Popen(
+        [*command, "two.yaml", "--sweep-dir", "s"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    while not SweepDir(Path("s")).journal.exists() and first.poll() is None:
+        time.sleep(0.05)
+    second = subprocess.run(
+        [*command, "resume", "s"], env=env, capture_output=True, text=True, timeout=900
+    )
+    out, _ = first.communicate(timeout=900)
+
+    assert first.returncode == 0 and second.returncode == 0, out + second.stdout + second.stderr
+    lines = probe_lines(out) + probe_lines(second.stdout)
+    assert len(lines) == 2, lines  # one a worker
+    assert sorted("(measured in " in line for line in lines) == [False, True]
+    assert sorted("(cached, 2.00x fp32 NCHW)" in line for line in lines) == [False, True]
 
 
 def loaded(text: str) -> list[Target]:

@@ -13,7 +13,9 @@ The fastest wins unless a simpler setting is within `MARGIN` of it (then the sim
 bf16, NCHW before channels_last). The answer is cached per machine, torch version, threads,
 backbone, image size and batch sizes (`probe_cache`), so the second run pays nothing. Budget: at
 most `FRACTION` of the run's training steps and `MAX_SECONDS`; a run too short for that uses the
-cached answer or the table in `runtime`. A batch-size schedule's sizes are all measured up front
+cached answer or the table in `runtime`; a sweep measures once before its first trial (`hw3tui
+tune --as-run`, run by `hw3tui.sweeps.probe` with `Tune(reuse=True)`) so its short trials find
+the answer cached. A batch-size schedule's sizes are all measured up front
 (each weighted by the images the run trains at it), since one setting serves the whole run.
 """
 
