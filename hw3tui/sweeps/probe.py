@@ -39,7 +39,7 @@ WORKLOAD_SECONDS = 30.0
 POLL_S = 0.25
 WORKLOAD_FIELDS = (("backbone",), ("data",), ("runtime",), ("schedule", "batch_size"))
 """Preset fields that change what the probe measures or how its answer is cached (an axis over
-anything else runs the same workload). `schedule.epochs` weighs a batch-size schedule's sizes."""
+anything else, such as `schedule.lr`, trains the same workload)."""
 
 Say = Callable[[str], None]
 
