@@ -8,6 +8,7 @@ Nothing is trained and no run folder is written.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,24 @@ AUTO = ("runtime.precision=auto", "runtime.channels_last=auto")
 @click.command()
 @click.argument("preset")
 @set_option
-def tune(preset: str, overrides: tuple[str, ...]) -> None:
+@click.option(
+    "--as-run",
+    is_flag=True,
+    help="Decide as a run of PRESET would, whatever its length: time only the settings it leaves "
+    "at auto, and answer from the cache when it can (what `hw3tui sweep` does before its first "
+    "trial).",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(1, 3600),
+    default=None,
+    metavar="S",
+    help="The most seconds to measure for (default 60).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the choice and rates as JSON.")
+def tune(
+    preset: str, overrides: tuple[str, ...], as_run: bool, seconds: float | None, as_json: bool
+) -> None:
     """Time the precisions and memory layouts `runtime: auto` chooses among for PRESET.
 
     Prints images/s of training steps for each (fp32/bf16 x NCHW/channels_last on a CPU; the GPU's
@@ -30,11 +48,21 @@ def tune(preset: str, overrides: tuple[str, ...]) -> None:
     The rates are cached: later runs of this model on this machine use them without measuring.
     """
     loaded = load_or_exit(preset, overrides)
-    measured = load_or_exit(preset, (*overrides, *AUTO))
+    measured = loaded if as_run else load_or_exit(preset, (*overrides, *AUTO))
+    from hw3tui.engine.hardware.probe import TUNE_SECONDS, Tune
     from hw3tui.engine.training.job import prepare
 
-    setup = prepare(measured, base_dir=Path.cwd(), note=_note, tune=True)
+    how = Tune(seconds or TUNE_SECONDS, reuse=as_run)
+    note = _note_to_stderr if as_json else _note
+    setup = prepare(measured, base_dir=Path.cwd(), note=note, tune=how)
     runtime = setup.runtime
+    if as_json:  # read by `hw3tui sweep` (its trials' workload and what they will find)
+        record = {
+            "backbone": loaded.preset.backbone.name,
+            "image_size": setup.preset.data.image_size,
+        }
+        click.echo(json.dumps({**record, "runtime": dict(runtime.as_json())}))
+        return
     auto: dict[str, Any] = runtime.auto or {}
     chosen = f"{runtime.precision} {'channels_last' if runtime.channels_last else 'NCHW'}"
     spec = loaded.preset.runtime
@@ -74,3 +102,7 @@ def rate_table(rates: dict[str, dict[str, float]], chosen: str) -> list[str]:
 
 def _note(text: str) -> None:
     click.echo(f"hw3tui: {printable(text)}")  # it may quote paths someone else named
+
+
+def _note_to_stderr(text: str) -> None:
+    click.echo(f"hw3tui: {printable(text)}", err=True)  # stdout is the JSON alone

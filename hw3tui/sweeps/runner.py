@@ -43,6 +43,7 @@ from hw3tui.sweeps.configs import ConfigRow, config_rows, write_configs
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write_leaderboard
 from hw3tui.sweeps.gpus import Slots
+from hw3tui.sweeps.probe import probe_runtime
 from hw3tui.sweeps.study import (
     PRESET_AXIS,
     VARIANT_AXIS,
@@ -132,6 +133,8 @@ class Worker:
                 if not enqueue_grid(self.study, self.loaded, stop=lambda: interrupted[0]):
                     self.publish()
                     return False
+                # one runtime measurement for all trials; the next worker waits, reads the cache
+                probe_runtime(self.loaded, self.slots.env(0), self.say, lambda: interrupted[0])
             self.publish()
             while True:
                 if interrupted[0]:

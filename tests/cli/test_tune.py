@@ -104,3 +104,24 @@ def test_tune_prints_someone_elses_data_path_escaped(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "reading imagefolder images from data\\x1b]0;PWNED\\x07" in result.stdout
     assert not any(raw in result.output for raw in ("\x1b", "\x07"))
+
+
+def test_tune_as_run_times_only_the_presets_auto_settings_and_then_answers_from_the_cache(
+    fake_clock: list[str],
+) -> None:
+    """What a sweep runs before its first trial: the JSON on stdout alone, notes on stderr."""
+    args = ("tune", TINY, "--as-run", "--json", "--seconds", "5", "--set", "runtime.precision=fp32")
+    first = hw3tui(*args)
+    assert first.exit_code == 0, first.output
+    record = json.loads(first.stdout)
+    assert (record["backbone"], record["image_size"]) == ("resnet18", 32)
+    runtime = record["runtime"]
+    assert (runtime["precision"], runtime["channels_last"]) == ("fp32", False)  # 0.02 s each
+    assert runtime["auto"]["how"] == "measured"
+    assert set(fake_clock) == {"fp32 NCHW", "fp32 channels_last"}  # bf16 is not the preset's
+
+    fake_clock.clear()
+    again = hw3tui(*args)
+    assert json.loads(again.stdout)["runtime"]["auto"]["how"] == "cached"
+    assert not fake_clock
+    assert "hw3tui:" not in again.stdout and "hw3tui: drawing 72 shapes" in again.output

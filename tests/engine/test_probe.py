@@ -13,7 +13,7 @@ import torch
 from engine_helpers import TinyNet
 
 from hw3tui.engine.hardware import probe, probe_cache
-from hw3tui.engine.hardware.probe import Decision, Setting, StepTimer, Workload, settle
+from hw3tui.engine.hardware.probe import Decision, Setting, StepTimer, Tune, Workload, settle
 from hw3tui.engine.hardware.runtime import Runtime, choose_runtime
 from hw3tui.preset.models import Runtime as RuntimeSpec
 
@@ -162,7 +162,8 @@ def test_the_cache_misses_when_anything_it_depends_on_changes(
     elif change == "backbone":
         workload = Workload("othernet", 16, 3, LONG.images_at)
     elif change == "machine":
-        monkeypatch.setattr(probe_cache, "_cpuinfo", lambda: ("Other CPU", ["sse2"]))
+        monkeypatch.setattr(probe_cache, "cpu_model", lambda: "Other CPU")
+        monkeypatch.setattr(probe_cache, "cpu_flags", lambda: frozenset({"sse2"}))
     else:
         spec = RuntimeSpec(device="cpu", precision="fp32")
     timer = FakeTimer({})
@@ -208,7 +209,7 @@ def test_a_short_run_uses_the_table_or_the_cached_decision() -> None:
     assert decision.how == "table" and "too short" in decision.why
     assert (runtime.precision, runtime.channels_last) == ("fp32", False)
 
-    settle(table(), AUTO, TinyNet(), short, sgd, timer=FakeTimer(BF16_CL_FAST), tune=True)
+    settle(table(), AUTO, TinyNet(), short, sgd, timer=FakeTimer(BF16_CL_FAST), tune=Tune())
     runtime, decision = settle(table(), AUTO, TinyNet(), short, sgd, timer=never)
     assert decision.how == "cached" and runtime.precision == "bf16"
 

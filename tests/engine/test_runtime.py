@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
 import pytest
 import torch
 
+from hw3tui.engine.hardware import cpuinfo as cpuinfo_module
 from hw3tui.engine.hardware.runtime import (
     DeviceError,
     choose_device,
+    choose_precision,
     choose_runtime,
     choose_workers,
 )
@@ -28,7 +33,10 @@ CPU = torch.device("cpu")
         ("swin_t", 224, False),
     ],
 )
-def test_auto_on_cpu(backbone: str, size: int, channels_last: bool) -> None:
+def test_auto_on_cpu(
+    backbone: str, size: int, channels_last: bool, cpuinfo: Callable[[str], None]
+) -> None:
+    cpuinfo("fpu sse2 avx2 avx512f")  # no native bf16: fp32 for every model
     chosen = choose_runtime(
         RuntimeSpec(device="cpu"), backbone=backbone, image_size=size, cached=True, workers="auto"
     )
@@ -36,6 +44,61 @@ def test_auto_on_cpu(backbone: str, size: int, channels_last: bool) -> None:
     assert chosen.precision == "fp32"
     assert chosen.channels_last is channels_last
     assert chosen.workers == 0
+
+
+@pytest.fixture
+def cpuinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Writes a fake /proc/cpuinfo with these flags (two CPUs, as the file lists each core)."""
+    fake = tmp_path / "cpuinfo"
+
+    def write(flags: str) -> None:
+        core = f"processor\t: {{n}}\nmodel name\t: Fake EPYC\nflags\t\t: {flags}\n\n"
+        fake.write_text(core.format(n=0) + core.format(n=1))
+        cpuinfo_module._read.cache_clear()
+
+    monkeypatch.setattr(cpuinfo_module, "CPUINFO", fake)
+    yield write
+    cpuinfo_module._read.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("flags", "backbone", "precision"),
+    [
+        ("fpu avx2 avx512f avx512_bf16 avx512_vnni", "resnet50", "bf16"),  # AMD Zen 4 (EPYC)
+        ("fpu avx2 avx512f amx_bf16 amx_tile", "resnet50", "bf16"),  # Sapphire Rapids
+        ("fpu avx2 avx512f avx512_bf16", "resnet101", "bf16"),
+        ("fpu avx2 avx512f avx512_bf16", "wide_resnet50_2", "bf16"),
+        ("fpu avx2 avx512f avx512_vnni", "resnet50", "fp32"),  # AVX-512 alone: emulated bf16
+        ("fpu avx2", "resnet50", "fp32"),
+        ("fpu avx2 avx512f avx512_bf16 amx_bf16", "resnet18", "fp32"),  # lost at small sizes
+        ("fpu avx2 avx512f avx512_bf16 amx_bf16", "mobilenet_v2", "fp32"),
+    ],
+)
+def test_the_cpu_table_picks_bf16_for_bottleneck_resnets_where_bf16_is_native(
+    cpuinfo: Callable[[str], None], flags: str, backbone: str, precision: str
+) -> None:
+    cpuinfo(flags)
+    chosen = choose_runtime(
+        RuntimeSpec(device="cpu"), backbone=backbone, image_size=64, cached=True, workers="auto"
+    )
+    assert chosen.precision == precision
+    forced = RuntimeSpec(device="cpu", precision="fp32")
+    assert (
+        choose_runtime(forced, backbone=backbone, image_size=64, cached=True, workers=0).precision
+        == "fp32"
+    )
+
+
+def test_an_unreadable_cpuinfo_is_no_native_bf16(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cpuinfo_module, "CPUINFO", tmp_path / "missing")
+    cpuinfo_module._read.cache_clear()
+    try:
+        assert choose_precision(CPU, "resnet50") == "fp32"
+        assert choose_precision(CPU, "resnet50", flags={"amx_bf16"}) == "bf16"
+    finally:
+        cpuinfo_module._read.cache_clear()
 
 
 def test_explicit_settings_win() -> None:

@@ -13,7 +13,9 @@ The fastest wins unless a simpler setting is within `MARGIN` of it (then the sim
 bf16, NCHW before channels_last). The answer is cached per machine, torch version, threads,
 backbone, image size and batch sizes (`probe_cache`), so the second run pays nothing. Budget: at
 most `FRACTION` of the run's training steps and `MAX_SECONDS`; a run too short for that uses the
-cached answer or the table in `runtime`. A batch-size schedule's sizes are all measured up front
+cached answer or the table in `runtime`; a sweep measures once before its first trial (`hw3tui
+tune --as-run`, run by `hw3tui.sweeps.probe` with `Tune(reuse=True)`) so its short trials find
+the answer cached. A batch-size schedule's sizes are all measured up front
 (each weighted by the images the run trains at it), since one setting serves the whole run.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +52,11 @@ MAX_ROUNDS = 5
 """Timed steps per candidate and batch size, at most."""
 MAX_BATCH_SIZES = 3
 """A batch-size schedule's sizes measured: those the run trains the most images at."""
+
+FAKE_STEPS_ENV = "HW3TUI_TEST_STEP_SECONDS"
+"""Tests only: `LABEL=SECONDS,...` (e.g. `fp32 channels_last=0.01`) says every step of a setting
+took that long (0.02 s when not named) without running it, so that tests in child processes
+(a sweep's probe, its trials) see one known answer whatever the machine's load. Unset: real time."""
 
 How = Literal["measured", "cached", "table", "forced"]
 StepTimer = Callable[["Setting", int, Callable[[], None]], float]
@@ -91,6 +99,17 @@ class Workload:
     def batch_sizes(self) -> list[int]:
         ranked = sorted(self.images_at, key=lambda size: -self.images_at[size])
         return sorted(ranked[:MAX_BATCH_SIZES])
+
+
+@dataclass(frozen=True)
+class Tune:
+    """Measuring on purpose (`hw3tui tune`, a sweep before its first trial): whatever the run's
+    length, for up to `seconds`."""
+
+    seconds: float = TUNE_SECONDS
+    reuse: bool = False
+    """Answer from the cache when it covers the question, measure only when not (a sweep's
+    probe: its second worker, or `sweep resume`, pays nothing); `hw3tui tune` measures anew."""
 
 
 @dataclass(frozen=True)
@@ -140,13 +159,13 @@ def settle(
     optimizer_for: OptimizerFor,
     *,
     may_measure: bool = True,
-    tune: bool = False,
+    tune: Tune | None = None,
     timer: StepTimer | None = None,
     note: Callable[[str], None] = lambda _: None,
 ) -> tuple[Runtime, Decision]:
     """`table` with precision and layout decided: forced, cached, measured or from the table.
 
-    `tune`: measure even when cached or short (as `hw3tui tune` does), for up to `TUNE_SECONDS`."""
+    `tune`: measure whatever the run's length (as `hw3tui tune` and a sweep's probe do)."""
     settings = candidates(spec, table)
     default = Setting(table.precision, table.channels_last)
     if len(settings) == 1:
@@ -159,11 +178,11 @@ def settle(
         batch_sizes=workload.batch_sizes,
         candidates=[s.label for s in settings],
     )
-    cached = None if tune else _rates_from_json(probe_cache.read(key))
+    cached = None if tune and not tune.reuse else _rates_from_json(probe_cache.read(key))
     if cached is not None and _covers(cached, settings, workload):
         rates = {s.label: cached[s.label] for s in settings}
         return _with(table, Decision(choose(settings, rates, workload), "cached", rates=rates))
-    why = _why_not(workload, len(settings), may_measure=may_measure, tune=tune)
+    why = _why_not(workload, len(settings), may_measure=may_measure, tune=tune is not None)
     if why:
         return _with(table, Decision(default, "table", why))
     sizes = "/".join(map(str, workload.batch_sizes))
@@ -178,8 +197,8 @@ def settle(
         workload,
         optimizer_for,
         table.device,
-        timer=timer or _wall_timer(table.device),
-        cap=TUNE_SECONDS if tune else MAX_SECONDS,
+        timer=timer or _fake_timer_from_env() or _wall_timer(table.device),
+        cap=tune.seconds if tune else MAX_SECONDS,
         max_steps=None if tune else int(FRACTION * workload.steps),
     )
     cost = time.perf_counter() - started
@@ -344,6 +363,22 @@ def _wall_timer(device: torch.device) -> StepTimer:
         return time.perf_counter() - started
 
     return timed
+
+
+def _fake_timer_from_env() -> StepTimer | None:
+    text = os.environ.get(FAKE_STEPS_ENV, "").strip()
+    if not text:
+        return None
+    seconds: dict[str, float] = {}
+    for item in text.split(","):
+        label, _, value = item.partition("=")
+        with contextlib.suppress(ValueError):
+            seconds[label.strip()] = float(value)
+
+    def said(setting: Setting, size: int, step: Callable[[], None]) -> float:
+        return seconds.get(setting.label, 0.02)
+
+    return said
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from hw3tui.atomic import write_text_atomic
+from hw3tui.engine.hardware.cpuinfo import cpu_flags, cpu_model
 
 FOLDER = "runtime-probe"
 VERSION = 1
@@ -35,22 +36,8 @@ def machine(device: torch.device) -> dict[str, str]:
     """What identifies the hardware that does the arithmetic."""
     if device.type == "cuda":
         return {"gpu": torch.cuda.get_device_name(device)}
-    model, flags = _cpuinfo()
-    digest = hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:16]
-    return {"cpu": model or platform.processor() or platform.machine(), "flags": digest}
-
-
-def _cpuinfo() -> tuple[str, list[str]]:
-    model, flags = "", list[str]()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            name, _, value = line.partition(":")
-            name = name.strip()
-            if name == "model name" and not model:
-                model = value.strip()
-            elif name == "flags" and not flags:
-                flags = value.split()
-    return model, flags
+    digest = hashlib.sha256(" ".join(sorted(cpu_flags())).encode()).hexdigest()[:16]
+    return {"cpu": cpu_model() or platform.processor() or platform.machine(), "flags": digest}
 
 
 def question(

@@ -5,9 +5,15 @@ precision and layout on the machine itself; a run with several processes, or one
 measure and with nothing cached, takes the table). Each rule follows a measurement; the
 figures, with the machine they were taken on, are in the README's "Performance" section (they go
 stale as machines change, so they are not repeated here):
-- precision on CPU: fp32 (bf16 autocast was slower on some CPUs and faster on others: only a
-  measurement on the machine can say; `precision: bf16` forces it). On CUDA: bf16 where the GPU
-  has bf16 tensor cores, else fp16 with loss scaling. On MPS: fp32 (not measured; the safe choice).
+- precision on CPU: bf16 for the bottleneck ResNets (resnet50/101/152, ResNeXt, wide ResNets) on
+  a CPU that computes bf16 natively (`avx512_bf16` or `amx_bf16` in /proc/cpuinfo's flags: see
+  `cpuinfo`), fp32 for every other model and CPU. Why a table that knows the CPU rather than a
+  probe squeezed into a short run: a run too short for the probe's 5 % could afford one timed
+  step per candidate, and one step swings 0.7x to 5x on a shared machine, while the table costs
+  nothing and is right where the figures agree (bf16 won for resnet50 on both CPUs measured,
+  lost or tied for resnet18 at small sizes and for mobilenet_v2). `precision: bf16` or `fp32`
+  forces it. On CUDA: bf16 where the GPU has bf16 tensor cores, else fp16 with loss scaling.
+  On MPS: fp32 (not measured; the safe choice).
 - channels_last: on for convolutional models on CPU, except the small basic-block ResNets
   (resnet18, resnet34) below `CPU_CHANNELS_LAST_FROM` px, where the plain layout won; on for CUDA
   (tensor-core convolutions want NHWC); off for the transformers (vit, swin, maxvit) and on MPS.
@@ -17,12 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 
+from hw3tui.engine.hardware.cpuinfo import cpu_flags, native_bf16
 from hw3tui.errors import DeviceError as DeviceError  # defined with its family
 from hw3tui.preset.models import Runtime as RuntimeSpec
 from hw3tui.runs.events import Runtime as RuntimeRecord
@@ -30,6 +37,9 @@ from hw3tui.runs.events import Runtime as RuntimeRecord
 Precision = Literal["fp32", "bf16", "fp16"]
 TRANSFORMERS = ("vit_", "swin_", "maxvit")
 BASIC_BLOCK_RESNETS = ("resnet18", "resnet34")
+CPU_BF16_BACKBONES = ("resnet50", "resnet101", "resnet152", "resnext", "wide_resnet")
+"""The models whose training the table runs in bf16 on a CPU with native bf16: the bottleneck
+ResNets, where it won on every CPU measured (benchmarks/cpu_precision.py)."""
 CPU_CHANNELS_LAST_FROM = 96
 """Image size from which channels_last pays off for the basic-block ResNets on CPU."""
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -92,7 +102,9 @@ def choose_runtime(
     cores = cpu_count()
     chosen_workers = choose_workers(workers, device=device, cached=cached, cores=cores)
     threads = max(1, cores - chosen_workers) if device.type == "cpu" else max(1, min(cores, 4))
-    precision: Precision = choose_precision(device) if spec.precision == "auto" else spec.precision
+    precision: Precision = (
+        choose_precision(device, backbone) if spec.precision == "auto" else spec.precision
+    )
     channels_last = (
         choose_channels_last(device, backbone, image_size)
         if spec.channels_last == "auto"
@@ -143,10 +155,14 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def choose_precision(device: torch.device) -> Precision:
-    """The table's precision: the same for every model (only a measurement tells models apart)."""
+def choose_precision(
+    device: torch.device, backbone: str, *, flags: Collection[str] | None = None
+) -> Precision:
+    """The table's precision (`flags`: the CPU's, read from /proc/cpuinfo unless given)."""
     if device.type == "cuda":
         return cuda_precision(device)
+    if device.type == "cpu" and backbone.startswith(CPU_BF16_BACKBONES):
+        return "bf16" if native_bf16(cpu_flags() if flags is None else flags) else "fp32"
     return "fp32"
 
 

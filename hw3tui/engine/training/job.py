@@ -17,7 +17,7 @@ from hw3tui.engine.distributed.world import (
     SINGLE,
     World,
 )
-from hw3tui.engine.hardware.probe import Workload, settle
+from hw3tui.engine.hardware.probe import Tune, Workload, settle
 from hw3tui.engine.hardware.runtime import (
     DeviceError,
     Runtime,
@@ -59,10 +59,10 @@ def prepare(
     base_dir: Path,
     note: Note = lambda _: None,
     world: World = SINGLE,
-    tune: bool = False,
+    tune: Tune | None = None,
 ) -> Setup:
     """Check the device, find and decode the data, build the model and settle `auto` precision
-    and layout on it (`tune`: measured even if cached); `BadInput` errors if not."""
+    and layout on it (`tune`: measured whatever the run's length); `BadInput` errors if not."""
     preset = loaded.preset
     choose_device(preset.runtime.device)  # a missing GPU is reported before minutes of decoding
     world.check_batch_sizes(preset)
