@@ -31,12 +31,12 @@ from hw3tui.errors import StorageError, one_line
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+    from sqlalchemy.engine import URL
+
     from hw3tui.sweeps.file import LoadedSweep
     from hw3tui.sweeps.folder import SweepDir
     from hw3tui.sweeps.model import Sweep
-
-    from optuna.storages import RDBStorage
-    from sqlalchemy.engine import URL
 
 CONNECT_TIMEOUT_S = 5
 """How long a worker waits for the database server to answer a connection (not a hang)."""
@@ -259,7 +259,7 @@ def _sqlite(url: str, parsed: URL, base: Path | None) -> URL:
         )
     path = Path(database)
     if not path.is_absolute() and base is not None:
-        path = Path(os.path.abspath(base / path))
+        path = (base / path).resolve()
         parsed = parsed.set(database=str(path))
     shown_url = shown(parsed.render_as_string(hide_password=False))
     if path.exists():

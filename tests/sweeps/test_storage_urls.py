@@ -4,7 +4,6 @@ its study is its own: two sweeps never share one, a resumed folder never adopts 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
