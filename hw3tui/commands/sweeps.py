@@ -157,8 +157,7 @@ def _frozen_storage(
     working directory; a sweep file's own key: against its folder, like `base`)."""
     from hw3tui.sweeps.storage import freeze_storage
 
-    from_file = not storage and Path(files[0]).is_file() and loaded.source == files[0]
-    base = Path(files[0]).parent if from_file else Path.cwd()
+    base = Path.cwd() if storage else Path(files[0]).parent  # a queue's text has no storage
     loaded, warnings = freeze_storage(loaded, base=base)
     for line in warnings:
         click.echo(f"warning: {line}", err=True)

@@ -96,6 +96,15 @@ def test_an_sqlite_path_under_a_file_is_refused(isolated: Path) -> None:
     assert everything_under(isolated) == [isolated / "afile", isolated / "grid.yaml"]
 
 
+def test_a_relative_sqlite_path_in_a_sweep_file_is_the_files_folders(isolated: Path) -> None:
+    (isolated / "sub").mkdir()
+    (isolated / "sub" / "grid.yaml").write_text(grid_text(extra="storage: sqlite:///no/s.db\n"))
+
+    given = CliRunner().invoke(cli, ["sweep", "./sub/grid.yaml"])
+
+    one_line_refusal(given, naming=f"sqlite:///{isolated}/sub/no/s.db")
+
+
 def test_resume_of_a_folder_whose_storage_is_bad_is_one_line_exit_2(isolated: Path) -> None:
     folder = isolated / "old"
     (folder / "runs").mkdir(parents=True)
