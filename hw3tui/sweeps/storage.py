@@ -120,6 +120,8 @@ def open_storage(url: str) -> RDBStorage:
         secret = _password(parsed) if parsed is not None else None
         if secret:
             reason = reason.replace(secret, "***")  # a driver that quotes it: never shown
+        elif backend == "postgresql" and "password" in reason.lower():
+            reason += " (give it in PGPASSWORD or ~/.pgpass, never in sweep.yaml)"
         raise StorageError(f"storage {shown(url)}: cannot open: {printable(reason)}") from None
 
 
