@@ -25,23 +25,9 @@ from typing import TYPE_CHECKING, Any
 from hw3tui.errors import StorageError
 from hw3tui.sweeps.file import LoadedSweep, flow_value
 from hw3tui.sweeps.folder import SweepDir, read_leaderboard
-from hw3tui.sweeps.model import (
-    Choice,
-    HalvingPrune,
-    IntRange,
-    LogUniform,
-    MedianPrune,
-    values_of,
-)
-from hw3tui.sweeps.storage import (
-    FINGERPRINT_ATTR,
-    fingerprint,
-    open_storage,
-    study_name,
-)
-from hw3tui.sweeps.storage import (
-    shown as shown_url,
-)
+from hw3tui.sweeps.model import Choice, HalvingPrune, IntRange, LogUniform, MedianPrune, values_of
+from hw3tui.sweeps.storage import FINGERPRINT_ATTR, fingerprint, open_storage, study_name
+from hw3tui.sweeps.storage import shown as shown_url
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
