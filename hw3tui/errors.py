@@ -52,6 +52,11 @@ class NoSuchRun(BadInput, ValueError):
     """The argument names no run (and, for a checkpoint, nothing else either): one line."""
 
 
+class StorageError(BadInput, ValueError):
+    """A sweep's storage URL that cannot be used (unparsable, no driver, unreachable, refused),
+    or a study that is not this sweep's: one line naming the URL without its password."""
+
+
 class DistributedError(BadInput, ValueError):
     """A multi-process setup that cannot work, or a rank that could not start: bad input."""
 

@@ -98,7 +98,7 @@ def ablate(
         return
     from hw3tui.commands.sweeps import _new_folder, _run
 
-    _run(_new_folder(sweep, sweep_dir), sweep)  # ends with the ablation table
+    _run(*_new_folder(sweep, sweep_dir))  # ends with the ablation table
 
 
 def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> Variant:

@@ -83,6 +83,10 @@ def sweep(
             raise BadInput("usage: hw3tui sweep resume DIR (no other options)")
         folder = SweepDir(Path(files[1]))
         loaded = _load_frozen(folder)
+        if loaded.sweep.storage:  # before a worker marks the folder: one line, exit 2
+            from hw3tui.sweeps.storage import check_storage
+
+            check_storage(loaded.sweep.storage)
     elif print_commands and len(files) == 1 and Path(files[0], "sweep.yaml").is_file():
         folder = SweepDir(Path(files[0]))  # a sweep folder: its own trials' run folders
         _print_commands(_load_frozen(folder), folder.path)
@@ -92,7 +96,7 @@ def sweep(
         if print_commands:
             _print_commands(loaded, sweep_dir)
             return
-        folder = _new_folder(loaded, sweep_dir)
+        folder, loaded = _new_folder(_frozen_storage(loaded, files, storage), sweep_dir)
     _run(folder, loaded)
 
 
@@ -121,7 +125,7 @@ def repeat(preset: str, repeat: int, overrides: tuple[str, ...], sweep_dir: Path
     loaded = preset_sweep(preset, kind="repeat", overrides=overrides, repeat=repeat)
     for line in loaded.warnings:
         click.echo(f"warning: {line}", err=True)
-    _run(_new_folder(loaded, sweep_dir), loaded)
+    _run(*_new_folder(loaded, sweep_dir))
 
 
 def _load(files: tuple[str, ...], overrides: tuple[str, ...], storage: str | None) -> LoadedSweep:
@@ -145,6 +149,21 @@ def _with_storage(loaded: LoadedSweep, storage: str) -> LoadedSweep:
     return check_sweep_text(text, loaded.source, Path.cwd())
 
 
+def _frozen_storage(
+    loaded: LoadedSweep, files: tuple[str, ...], storage: str | None
+) -> LoadedSweep:
+    """A new sweep's storage URL checked before its folder exists (exit 2, nothing made) and
+    frozen: without its password, a relative sqlite path absolute (`--storage`: against the
+    working directory; a sweep file's own key: against its folder, like `base`)."""
+    from hw3tui.sweeps.storage import freeze_storage
+
+    base = Path.cwd() if storage else Path(files[0]).parent  # a queue's text has no storage
+    loaded, warnings = freeze_storage(loaded, base=base)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    return loaded
+
+
 def _load_frozen(folder: SweepDir) -> LoadedSweep:
     if not folder.sweep_file.is_file():
         raise BadInput(f"{folder.path}: not a sweep folder (no sweep.yaml)")
@@ -155,8 +174,10 @@ def _load_frozen(folder: SweepDir) -> LoadedSweep:
         raise BadInput(f"{folder.sweep_file}: cannot read: {exc}") from None
 
 
-def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> SweepDir:
+def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, LoadedSweep]:
+    """The new sweep's folder with its frozen sweep.yaml (its `study` named after the folder)."""
     from hw3tui.atomic import write_text_atomic
+    from hw3tui.sweeps.storage import with_study
 
     try:
         if sweep_dir is not None:
@@ -169,10 +190,11 @@ def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> SweepDir:
             folder = SweepDir(sweep_dir)
         else:
             folder = SweepDir.create(DEFAULT_SWEEPS_DIR, loaded.sweep.name)
+        loaded = with_study(loaded, folder.name)
         write_text_atomic(folder.sweep_file, loaded.text)
     except OSError as exc:
         raise BadInput(f"cannot create the sweep folder: {exc}") from None
-    return folder
+    return folder, loaded
 
 
 def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
@@ -183,15 +205,16 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
     sweep_model = loaded.sweep
     prune = "" if sweep_model.prune in (None, "none") else ", pruned early"
     seeds = f" × {sweep_model.repeat} seeds" if sweep_model.repeat > 1 else ""
-    click.echo(
-        f"sweep {folder.path}: {sweep_model.planned()} trials{seeds} ({sweep_model.method}"
-        f"{prune}), {len(places.gpus)} at once ({places.how})"
-    )
     from hw3tui.sweeps.workers import hold_worker
 
     with hold_worker(folder.path):  # `hw3tui sweeps` and the TUI see it live; the TUI stops it
         try:
+            # the study first: one that is not this sweep's is refused before anything is said
             worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
+            click.echo(
+                f"sweep {folder.path}: {sweep_model.planned()} trials{seeds} ({sweep_model.method}"
+                f"{prune}), {len(places.gpus)} at once ({places.how})"
+            )
             finished = worker.run()
         except KeyboardInterrupt:  # before the worker's own handler (opening the study)
             finished = False

@@ -32,10 +32,13 @@ from typing import TYPE_CHECKING
 
 from hw3tui.errors import one_line
 from hw3tui.sweeps.folder import SweepDir
+from hw3tui.sweeps.storage import open_storage, study_name
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     import optuna
+
+    from hw3tui.sweeps.model import Sweep
 
 EVALUATOR = "PED-ANOVA"
 
@@ -133,24 +136,25 @@ def importances_of(study: optuna.Study) -> Importances:
     return Importances(n, direction, EVALUATOR, ordered)
 
 
-def load_study(folder: SweepDir, storage_url: str | None) -> optuna.Study:
+def load_study(folder: SweepDir, sweep: Sweep) -> optuna.Study:
     """The sweep's study, where it lives; ValueError when there is none."""
     import optuna
-    from optuna.storages import JournalStorage
+    from optuna.storages import BaseStorage, JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if storage_url:
-        storage: str | JournalStorage = storage_url
+    if sweep.storage:
+        storage: BaseStorage = open_storage(sweep.storage)
     elif folder.journal.is_file():
         storage = JournalStorage(JournalFileBackend(str(folder.journal)))
     else:
         raise ValueError(f"no {folder.journal.name} in the sweep folder")
     names = optuna.study.get_all_study_names(storage)
-    # created under the folder's name; a renamed folder's journal holds its one study
-    name = folder.name if folder.name in names else (names[0] if len(names) == 1 else None)
-    if name is None:
-        raise ValueError(f"no study named {folder.name} in its storage")
+    name = study_name(folder, sweep)
+    if name not in names and not sweep.storage and len(names) == 1:
+        name = names[0]  # made under the folder's name, then the folder was renamed
+    if name not in names:
+        raise ValueError(f"no study named {printable(name)} in its storage")
     return optuna.load_study(study_name=name, storage=storage)
 
 
@@ -158,8 +162,7 @@ def sweep_importances(folder: SweepDir) -> Importances:
     """The importances of the sweep in `folder`; a folder whose study cannot be read (moved,
     damaged, a database not reachable) gets the sentence saying so, never a traceback."""
     try:
-        storage_url = folder.load_sweep().storage
-        return importances_of(load_study(folder, storage_url))
+        return importances_of(load_study(folder, folder.load_sweep()))
     except Exception as exc:  # a foreign or damaged study: the report goes on without it
         return Importances(0, "", reason=f"The sweep's study could not be read: {one_line(exc)}.")
 

@@ -234,8 +234,15 @@ class Sweep(Section):
     factor: 3}}`, or none. A stopped trial is cancelled like Ctrl-C: its run folder stays valid,
     its state is `pruned`."""
     storage: str | None = None
-    """Optuna storage URL shared by workers on several machines (e.g. `postgresql://...`);
-    default: a journal file in the sweep folder (works on a shared filesystem)."""
+    """Optuna storage URL shared by workers on several machines (`postgresql://user@host/db`,
+    `sqlite:///path.db`); default: a journal file in the sweep folder. Checked before the sweep
+    folder is made (a bad URL: one line, exit 2, nothing created); frozen without its password
+    (workers read it from PGPASSWORD or ~/.pgpass), a relative sqlite path made absolute (against
+    the sweep file's folder; `--storage`: the working directory)."""
+    study: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """The study's name in the storage, unique to this sweep: frozen as `<folder name>-<8 random
+    hex>` unless given. A new sweep whose study exists already is refused, and so is a `sweep
+    resume` of a folder whose study another sweep made (a copy of its sweep.yaml joins it)."""
     parallel: Literal["auto"] | Annotated[Whole, Field(ge=1, le=1024)] = "auto"
     """Trials at once on this machine: `auto` is one per GPU (each pinned to its GPU with
     CUDA_VISIBLE_DEVICES), 1 without a GPU."""

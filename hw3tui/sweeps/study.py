@@ -22,9 +22,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from hw3tui.errors import StorageError
 from hw3tui.sweeps.file import LoadedSweep, flow_value
-from hw3tui.sweeps.folder import SweepDir
+from hw3tui.sweeps.folder import SweepDir, read_leaderboard
 from hw3tui.sweeps.model import Choice, HalvingPrune, IntRange, LogUniform, MedianPrune, values_of
+from hw3tui.sweeps.storage import FINGERPRINT_ATTR, fingerprint, open_storage, study_name
+from hw3tui.sweeps.storage import shown as shown_url
+from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
     import optuna
@@ -36,7 +40,12 @@ VARIANT_AXIS = "variant"
 
 
 def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
-    """The sweep's study in its storage (created on first use)."""
+    """The sweep's own study in its storage, made (and marked as this sweep's) on first use.
+
+    `StorageError` (exit 2) for a study another sweep made (its mark is not this sweep.yaml's
+    `fingerprint`), and for a study missing from the storage once the sweep has trials (a
+    wrong URL or a database reset: making a new, empty one would rerun them all). A study with
+    no mark is one made before the mark existed: used as it is."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -46,20 +55,47 @@ def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
         if sweep.method == "tpe"
         else optuna.samplers.RandomSampler(seed=sweep.seed)
     )
-    return optuna.create_study(
-        storage=storage_of(folder, loaded),
-        sampler=sampler,
-        pruner=_pruner(loaded),
-        study_name=folder.name,
-        direction="maximize" if loaded.monitor == "val_acc" else "minimize",
-        load_if_exists=True,
-    )
+    storage = storage_of(folder, loaded)
+    name, mine = study_name(folder, sweep), fingerprint(loaded.text)
+    where = shown_url(sweep.storage) if sweep.storage else str(folder.journal)
+    opened = {"storage": storage, "sampler": sampler, "pruner": _pruner(loaded)}
+    if name not in optuna.study.get_all_study_names(storage):
+        if _has_trials(folder):
+            raise StorageError(
+                f"{where}: no study {printable(name)}, yet {folder.path} has trials "
+                "(a wrong storage URL, or a database that was reset?)"
+            )
+        try:
+            study = optuna.create_study(
+                study_name=name,
+                direction="maximize" if loaded.monitor == "val_acc" else "minimize",
+                **opened,
+            )
+            study.set_user_attr(FINGERPRINT_ATTR, mine)
+            return study
+        except optuna.exceptions.DuplicatedStudyError:
+            pass  # another machine's worker made it a moment ago: checked as any other
+    study = optuna.load_study(study_name=name, **opened)
+    theirs = study.user_attrs.get(FINGERPRINT_ATTR)
+    if theirs is not None and theirs != mine:
+        raise StorageError(
+            f"{where}: study {printable(name)} is another sweep's, not {folder.sweep_file}'s "
+            "(a copy of that sweep's own sweep.yaml joins it)"
+        )
+    return study
+
+
+def _has_trials(folder: SweepDir) -> bool:
+    """Whether the sweep in `folder` has had trials: a leaderboard row or a run folder."""
+    if read_leaderboard(folder)[1]:
+        return True
+    return folder.runs_dir.is_dir() and any(folder.runs_dir.iterdir())
 
 
 def storage_of(folder: SweepDir, loaded: LoadedSweep) -> Any:
     """A database URL from the sweep file, else the journal file in the sweep folder."""
     if loaded.sweep.storage:
-        return loaded.sweep.storage
+        return open_storage(loaded.sweep.storage)
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
