@@ -216,7 +216,7 @@ def test_escape_or_leaving_kills_the_child(presets_dir: Path, runs_dir: Path) ->
             pid = finder.child.pid
             app.pop_screen()
             await wait_for(pilot, lambda: app.screen is editor, what="back in the editor")
-            assert not pid_alive(pid)
+            await wait_for(pilot, lambda: not pid_alive(pid), 10, "the child's end")
 
     run(scenario())
 

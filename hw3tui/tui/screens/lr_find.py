@@ -151,7 +151,9 @@ class LrFindScreen(ModalScreen[float | None]):
         self._run()
 
     def on_unmount(self) -> None:
-        self._kill()  # however the screen goes, the child goes with it
+        # however the screen goes (escape, pop, the app quitting), the child goes with it
+        self.workers.cancel_group(self, "lr-find")
+        self._kill()
         shutil.rmtree(self._folder, ignore_errors=True)
 
     # ---- the child -------------------------------------------------------------------------
@@ -197,6 +199,8 @@ class LrFindScreen(ModalScreen[float | None]):
         finally:
             self._kill()
         self.child = None
+        if not self.query("#lr-status"):
+            return  # the screen is being taken down
         result = read_result(out.read_text(encoding="utf-8", errors="replace"))
         if child.returncode == 0 and result is not None:
             self._show(result)
@@ -216,9 +220,8 @@ class LrFindScreen(ModalScreen[float | None]):
 
     def _status(self, text: str) -> None:
         # one line: text from the child is data, escaped and never taken as markup
-        self.query_one("#lr-status", Static).update(
-            Text(printable(text), no_wrap=True, overflow="ellipsis")
-        )
+        for status in self.query("#lr-status").results(Static):  # none while being taken down
+            status.update(Text(printable(text), no_wrap=True, overflow="ellipsis"))
 
     def fail(self, reason: str) -> None:
         """Say why there is no curve, in one line."""
