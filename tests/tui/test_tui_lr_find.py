@@ -54,7 +54,9 @@ def canned_curve(tmp: Path, *, suggestion: float | None = 0.0012345, **extra: An
     smoothed = []
     for lr in lrs:
         x = math.log10(lr)
-        smoothed.append(2.3 if x < -4 else 2.3 - 0.9 * (x + 4) if x < -2 else 0.5 + 3 * (x + 2) ** 2)
+        smoothed.append(
+            2.3 if x < -4 else 2.3 - 0.9 * (x + 4) if x < -2 else 0.5 + 3 * (x + 2) ** 2
+        )
     curve = {
         "preset": "tiny",
         "backbone": "resnet18",
@@ -189,7 +191,9 @@ def test_an_invalid_preset_is_refused_in_one_line(presets_dir: Path, runs_dir: P
             await pilot.pause()
             assert app.screen is editor  # no child started
             (note,) = [n.message for n in app._notifications]
-            assert note.startswith("Fix the preset's problems first (schedule.lr") and "\n" not in note
+            assert (
+                note.startswith("Fix the preset's problems first (schedule.lr") and "\n" not in note
+            )
 
     run(scenario())
 

@@ -143,8 +143,11 @@ class LrFindScreen(ModalScreen[float | None]):
             yield LrPlot(id="lr-plot")
             yield Static("", id="lr-apply")
             with Horizontal():
-                yield Button("Apply [a]", id="lr-apply-button", variant="primary", disabled=True)
-                yield Button("Cancel [esc]", id="lr-close-button")
+                # Text: "[a]" would be read as markup
+                yield Button(
+                    Text("Apply [a]"), id="lr-apply-button", variant="primary", disabled=True
+                )
+                yield Button(Text("Cancel [esc]"), id="lr-close-button")
 
     def on_mount(self) -> None:
         self.query_one("#lr-close-button", Button).focus()
@@ -229,7 +232,7 @@ class LrFindScreen(ModalScreen[float | None]):
         self._status(f"No lr found: {self.failure}")
         self.query_one("#lr-status").add_class("-failed")
         self.query_one(LrPlot).clear("no curve")
-        self.query_one("#lr-close-button", Button).label = "Close [esc]"
+        self.query_one("#lr-close-button", Button).label = Text("Close [esc]")
 
     def _show(self, result: LrResult) -> None:
         self.result = result
@@ -238,7 +241,7 @@ class LrFindScreen(ModalScreen[float | None]):
         span = f", lr {result.lrs[0]:.2g} to {result.lrs[-1]:.2g}" if result.lrs else ""
         summary = f"{len(result.lrs)} steps{span} ({ended})"
         self.query_one(LrPlot).plot(result.lrs, result.smoothed, result.suggestion)
-        self.query_one("#lr-close-button", Button).label = "Close [esc]"
+        self.query_one("#lr-close-button", Button).label = Text("Close [esc]")
         apply = self.query_one("#lr-apply", Static)
         if result.suggestion is None:
             self._status(f"{summary}; no suggestion: the smoothed loss never fell")
@@ -247,9 +250,8 @@ class LrFindScreen(ModalScreen[float | None]):
         self._status(f"{summary}; suggested lr {result.suggestion:.2g}")
         apply.update(
             Text(
-                f"a applies it: {self.applying} (now {printable(self.current)}). "
-                "The edit is unsaved until ctrl+s. The steepest descent is a start, not an "
-                "answer: usually about 10x below the loss's minimum."
+                f"a applies it: {self.applying} (now {printable(self.current)}); "
+                "unsaved until ctrl+s. A start, not an answer: see the curve."
             )
         )
         button = self.query_one("#lr-apply-button", Button)

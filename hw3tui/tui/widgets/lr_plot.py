@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+from hw3tui.results.lr_window import loss_window
+
 MARK = "red"
 
 
@@ -69,5 +71,8 @@ class LrPlot(PlotextPlot):
         step = max(1, math.ceil(len(decades) / 6))  # at most about 6 labels: 80 columns
         shown = decades[::step]
         plt.xticks([float(d) for d in shown], [f"1e{d:+03d}" for d in shown])
+        window = loss_window(ys)
+        if window is not None:  # as the PNG figure: the diverging tail would squash the descent
+            plt.ylim(*window)
         plt.xlabel("lr")
         self.refresh()

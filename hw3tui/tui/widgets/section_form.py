@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Static
@@ -54,7 +55,7 @@ class SectionForm(VerticalScroll):
         if spec.kind == "schedule":
             yield ScheduleEditor(spec)
             if spec.path == LR:  # the editor screen runs it (ctrl+l does the same)
-                yield Button("Find lr… [ctrl+l]", id="find-lr", compact=True)
+                yield Button(Text("Find lr… [ctrl+l]"), id="find-lr", compact=True)
             return
         yield PresetField(spec, self.document)
         if spec.kind in ("section", "optional"):
