@@ -23,7 +23,7 @@ from hw3tui.tui.screens.lr_find import LrFindScreen, read_result
 from hw3tui.tui.widgets.lr_plot import LrPlot
 from hw3tui.tui.widgets.schedule_editor import start_said, with_start
 
-CHILD_S = 300.0
+CHILD_S = 600.0
 """A child process imports torch and trains: slow on a busy machine."""
 LR = ("schedule", "lr")
 
@@ -131,7 +131,7 @@ def test_a_childs_json_with_nan_or_garbage_is_read_safely() -> None:
 def test_the_finder_runs_on_the_edited_preset_and_applies_its_suggestion(
     presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lr_find, "STEPS", 30)  # a shorter ramp: the same command
+    monkeypatch.setattr(lr_find, "STEPS", 20)  # a shorter ramp: the same command
 
     async def scenario() -> None:
         app = app_for(presets_dir, runs_dir)
