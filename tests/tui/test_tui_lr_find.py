@@ -138,7 +138,7 @@ def test_the_finder_runs_on_the_edited_preset_and_applies_its_suggestion(
         async with app.run_test(size=(100, 40)) as pilot:
             editor, finder = await open_finder(pilot, app)
             await wait_for(pilot, lambda: finder.child is not None, 10, "the child")
-            assert "Running the lr range test" in status_of(finder)
+            assert "Running 20 steps on a throwaway copy" in status_of(finder)
             await wait_for(pilot, lambda: finder.result or finder.failure, CHILD_S, "the curve")
             assert finder.failure is None
             result = finder.result

@@ -195,8 +195,8 @@ class LrFindScreen(ModalScreen[float | None]):
                 seconds = int(time.monotonic() - started)
                 said = _last_line(errors)
                 self._status(
-                    f"Running the lr range test ({STEPS} steps on a throwaway copy of the "
-                    f"model)… {seconds} s{'  ·  ' + said if said else ''}"
+                    f"Running {STEPS} steps on a throwaway copy… {seconds} s"
+                    f"{'  ·  ' + said if said else ''}"
                 )
                 await asyncio.sleep(POLL_S)
         finally:
