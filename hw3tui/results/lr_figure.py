@@ -3,11 +3,11 @@ marked. Plain numbers in, no torch: the engine measures, this draws."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from hw3tui.results.figures import Size, new_figure, plain, save_figure
+from hw3tui.results.lr_window import loss_window
 
 
 def lr_figure(
@@ -32,10 +32,9 @@ def lr_figure(
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss")
-    finite = [v for v in smoothed if math.isfinite(v)]
-    if finite:  # the diverging tail (up to 4x the minimum) would squash the part that matters
-        low, top = min(finite), max(finite[0] * 1.3, min(finite) * 1.5)
-        ax.set_ylim(low - 0.1 * (top - low) - 1e-9, top + 1e-9)
+    window = loss_window(smoothed)
+    if window is not None:
+        ax.set_ylim(*window)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     ax.set_title(plain(title, 80))

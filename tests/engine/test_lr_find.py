@@ -4,6 +4,7 @@ the job's model, optimizer and every random stream exactly as they were."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 import random
 from pathlib import Path
@@ -99,3 +100,19 @@ def test_the_command_prints_a_set_line_and_writes_the_figure(tmp_path: Path) -> 
     assert "runs in one process (not 2)" in result.output
     assert "--set schedule.lr=" in result.output or "no suggestion" in result.output
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_prints_the_curve_alone_on_stdout(tmp_path: Path) -> None:
+    """`--json`: what the TUI's lr finder reads (its child is this command): one JSON object on
+    stdout, the notes on stderr."""
+    result = CliRunner().invoke(
+        cli, ["lr-find", str(TINY), "--steps", "12", "--start", "1e-5", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    curve = json.loads(result.stdout)
+    assert curve["preset"] == "tiny" and curve["backbone"] == "resnet18"
+    assert len(curve["lrs"]) == len(curve["losses"]) == len(curve["smoothed"]) <= 12
+    assert curve["lrs"][0] == pytest.approx(1e-5)
+    assert curve["suggestion"] is None or curve["lrs"][0] <= curve["suggestion"] <= 10
+    assert isinstance(curve["diverged"], bool)
+    assert "drawing" in result.stderr

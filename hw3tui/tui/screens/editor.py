@@ -18,20 +18,22 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, OptionList, Static, TextArea
+from textual.widgets import Button, ContentSwitcher, Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from hw3tui.preset.models import Schedule
 from hw3tui.preset.schedule import describe, preview
+from hw3tui.preset.yamlio import flow
 from hw3tui.tui.document import MISSING, PresetDocument
 from hw3tui.tui.fields import SECTION_TITLES, section_help
 from hw3tui.tui.screens.choice import Choice, ChoiceScreen, confirm
+from hw3tui.tui.screens.lr_find import LrFindScreen
 from hw3tui.tui.screens.path_prompt import PathPrompt
 from hw3tui.tui.widgets.augment_preview import AugmentPreview
 from hw3tui.tui.widgets.field_help import FieldHelp
 from hw3tui.tui.widgets.preset_field import PresetField, lookup
 from hw3tui.tui.widgets.problem_list import ProblemList
-from hw3tui.tui.widgets.schedule_editor import ScheduleEditor
+from hw3tui.tui.widgets.schedule_editor import LR, ScheduleEditor, start_said, with_start
 from hw3tui.tui.widgets.section_form import SectionForm
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ class EditorScreen(Screen[None]):
         Binding("f2", "save_as", "Save as", priority=True),
         Binding("ctrl+d", "diff", "Diff", priority=True),
         Binding("ctrl+r", "run", "Run", priority=True),
+        Binding("ctrl+l", "find_lr", "Find lr", priority=True),
         Binding("escape", "back", "Back"),
     ]
 
@@ -358,3 +361,38 @@ class EditorScreen(Screen[None]):
                 return
         if document.path is not None:
             self.hw3.launch(document.path)
+
+    # ---- the lr finder ---------------------------------------------------------------------
+
+    @on(Button.Pressed, "#find-lr")
+    def _find_lr_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_find_lr()
+
+    def action_find_lr(self) -> None:
+        """The lr range test on the preset as edited (a child process), offering its suggestion."""
+        document = self.document
+        if document.problems:
+            first = document.problems[0]
+            self.notify(
+                f"Fix the preset's problems first ({first.field}: {first.message}).",
+                severity="error",
+            )
+            return
+        value = document.value(LR)
+        written = Schedule.model_fields["lr"].default if value is MISSING else value
+        screen = LrFindScreen(
+            document.text,
+            source=document.source,
+            current=flow(written),
+            applying=start_said(value, "schedule.lr"),
+        )
+        self.app.push_screen(screen, self._lr_found)
+
+    def _lr_found(self, lr: float | None) -> None:
+        if lr is None:
+            return
+        value = self.document.value(LR)
+        if self.document.set(LR, with_start(None if value is MISSING else value, lr)):
+            self._document_changed(skip_form=False)
+        self.notify(f"schedule.lr: the lr finder's {lr:.2g} (unsaved)")

@@ -30,6 +30,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("editor", "ctrl+s, F2", "save, save as (the file's comments are kept)"),
     ("", "ctrl+d", "diff against the file on disk or another preset"),
     ("", "ctrl+r", "run this preset"),
+    ("", "ctrl+l", "find an lr (hw3tui lr-find on the preset as edited); a applies it"),
     ("", "esc", "back (asks when there are unsaved edits)"),
     ("run", "c", "cancel the run (it saves its state; hw3tui resume continues it)"),
     ("", "d, e", "compare with another run; the run's preset"),

@@ -40,6 +40,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "plateau": ("start", "factor", "patience", "min", "max"),
 }
 
+LR: Loc = ("schedule", "lr")
+"""The field the lr finder offers to set."""
+
 PLACEHOLDERS = {
     "epochs": "0: 0.01, 15: 0.001",
     "values": "0.01, 0.01, 0.005",
@@ -70,6 +73,38 @@ def first_value(value: Any, default: Any) -> Any:
         return value[0] if value else default
     inner = value[form]
     return inner.get("start", default) if isinstance(inner, dict) else default
+
+
+def with_start(value: Any, start: float) -> Any:
+    """`value` with its first epoch's value set to `start`, the rest kept (the lr finder's apply).
+
+    A constant (or an unwritten or invalid one) becomes `start`; `{epoch: value}` gets epoch 0's;
+    a per-epoch list its first item; linear, cosine and plateau their `start`.
+    """
+    form = form_of(value)
+    if form == "by_epoch":
+        return {0: start, **{k: v for k, v in value.items() if k != 0}}
+    if form == "per_epoch":
+        return [start, *value[1:]]
+    if form in ("linear", "cosine", "plateau") and isinstance(value[form], dict):
+        return {form: {**value[form], "start": start}}
+    return start
+
+
+def start_said(value: Any, name: str) -> str:
+    """What `with_start` does to `value`, in words (`name`: the dotted key)."""
+    form = form_of(value)
+    if form == "by_epoch":
+        return f"sets epoch 0's value of {name}; the later epochs keep theirs"
+    if form == "per_epoch" and len(value) > 1:
+        return (
+            f"{name} is one value per epoch: sets the first epoch's; "
+            f"the other {len(value) - 1} keep theirs"
+        )
+    if form in ("linear", "cosine", "plateau") and isinstance(value[form], dict):
+        rest = "its end stays" if form != "plateau" else "its factor and patience stay"
+        return f"sets the {form} schedule's start; {rest}"
+    return f"sets {name} to it"
 
 
 class ScheduleEditor(Widget):
@@ -156,11 +191,14 @@ class ScheduleEditor(Widget):
 
     @property
     def help_text(self) -> str:
+        finder = ""
+        if self.spec.path == LR:
+            finder = " ctrl+l (or the button below) runs the lr finder (hw3tui lr-find) on it."
         return (
             f"[b]{self.spec.dotted}[/b]: {self.spec.help} (default: {shown(self.spec.default)}). "
             "Forms: a constant; {epoch: value} from epoch 0; one value per epoch; linear or "
             "cosine from start to end; plateau: ×factor after `patience` epochs without a "
-            "better val acc."
+            f"better val acc.{finder}"
         )
 
     def compose(self) -> ComposeResult:

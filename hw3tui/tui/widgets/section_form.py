@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from hw3tui.preset import Problem
 from hw3tui.tui.document import PresetDocument, problems_at
 from hw3tui.tui.fields import FieldSpec, section_fields, section_help
 from hw3tui.tui.widgets.augment_preview import AugmentPreview
 from hw3tui.tui.widgets.preset_field import PresetField, lookup
-from hw3tui.tui.widgets.schedule_editor import ScheduleEditor
+from hw3tui.tui.widgets.schedule_editor import LR, ScheduleEditor
 
 
 class SectionForm(VerticalScroll):
@@ -53,6 +54,8 @@ class SectionForm(VerticalScroll):
     def _field(self, spec: FieldSpec) -> ComposeResult:
         if spec.kind == "schedule":
             yield ScheduleEditor(spec)
+            if spec.path == LR:  # the editor screen runs it (ctrl+l does the same)
+                yield Button(Text("Find lr… [ctrl+l]"), id="find-lr", compact=True)
             return
         yield PresetField(spec, self.document)
         if spec.kind in ("section", "optional"):
