@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import COMMENTED
-from textual.widgets import DataTable
+from textual.widgets import Button, DataTable
 from tui_fakes import STARTED, tiny_text, write_run
 from tui_pilot import run, text_of, wait_for
 
@@ -290,6 +290,9 @@ def test_quitting_with_a_live_run_can_stop_it(runs_dir: Path) -> None:
                 await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
                 question = str(app.screen.question)  # type: ignore[attr-defined]
                 assert question == "1 run is still training: tiny-20260101-000000"
+                # each button shows the key that picks it (brackets are text, not markup)
+                labels = [str(button.label) for button in app.screen.query(Button)]
+                assert all(label.endswith("]") and " [" in label for label in labels), labels
                 await pilot.press("s")
                 await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
         assert engine.wait(timeout=30) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -74,7 +75,7 @@ class ChoiceScreen(ModalScreen[str | None]):
             with Horizontal():
                 for choice in self.choices:
                     yield Button(
-                        f"{choice.label} [{choice.key}]",
+                        Text(f"{choice.label} [{choice.key}]"),  # a str would be markup
                         id=f"choice-{choice.value}",
                         variant=choice.variant,
                     )
