@@ -29,14 +29,19 @@ from hw3tui.sweeps.model import Choice, HalvingPrune, IntRange, LogUniform, Medi
 if TYPE_CHECKING:
     import optuna
 
+    from hw3tui.sweeps.patience import Patience
+
 PRESET_AXIS = "preset"
 """The axis of a queue: which of its presets a trial runs."""
 VARIANT_AXIS = "variant"
 """The axis of an ablation: which of its `variants` a trial runs (by name)."""
 
 
-def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
-    """The sweep's study in its storage (created on first use)."""
+def open_study(
+    folder: SweepDir, loaded: LoadedSweep, patience: Patience | None = None
+) -> optuna.Study:
+    """The sweep's study in its storage (created on first use); with `patience`, a database's
+    every call waits out an outage (`hw3tui.sweeps.patience`)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -46,8 +51,13 @@ def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
         if sweep.method == "tpe"
         else optuna.samplers.RandomSampler(seed=sweep.seed)
     )
+    storage = storage_of(folder, loaded)
+    if patience is not None and isinstance(storage, str):
+        from hw3tui.sweeps.patience import PatientStorage
+
+        storage = PatientStorage(optuna.storages.get_storage(storage), patience)
     return optuna.create_study(
-        storage=storage_of(folder, loaded),
+        storage=storage,
         sampler=sampler,
         pruner=_pruner(loaded),
         study_name=folder.name,
