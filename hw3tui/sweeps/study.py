@@ -55,7 +55,9 @@ def open_study(
     if patience is not None and isinstance(storage, str):
         from hw3tui.sweeps.patience import PatientStorage
 
-        storage = PatientStorage(optuna.storages.get_storage(storage), patience)
+        # opening it waits too: `sweep resume` started while the server restarts
+        opened = patience.call("open", optuna.storages.get_storage, storage)
+        storage = PatientStorage(opened, patience)
     return optuna.create_study(
         storage=storage,
         sampler=sampler,
@@ -160,6 +162,31 @@ def enqueue_grid(
             return False
         study.enqueue_trial(params)
     return True
+
+
+RETRY_OF = "retry_of"
+"""The user attr of a trial queued by `sweep resume --retry-failed`: the number of the failed
+trial it runs again."""
+
+
+def retry_failed(study: optuna.Study) -> list[int]:
+    """Queue every failed trial again with its own values (so its own seed) as a new trial; the
+    numbers of the trials queued again. A trial retried once (by any worker) is not queued again
+    (its retry, if it failed too, is); pruned trials and a worker's surplus asks never are."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get(RETRY_OF) for t in trials}
+    again = []
+    for frozen in trials:
+        if frozen.state != optuna.trial.TrialState.FAIL or frozen.user_attrs.get("surplus"):
+            continue
+        params = dict(frozen.params or frozen.system_attrs.get("fixed_params") or {})
+        if frozen.number in retried or not params:
+            continue  # retried already, or failed before it had values: nothing to run again
+        study.enqueue_trial(params, user_attrs={RETRY_OF: frozen.number})
+        again.append(frozen.number)
+    return again
 
 
 def _point(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
