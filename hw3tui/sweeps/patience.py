@@ -249,4 +249,3 @@ class PatientStorage(BaseStorage):
 
     def check_trial_is_updatable(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("check_trial_is_updatable", *args, **kwargs)
-

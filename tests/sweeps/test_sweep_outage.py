@@ -108,7 +108,11 @@ def test_retry_failed_reruns_exactly_the_failed_trials_with_their_values(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "failed trials queued again: 1" in again.stdout
     rows = {r.trial: r for r in rows_of(Path("s"))}
-    assert sorted((n, r.state) for n, r in rows.items()) == [(0, "done"), (1, "failed"), (2, "done")]
+    assert sorted((n, r.state) for n, r in rows.items()) == [
+        (0, "done"),
+        (1, "failed"),
+        (2, "done"),
+    ]
     assert rows[2].params == rows[1].params  # the same values...
     assert rows[2].seed == rows[1].seed  # ...and the same seed
     assert sorted(p.name for p in Path("s", "runs").iterdir()) == [
@@ -155,8 +159,10 @@ def test_retry_failed_on_a_random_sweep_runs_beyond_its_planned_trials() -> None
 def test_retry_failed_goes_with_resume_only() -> None:
     result = CliRunner().invoke(cli, ["sweep", "x.yaml", "--retry-failed"])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1].endswith(
-        "--retry-failed goes with `hw3tui sweep resume DIR`"
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .endswith("--retry-failed goes with `hw3tui sweep resume DIR`")
     )
 
 
@@ -179,8 +185,8 @@ def test_the_server_stopped_10_s_mid_sweep_loses_nothing(
 ) -> None:
     two_trials()
     sweep = subprocess.Popen(
-        [sys.executable, "-m", "hw3tui", "sweep", "two.yaml", "--sweep-dir", "s"]
-        + ["--storage", postgres_url],
+        [sys.executable, "-m", "hw3tui", "sweep", "two.yaml", "--sweep-dir", "s", "--storage"]
+        + [postgres_url],
         env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
