@@ -184,9 +184,9 @@ def test_the_server_stopped_10_s_mid_sweep_loses_nothing(
     postgres_url: str, postgres_server: PostgresServer
 ) -> None:
     two_trials()
+    args = ["sweep", "two.yaml", "--sweep-dir", "s", "--storage", postgres_url]
     sweep = subprocess.Popen(
-        [sys.executable, "-m", "hw3tui", "sweep", "two.yaml", "--sweep-dir", "s", "--storage"]
-        + [postgres_url],
+        [sys.executable, "-m", "hw3tui", *args],
         env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
