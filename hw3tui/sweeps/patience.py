@@ -13,8 +13,8 @@ stops with `DatabaseAway` (one line naming the database), its trials left runnin
 Unreachable, as Optuna 5.1's RDB storage shows it (tried with the server stopped): every call on
 a storage already open raises `optuna.exceptions.StorageInternalError` whose cause is a
 `sqlalchemy.exc.OperationalError` (psycopg's `OperationalError` or `AdminShutdown` below it);
-opening one raises the bare `OperationalError`. Nothing else is retried: a bad value or a broken
-schema fails at once, as before.
+opening one raises the bare `OperationalError` (not waited for: a wrong URL or password at the
+start is said at once). Nothing else is retried: a bad value or a broken schema fails at once.
 
 Only a database URL's storage is wrapped: the journal file in the sweep folder has no outage.
 """

@@ -55,9 +55,8 @@ def open_study(
     if patience is not None and isinstance(storage, str):
         from hw3tui.sweeps.patience import PatientStorage
 
-        # opening it waits too: `sweep resume` started while the server restarts
-        opened = patience.call("open", optuna.storages.get_storage, storage)
-        storage = PatientStorage(opened, patience)
+        # opening it does not wait: a wrong URL or password is said at once (the URL checks)
+        storage = PatientStorage(optuna.storages.get_storage(storage), patience)
     return optuna.create_study(
         storage=storage,
         sampler=sampler,
