@@ -52,10 +52,11 @@ def open_study(
         else optuna.samplers.RandomSampler(seed=sweep.seed)
     )
     storage = storage_of(folder, loaded)
-    if patience is not None and isinstance(storage, str):
+    if patience is not None and loaded.sweep.storage:  # a database (a URL or its RDBStorage)
         from hw3tui.sweeps.patience import PatientStorage
 
-        # opening it does not wait: a wrong URL or password is said at once (the URL checks)
+        # opening it does not wait: a wrong URL or password is said at once (the URL checks);
+        # get_storage adds Optuna's cache in front of an RDB storage, as create_study would
         storage = PatientStorage(optuna.storages.get_storage(storage), patience)
     return optuna.create_study(
         storage=storage,
