@@ -62,25 +62,37 @@ if TYPE_CHECKING:
     help="Print one `hw3tui run` command per trial (for a cluster's job arrays) of a sweep file or "
     "a sweep folder; start nothing. A grid has at most 100,000 trials.",
 )
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="With `resume`: queue every failed trial again, same values and seed, as a new trial "
+    "(pruned trials stay pruned; a trial retried once is not retried again).",
+)
 def sweep(
     files: tuple[str, ...],
     sweep_dir: Path | None,
     overrides: tuple[str, ...],
     storage: str | None,
     print_commands: bool,
+    retry_failed: bool,
 ) -> None:
     """Run a sweep FILE, or a queue of presets (FILE... given instead of a sweep file).
 
     `hw3tui sweep resume DIR` continues the sweep in DIR: finished trials are never rerun, a
     trial that was running is continued with `hw3tui resume`; run it on several machines (a
     shared folder, or --storage) and each is a worker that claims the next trial.
+    `hw3tui sweep resume DIR --retry-failed` first queues the failed trials again as new ones.
     A grid has at most 100,000 trials (the product of its axes' lengths), like `trials`.
-    Exit codes: 0 every trial ended (done, pruned or failed), 2 bad sweep file, 130 Ctrl-C
+    A database that goes away is waited for (up to 10 minutes; the trials keep training).
+    Exit codes: 0 every trial ended (done, pruned or failed), 1 the database stayed unreachable
+    (trials keep running; `hw3tui sweep resume DIR` continues), 2 bad sweep file, 130 Ctrl-C
     (running trials cancelled cleanly; `hw3tui sweep resume DIR` continues).
     """
+    if retry_failed and files[0] != "resume":
+        raise BadInput("--retry-failed goes with `hw3tui sweep resume DIR`")
     if files[0] == "resume":
         if len(files) != 2 or overrides or storage or sweep_dir or print_commands:
-            raise BadInput("usage: hw3tui sweep resume DIR (no other options)")
+            raise BadInput("usage: hw3tui sweep resume DIR [--retry-failed] (no other options)")
         folder = SweepDir(Path(files[1]))
         loaded = _load_frozen(folder)
         if loaded.sweep.storage:  # before a worker marks the folder: one line, exit 2
@@ -97,7 +109,7 @@ def sweep(
             _print_commands(loaded, sweep_dir)
             return
         folder, loaded = _new_folder(_frozen_storage(loaded, files, storage), sweep_dir)
-    _run(folder, loaded)
+    _run(folder, loaded, retry_failed=retry_failed)
 
 
 @click.command()
@@ -197,8 +209,9 @@ def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, 
     return folder, loaded
 
 
-def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
+def _run(folder: SweepDir, loaded: LoadedSweep, *, retry_failed: bool = False) -> None:
     from hw3tui.sweeps.gpus import slots
+    from hw3tui.sweeps.patience import DatabaseAway
     from hw3tui.sweeps.runner import Worker
 
     places = slots(loaded.sweep.parallel)
@@ -210,7 +223,9 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
     with hold_worker(folder.path):  # `hw3tui sweeps` and the TUI see it live; the TUI stops it
         try:
             # the study first: one that is not this sweep's is refused before anything is said
-            worker = Worker(folder, loaded, places, say=lambda line: click.echo(line))
+            worker = Worker(
+                folder, loaded, places, say=lambda line: click.echo(line), retry_failed=retry_failed
+            )
             click.echo(
                 f"sweep {folder.path}: {sweep_model.planned()} trials{seeds} ({sweep_model.method}"
                 f"{prune}), {len(places.gpus)} at once ({places.how})"
@@ -218,6 +233,10 @@ def _run(folder: SweepDir, loaded: LoadedSweep) -> None:
             finished = worker.run()
         except KeyboardInterrupt:  # before the worker's own handler (opening the study)
             finished = False
+        except DatabaseAway as exc:  # one line; the trials keep running, resume adopts them
+            where = f"`hw3tui sweep resume {folder.path}` continues once it is back"
+            click.echo(printable(f"{exc}; {where}"), err=True)
+            sys.exit(exits.CANCELLED if exc.interrupted else exits.FAILED)
     axes, rows = read_leaderboard(folder)
     if sweep_model.repeat > 1:
         from hw3tui.results.verdicts import higher_is_better

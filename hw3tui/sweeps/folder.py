@@ -275,7 +275,7 @@ def summarize_sweep(folder: SweepDir) -> SweepSummary | None:
     live = bool(live_workers(folder.path)) or any(
         RunDir(folder.path / r.run).is_live() for r in rows if r.state == "running"
     )
-    planned = sweep.planned_runs()
+    planned = max(sweep.planned_runs(), len(rows))  # failed runs queued again come on top
     state = RunState.RUNNING if live else (RunState.DONE if ended >= planned else RunState.STOPPED)
     with_value = [r for r in rows if r.value is not None]
     monitor = "val_acc"

@@ -43,13 +43,17 @@ from hw3tui.sweeps.configs import ConfigRow, config_rows, write_configs
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.folder import ENDED, Row, SweepDir, ranked, write_best, write_leaderboard
 from hw3tui.sweeps.gpus import Slots
+from hw3tui.sweeps.patience import DatabaseAway, Patience
 from hw3tui.sweeps.probe import probe_runtime
+from hw3tui.sweeps.storage import shown as shown_url
 from hw3tui.sweeps.study import (
     PRESET_AXIS,
+    RETRY_OF,
     VARIANT_AXIS,
     enqueue_grid,
     first_worker,
     open_study,
+    retry_failed,
     shown,
     suggest,
 )
@@ -117,35 +121,68 @@ def _interruptible() -> Iterator[list[bool]]:
 class Worker:
     """Runs a sweep's trials until none is left to claim; several may share one sweep."""
 
-    def __init__(self, folder: SweepDir, loaded: LoadedSweep, slots: Slots, say: Say) -> None:
+    def __init__(
+        self,
+        folder: SweepDir,
+        loaded: LoadedSweep,
+        slots: Slots,
+        say: Say,
+        *,
+        retry_failed: bool = False,
+    ) -> None:
         self.folder = folder
         self.loaded = loaded
         self.slots = slots
+        self.retry_failed = retry_failed
         # a trial line quotes axis values and paths from the sweep file: escaped for every face
         self.say: Say = lambda line: say(printable(line))
-        self.study = open_study(folder, loaded)
+        url = loaded.sweep.storage
+        # a database may go away for a while (a restart): every call waits for it to come back
+        self.patience = Patience(shown_url(url), self.say) if url else None
+        self.study = open_study(folder, loaded, self.patience)
         self.active: dict[int, Active] = {}
 
     def run(self) -> bool:
-        """Work until every trial has ended (True) or Ctrl-C (False: cancelled, resumable)."""
+        """Work until every trial has ended (True) or Ctrl-C (False: cancelled, resumable).
+
+        Raises `DatabaseAway` when the database stayed unreachable past the limit: the trials
+        keep running, their claims are let go, and `sweep resume` adopts them."""
         with _interruptible() as interrupted:
-            with first_worker(self.folder):  # Ctrl-C stops it between two trials: resumable
-                if not enqueue_grid(self.study, self.loaded, stop=lambda: interrupted[0]):
-                    self.publish()
+            if self.patience is not None:
+                self.patience.stop = lambda: interrupted[0]
+            try:
+                return self._work(interrupted)
+            except DatabaseAway as exc:
+                if exc.interrupted:  # Ctrl-C while waiting for the database
+                    self._cancel_all(publish=False)
                     return False
-                # one runtime measurement for all trials; the next worker waits, reads the cache
-                probe_runtime(self.loaded, self.slots.env(0), self.say, lambda: interrupted[0])
-            self.publish()
-            while True:
-                if interrupted[0]:
-                    self._cancel_all()
-                    return False
-                self._fill()
-                if not self.active:
-                    return True
-                for active in list(self.active.values()):
-                    self._watch(active)
-                time.sleep(POLL_S)
+                for active in self.active.values():
+                    active.claim.close()
+                self.active.clear()
+                raise
+
+    def _work(self, interrupted: list[bool]) -> bool:
+        with first_worker(self.folder):  # Ctrl-C stops it between two trials: resumable
+            if self.retry_failed:
+                again = retry_failed(self.study)
+                listed = ", ".join(str(n) for n in again)
+                self.say(f"failed trials queued again: {listed or 'none'}")
+            if not enqueue_grid(self.study, self.loaded, stop=lambda: interrupted[0]):
+                self.publish()
+                return False
+            # one runtime measurement for all trials; the next worker waits, reads the cache
+            probe_runtime(self.loaded, self.slots.env(0), self.say, lambda: interrupted[0])
+        self.publish()
+        while True:
+            if interrupted[0]:
+                self._cancel_all()
+                return False
+            self._fill()
+            if not self.active:
+                return True
+            for active in list(self.active.values()):
+                self._watch(active)
+            time.sleep(POLL_S)
 
     # ---- claiming ---------------------------------------------------------------------------
 
@@ -180,16 +217,18 @@ class Worker:
         trials = [t for t in self.study.get_trials(deepcopy=False) if not _surplus(t)]
         grid = self.loaded.sweep.method == "grid"
         waiting = [t for t in trials if t.state == optuna.trial.TrialState.WAITING]
-        if (grid and not waiting) or (not grid and len(trials) >= self.loaded.sweep.planned()):
+        # random and tpe draw `planned()` trials; failed ones queued again come on top of them
+        drawn = [t for t in trials if RETRY_OF not in t.user_attrs]
+        if not waiting and (grid or len(drawn) >= self.loaded.sweep.planned()):
             return False
         trial = self.study.ask()
-        earlier = [t for t in trials if t.number < trial.number]
+        earlier = [t for t in drawn if t.number < trial.number]
         queued = any(
             "fixed_params" in t.system_attrs
             for t in self.study.get_trials(deepcopy=False)
             if t.number == trial.number
         )
-        if (grid and not queued) or (not grid and len(earlier) >= self.loaded.sweep.planned()):
+        if not queued and (grid or len(earlier) >= self.loaded.sweep.planned()):
             # another worker took the last trial between our look and our ask: not a trial
             trial.set_user_attr("surplus", True)
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -250,6 +289,9 @@ class Worker:
         label = _label(active.start, active.params, self.loaded)
         if self.loaded.sweep.repeat > 1:
             label += f" seed {self.loaded.seed_of(active.start, active.params, active.k)}"
+        retry = active.trial.user_attrs.get(RETRY_OF)
+        if isinstance(retry, int) and not adopted:
+            label += f", a retry of failed trial {retry}"
         if run.is_live():
             self.say(f"trial {number} running ({label}): watching it again")
         elif status is not None and status.state in ("done", "failed"):
@@ -333,9 +375,9 @@ class Worker:
             return None
         return float(value)
 
-    def _cancel_all(self) -> None:
+    def _cancel_all(self, *, publish: bool = True) -> None:
         """Ctrl-C: cancel every trial cleanly; they stay running in the study, so `sweep resume`
-        continues each with `hw3tui resume`."""
+        continues each with `hw3tui resume` (`publish=False`: the database is away)."""
         for active in self.active.values():
             self.say(f"trial {active.number}: cancelling (resumable)")
             active.stop()
@@ -345,7 +387,8 @@ class Worker:
         for active in self.active.values():
             active.claim.close()
         self.active.clear()
-        self.publish()
+        if publish:
+            self.publish()
 
     # ---- what the sweep folder shows ----------------------------------------------------------
 
@@ -473,7 +516,8 @@ def _label(start: str, params: dict[str, Any], loaded: LoadedSweep) -> str:
 def _ended_line(number: int, rows: list[Row], loaded: LoadedSweep) -> str:
     """`trial 3 done: val_acc 0.8750 at epoch 2 · 4/4 ended · top: #3 0.8750, #1 0.8333`; with
     repeats, the configuration's mean ± std over its seeds and the top by mean."""
-    monitor, planned = loaded.monitor, loaded.sweep.planned()
+    # failed trials queued again (`--retry-failed`) are rows beyond the planned count
+    monitor, planned = loaded.monitor, max(loaded.sweep.planned(), len({r.trial for r in rows}))
     mine = [r for r in rows if r.trial == number]
     state = next((r.state for r in mine if r.state != "done"), "done")
     ended = len({r.trial for r in rows if r.state in ENDED} - _unended(rows))

@@ -33,14 +33,19 @@ from hw3tui.untrusted import printable
 if TYPE_CHECKING:
     import optuna
 
+    from hw3tui.sweeps.patience import Patience
+
 PRESET_AXIS = "preset"
 """The axis of a queue: which of its presets a trial runs."""
 VARIANT_AXIS = "variant"
 """The axis of an ablation: which of its `variants` a trial runs (by name)."""
 
 
-def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
-    """The sweep's own study in its storage, made (and marked as this sweep's) on first use.
+def open_study(
+    folder: SweepDir, loaded: LoadedSweep, patience: Patience | None = None
+) -> optuna.Study:
+    """The sweep's own study in its storage, made (and marked as this sweep's) on first use;
+    with `patience`, a database's every call waits out an outage (`hw3tui.sweeps.patience`).
 
     `StorageError` (exit 2) for a study another sweep made (its mark is not this sweep.yaml's
     `fingerprint`), and for a study missing from the storage once the sweep has trials (a
@@ -56,6 +61,12 @@ def open_study(folder: SweepDir, loaded: LoadedSweep) -> optuna.Study:
         else optuna.samplers.RandomSampler(seed=sweep.seed)
     )
     storage = storage_of(folder, loaded)
+    if patience is not None and sweep.storage:  # a database (a URL or its RDBStorage)
+        from hw3tui.sweeps.patience import PatientStorage
+
+        # opening it does not wait: a wrong URL or password is said at once (the URL checks);
+        # get_storage adds Optuna's cache in front of an RDB storage, as create_study would
+        storage = PatientStorage(optuna.storages.get_storage(storage), patience)
     name, mine = study_name(folder, sweep), fingerprint(loaded.text)
     where = shown_url(sweep.storage) if sweep.storage else str(folder.journal)
     opened = {"storage": storage, "sampler": sampler, "pruner": _pruner(loaded)}
@@ -186,6 +197,31 @@ def enqueue_grid(
             return False
         study.enqueue_trial(params)
     return True
+
+
+RETRY_OF = "retry_of"
+"""The user attr of a trial queued by `sweep resume --retry-failed`: the number of the failed
+trial it runs again."""
+
+
+def retry_failed(study: optuna.Study) -> list[int]:
+    """Queue every failed trial again with its own values (so its own seed) as a new trial; the
+    numbers of the trials queued again. A trial retried once (by any worker) is not queued again
+    (its retry, if it failed too, is); pruned trials and a worker's surplus asks never are."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get(RETRY_OF) for t in trials}
+    again = []
+    for frozen in trials:
+        if frozen.state != optuna.trial.TrialState.FAIL or frozen.user_attrs.get("surplus"):
+            continue
+        params = dict(frozen.params or frozen.system_attrs.get("fixed_params") or {})
+        if frozen.number in retried or not params:
+            continue  # retried already, or failed before it had values: nothing to run again
+        study.enqueue_trial(params, user_attrs={RETRY_OF: frozen.number})
+        again.append(frozen.number)
+    return again
 
 
 def _point(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -64,3 +64,20 @@ def test_sweeps_lists_only_sweep_folders(tmp_path: Path) -> None:
         3,
     )
     assert Path(summary.path) == folder.path
+
+
+def test_failed_trials_queued_again_count_on_top_of_the_planned_ones(tmp_path: Path) -> None:
+    folder = SweepDir.create(tmp_path, "s")
+    folder.sweep_file.write_text("name: s\nbase: quickstart\naxes:\n  seed: [1, 2]\n")
+    done = Row(0, "done", 0.5, 1, "runs/trial-000", {"seed": "1"})
+    failed = Row(1, "failed", None, None, "runs/trial-001", {"seed": "2"})
+    retry = Row(2, "waiting", None, None, "runs/trial-002", {"seed": "2"})  # --retry-failed
+
+    write_leaderboard(folder, [done, failed, retry], ["seed"])
+    (waiting,) = list_sweeps(tmp_path)
+    again = Row(2, "done", 0.6, 1, "runs/trial-002", {"seed": "2"})
+    write_leaderboard(folder, [done, failed, again], ["seed"])
+    (ended,) = list_sweeps(tmp_path)
+
+    assert (waiting.state, waiting.ended, waiting.planned) == ("stopped", 2, 3)
+    assert (ended.state, ended.ended, ended.planned) == ("done", 3, 3)
