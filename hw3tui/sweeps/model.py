@@ -236,6 +236,11 @@ class Sweep(Section):
     storage: str | None = None
     """Optuna storage URL shared by workers on several machines (e.g. `postgresql://...`);
     default: a journal file in the sweep folder (works on a shared filesystem)."""
+    runs: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    """Where the trials' run folders go (default: `runs` inside the sweep folder); made
+    absolute (relative to this sweep file) when the sweep starts. The one folder that workers on
+    several machines must share: each machine's sweep folder holds only its own copy of
+    sweep.yaml and its leaderboard. A new sweep refuses a folder that already holds runs."""
     parallel: Literal["auto"] | Annotated[Whole, Field(ge=1, le=1024)] = "auto"
     """Trials at once on this machine: `auto` is one per GPU (each pinned to its GPU with
     CUDA_VISIBLE_DEVICES), 1 without a GPU."""
@@ -256,6 +261,13 @@ class Sweep(Section):
     @classmethod
     def _dotted_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
         return dotted_paths(value)
+
+    @field_validator("runs")
+    @classmethod
+    def _a_path(cls, value: str | None) -> str | None:
+        if value is not None and ("\0" in value or not value.strip()):
+            raise ValueError("expected a folder path")
+        return value
 
     @field_validator("variants")
     @classmethod
