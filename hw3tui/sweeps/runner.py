@@ -127,7 +127,7 @@ class Worker:
         self.slots = slots
         # a trial line quotes axis values and paths from the sweep file: escaped for every face
         self.say: Say = lambda line: say(printable(line))
-        self.study = open_study(folder, loaded)
+        self.study = _opened(folder, loaded)
         self.active: dict[int, Active] = {}
         self._copies: Counter[tuple[tuple[str, str], ...]] | None = None
 
@@ -419,6 +419,22 @@ class Worker:
                     )
                 write_best(self.folder, with_result(text, lines))
         return rows
+
+
+def _opened(folder: SweepDir, loaded: LoadedSweep, tries: int = 5) -> optuna.Study:
+    """The sweep's study, opened under the setup lock: workers starting together on a fresh
+    database (a job array) would each create its tables, and all but one fail on a duplicate
+    name. Where the lock does not reach the other machine, a creation that lost that race is
+    tried again: the winner's tables are there by then."""
+    import sqlalchemy.exc
+
+    for attempt in range(tries - 1):
+        with contextlib.suppress(sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            with first_worker(folder):
+                return open_study(folder, loaded)
+        time.sleep(1.0 + attempt)
+    with first_worker(folder):
+        return open_study(folder, loaded)
 
 
 def publish_ablation(folder: SweepDir, rows: list[Row], loaded: LoadedSweep) -> None:

@@ -50,6 +50,7 @@ def worker(*args: str, cwd: Path) -> subprocess.Popen[str]:
 
 def finish(*workers: subprocess.Popen[str]) -> list[str]:
     outputs = [w.communicate(timeout=900)[0] for w in workers]
+    print(*outputs, sep="\n-----\n")
     assert [w.returncode for w in workers] == [0] * len(workers), outputs
     return outputs
 
