@@ -429,9 +429,9 @@ def _opened(folder: SweepDir, loaded: LoadedSweep, tries: int = 5) -> optuna.Stu
     import sqlalchemy.exc
 
     for attempt in range(tries - 1):
-        with contextlib.suppress(sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            with first_worker(folder):
-                return open_study(folder, loaded)
+        lost = (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)
+        with contextlib.suppress(*lost), first_worker(folder):
+            return open_study(folder, loaded)
         time.sleep(1.0 + attempt)
     with first_worker(folder):
         return open_study(folder, loaded)

@@ -50,7 +50,6 @@ def worker(*args: str, cwd: Path) -> subprocess.Popen[str]:
 
 def finish(*workers: subprocess.Popen[str]) -> list[str]:
     outputs = [w.communicate(timeout=900)[0] for w in workers]
-    print(*outputs, sep="\n-----\n")
     assert [w.returncode for w in workers] == [0] * len(workers), outputs
     return outputs
 
@@ -245,9 +244,10 @@ def before_sbatch(script: str) -> str:
 def shell(command: str, cwd: Path, task: int) -> subprocess.Popen[str]:
     """`command` in bash as SLURM array task `task` would run it, `hw3tui` on the PATH."""
     shim = cwd / "bin"
-    shim.mkdir(exist_ok=True)
-    (shim / "hw3tui").write_text(f'#!/bin/sh\nexec {sys.executable} -m hw3tui "$@"\n')
-    (shim / "hw3tui").chmod(0o755)
+    if not shim.is_dir():  # written once: another task may be running it
+        shim.mkdir()
+        (shim / "hw3tui").write_text(f'#!/bin/sh\nexec {sys.executable} -m hw3tui "$@"\n')
+        (shim / "hw3tui").chmod(0o755)
     environment = child_env() | {"SLURM_ARRAY_TASK_ID": str(task)}
     environment["PATH"] = f"{shim}{os.pathsep}{environment['PATH']}"
     return subprocess.Popen(
@@ -277,6 +277,7 @@ def test_the_readme_slurm_job_array_tasks_run_the_sweep(tmp_path: Path, postgres
         assert sum(e["type"] == "run_start" for e in events) == 1
 
     # the --print-commands form: task 1 runs the grid's second combination with `hw3tui run`
+    (tmp_path / "other").mkdir()  # the cluster's shared folder
     finish(shell(before_sbatch(commands), tmp_path, 0))
     finish(shell(commands, tmp_path, 1))
     run = RunDir(tmp_path / "other" / "sweeps" / "grid" / "runs" / "trial-001")
