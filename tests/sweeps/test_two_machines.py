@@ -121,6 +121,9 @@ def test_two_machines_on_postgresql_run_each_trial_once(
     a, b, runs = postgres_two_workers
 
     each_trial_once(runs)
+    for number in range(4):
+        events = RunDir(runs / f"trial-{number:03d}").events()
+        assert sum(e["type"] == "run_start" for e in events) == 1
     assert not (b / "runs").exists()  # machine B's folder: its sweep.yaml and leaderboard
     for folder in (a, b):
         _, rows = read_leaderboard(SweepDir(folder))
