@@ -285,3 +285,42 @@ def test_the_readme_slurm_job_array_tasks_run_the_sweep(tmp_path: Path, postgres
     finish(shell(commands, tmp_path, 1))
     run = RunDir(tmp_path / "other" / "sweeps" / "grid" / "runs" / "trial-001")
     assert getattr(run.read_status(), "state", None) == "done"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "runs: [a, b]\n",
+        "runs: ''\n",
+        'runs: "x\\0y"\n',
+        "runs: {\n",  # not YAML
+        "runs: &a [*a]\n",
+        "\xff\xfe runs: x\n",
+    ],
+)
+def test_a_hostile_sweep_yaml_means_the_default_runs_folder(tmp_path: Path, text: str) -> None:
+    (tmp_path / "sweep.yaml").write_bytes(text.encode("utf-8", "surrogateescape"))
+    assert SweepDir(tmp_path).runs_dir == tmp_path / "runs"
+
+
+def test_a_relative_runs_is_frozen_absolute_and_a_sweep_folder_names_its_shared_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hw3tui.commands.targets import runs_of, sweeps_of
+
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "grid.yaml").write_text(GRID + "runs: ../shared/runs\n")
+    monkeypatch.chdir(tmp_path)
+    loaded = load_sweep(Path("files/grid.yaml"))
+    shared = tmp_path / "shared" / "runs"
+    assert loaded.sweep.runs == str(shared)
+    assert f"runs: {shared}" in loaded.text
+
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "sweep.yaml").write_text(loaded.text)
+    trial = RunDir(shared / "trial-000")
+    trial.path.mkdir(parents=True)
+    trial.preset_file.write_text(TINY.read_text())
+    assert SweepDir(Path("b")).run_of(0).path == trial.path
+    assert sweeps_of(("b",), None) == [Path("b")]
+    assert [r.path for r in runs_of(("b",), None)] == [trial.path]
