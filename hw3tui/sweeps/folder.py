@@ -4,7 +4,8 @@ sweeps/<name>-<YYYYmmdd-HHMMSS>/
   sweep.yaml        the sweep file, frozen (base absolute, --set merged into `set`)
   optuna.journal    the study (Optuna's journal file storage), unless `storage` is a URL
   runs/trial-NNN/   one ordinary run folder per trial (with `repeat: N`, one per seed:
-                    runs/trial-NNN-s0 .. trial-NNN-s<N-1>, seed = the preset's seed + k)
+                    runs/trial-NNN-s0 .. trial-NNN-s<N-1>, seed = the preset's seed + k);
+                    sweep.yaml's `runs` puts them elsewhere (the folder several machines share)
   leaderboard.csv   trial,state,value,epoch,run,config,seed,<one column per axis>; best first
   configs.csv       one row per configuration (hw3tui.sweeps.configs); best mean first
   best.yaml         the best configuration's complete preset (seed k = 0), with its result header
