@@ -198,15 +198,37 @@ def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, 
                     f"--sweep-dir {sweep_dir}: already holds a sweep; "
                     f"`hw3tui sweep resume {sweep_dir}` continues it"
                 )
-            (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
+            _check_runs(loaded)
+            sweep_dir.mkdir(parents=True, exist_ok=True)
             folder = SweepDir(sweep_dir)
         else:
+            _check_runs(loaded)
             folder = SweepDir.create(DEFAULT_SWEEPS_DIR, loaded.sweep.name)
         loaded = with_study(loaded, folder.name)
         write_text_atomic(folder.sweep_file, loaded.text)
+        folder.runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create the sweep folder: {exc}") from None
     return folder, loaded
+
+
+def _check_runs(loaded: LoadedSweep) -> None:
+    """A new sweep's `runs` folder (absolute once frozen) holds no other sweep's trials: two
+    sweeps' trial-000 in one folder would be one run folder."""
+    if loaded.sweep.runs is None:
+        return
+    runs = Path(loaded.sweep.runs)
+    try:
+        held = runs.is_dir() and any(not p.name.startswith(".") for p in runs.iterdir())
+    except OSError as exc:
+        raise BadInput(f"runs {runs}: cannot read: {exc}") from None
+    if runs.exists() and not runs.is_dir():
+        raise BadInput(f"runs {printable(str(runs))}: not a folder")
+    if held:
+        raise BadInput(
+            f"runs {printable(str(runs))}: already holds runs (of another sweep?); give each "
+            "sweep its own folder (`hw3tui sweep resume DIR` continues a sweep)"
+        )
 
 
 def _run(folder: SweepDir, loaded: LoadedSweep, *, retry_failed: bool = False) -> None:
@@ -270,7 +292,8 @@ def _print_commands(loaded: LoadedSweep, sweep_dir: Path | None) -> None:
     """One `hw3tui run` per trial: a grid's combinations, or random draws from the sampler."""
     import shlex
 
-    folder = SweepDir(sweep_dir or DEFAULT_SWEEPS_DIR / loaded.sweep.name)
+    runs = Path(loaded.sweep.runs) if loaded.sweep.runs else None
+    folder = SweepDir(sweep_dir or DEFAULT_SWEEPS_DIR / loaded.sweep.name, runs)
     if loaded.sweep.method != "grid":
         click.echo(
             f"# {loaded.sweep.planned()} random draws ({loaded.sweep.method} learns from finished "

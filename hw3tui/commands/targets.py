@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hw3tui.errors import BadInput
 from hw3tui.runs import DEFAULT_RUNS_DIR, RunDir, find_run
+from hw3tui.sweeps.folder import SweepDir
 
 
 def runs_of(targets: tuple[str, ...], runs_dir: Path | None) -> list[RunDir]:
@@ -18,7 +19,7 @@ def runs_of(targets: tuple[str, ...], runs_dir: Path | None) -> list[RunDir]:
         if run is not None:
             runs.append(run)
             continue
-        trials = Path(target) / "runs"
+        trials = SweepDir(Path(target)).runs_dir  # sweep.yaml's `runs`, maybe shared
         found = [find_run(p, where) for p in sorted(trials.iterdir())] if trials.is_dir() else []
         sweep = [r for r in found if r is not None]
         if not sweep:
@@ -39,6 +40,6 @@ def sweeps_of(targets: tuple[str, ...], runs_dir: Path | None) -> list[Path]:
         Path(t)
         for t in targets
         if find_run(t, where) is None
-        and (Path(t) / "runs").is_dir()
         and (Path(t) / "sweep.yaml").is_file()
+        and SweepDir(Path(t)).runs_dir.is_dir()
     ]

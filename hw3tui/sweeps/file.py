@@ -10,6 +10,7 @@ axis. Nothing here imports Optuna.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -195,9 +196,15 @@ def check_sweep_text(
     key = "base" if sweep.base is not None else "presets"
     start: str | list[str] = starts[0] if key == "base" else list(starts)
     text = set_in_text(text, (key,), start, source)
+    edits: dict[str, Any] = {"set": fixed, key: start}
+    if sweep.runs is not None and not Path(sweep.runs).is_absolute():
+        # absolute as written (no symlinks resolved): a shared mount has the same path on
+        # every machine, its target need not
+        edits["runs"] = os.path.normpath((folder / sweep.runs).absolute())
+        text = set_in_text(text, ("runs",), edits["runs"], source)
     # the model of the text just written, without parsing it again (a big grid's file takes
     # a YAML parser long): the same edits made on the plain data
-    frozen = Sweep.model_validate({**plain, "set": fixed, key: start})
+    frozen = Sweep.model_validate({**plain, **edits})
     loaded = LoadedSweep(frozen, text, source, starts)
     return _checked(loaded, document)
 

@@ -4,7 +4,8 @@ sweeps/<name>-<YYYYmmdd-HHMMSS>/
   sweep.yaml        the sweep file, frozen (base absolute, --set merged into `set`)
   optuna.journal    the study (Optuna's journal file storage), unless `storage` is a URL
   runs/trial-NNN/   one ordinary run folder per trial (with `repeat: N`, one per seed:
-                    runs/trial-NNN-s0 .. trial-NNN-s<N-1>, seed = the preset's seed + k)
+                    runs/trial-NNN-s0 .. trial-NNN-s<N-1>, seed = the preset's seed + k);
+                    sweep.yaml's `runs` puts them elsewhere (the folder several machines share)
   leaderboard.csv   trial,state,value,epoch,run,config,seed,<one column per axis>; best first
   configs.csv       one row per configuration (hw3tui.sweeps.configs); best mean first
   best.yaml         the best configuration's complete preset (seed k = 0), with its result header
@@ -21,6 +22,7 @@ import fcntl
 import io
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +48,10 @@ OLD_COLUMNS = COLUMNS[:5]
 class SweepDir:
     """Paths of one sweep folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, runs: Path | None = None) -> None:
         self.path = path
+        self._runs = runs
+        """The trials' run folders' parent when known (`runs_dir` reads it from sweep.yaml)."""
 
     @property
     def name(self) -> str:
@@ -63,7 +67,28 @@ class SweepDir:
 
     @property
     def runs_dir(self) -> Path:
-        return self.path / "runs"
+        """Where the trials' run folders are: sweep.yaml's `runs` (shared by the machines of a
+        sweep), else `runs` in the sweep folder; read once."""
+        if self._runs is None:
+            found = runs_setting(self.sweep_file)
+            if found is None:
+                return self.path / "runs"  # no sweep.yaml yet: asked again once there is one
+            self._runs = self.path / found if found else self.path / "runs"
+        return self._runs
+
+    @property
+    def setup_lock(self) -> Path:
+        """The file workers lock while they set the study up: in the run folders' parent, the
+        one folder every machine of the sweep shares."""
+        return self.runs_dir / ".setup.lock"
+
+    def shown_run(self, run: RunDir) -> str:
+        """A run folder as the leaderboard's `run` cell: relative to the sweep folder, or
+        absolute where the runs live elsewhere (`runs`)."""
+        try:
+            return str(run.path.relative_to(self.path))
+        except ValueError:
+            return os.path.normpath(run.path.absolute())
 
     @property
     def leaderboard_file(self) -> Path:
@@ -103,7 +128,10 @@ class SweepDir:
         from hw3tui.preset.yamlio import MAX_BYTES, parse, to_plain
 
         text = read_text_regular(self.sweep_file, limit=MAX_BYTES)
-        return Sweep.model_validate(to_plain(parse(text, str(self.sweep_file)).data))
+        sweep = Sweep.model_validate(to_plain(parse(text, str(self.sweep_file)).data))
+        if self._runs is None:
+            self._runs = self.path / (sweep.runs or "runs")
+        return sweep
 
     @contextlib.contextmanager
     def claim(self, number: int, repeat: int = 1) -> Iterator[bool]:
@@ -126,6 +154,31 @@ class SweepDir:
             yield True
         finally:
             os.close(fd)
+
+
+_RUNS_LINE = re.compile(r"^runs[ \t]*:", re.MULTILINE)
+
+
+def runs_setting(sweep_file: Path) -> str | None:
+    """sweep.yaml's `runs` as written ("" when it has none or cannot say: the default); None when
+    there is no sweep.yaml to read. Cheap for the usual file (no `runs:` line, no YAML parse),
+    and never an error: a hostile or broken sweep.yaml means the default."""
+    from hw3tui.preset.yamlio import MAX_BYTES, parse, to_plain
+
+    try:
+        data = read_text_regular(sweep_file, limit=MAX_BYTES)
+    except (OSError, ValueError):
+        return None if not sweep_file.exists() else ""
+    if not _RUNS_LINE.search(data):
+        return ""
+    try:
+        plain = to_plain(parse(data, str(sweep_file)).data)
+    except Exception:  # whatever a broken file raises: a reader keeps the default
+        return ""
+    runs = plain.get("runs") if isinstance(plain, dict) else None
+    if not isinstance(runs, str) or not runs.strip() or "\0" in runs:
+        return ""
+    return runs
 
 
 @dataclass(frozen=True)

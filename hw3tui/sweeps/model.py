@@ -243,6 +243,11 @@ class Sweep(Section):
     """The study's name in the storage, unique to this sweep: frozen as `<folder name>-<8 random
     hex>` unless given. A new sweep whose study exists already is refused, and so is a `sweep
     resume` of a folder whose study another sweep made (a copy of its sweep.yaml joins it)."""
+    runs: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    """Where the trials' run folders go (default: `runs` inside the sweep folder); made
+    absolute (relative to this sweep file) when the sweep starts. The one folder that workers on
+    several machines must share: each machine's sweep folder holds only its own copy of
+    sweep.yaml and its leaderboard. A new sweep refuses a folder that already holds runs."""
     parallel: Literal["auto"] | Annotated[Whole, Field(ge=1, le=1024)] = "auto"
     """Trials at once on this machine: `auto` is one per GPU (each pinned to its GPU with
     CUDA_VISIBLE_DEVICES), 1 without a GPU."""
@@ -263,6 +268,13 @@ class Sweep(Section):
     @classmethod
     def _dotted_paths(cls, value: dict[str, Any]) -> dict[str, Any]:
         return dotted_paths(value)
+
+    @field_validator("runs")
+    @classmethod
+    def _a_path(cls, value: str | None) -> str | None:
+        if value is not None and ("\0" in value or not value.strip()):
+            raise ValueError("expected a folder path")
+        return value
 
     @field_validator("variants")
     @classmethod

@@ -28,6 +28,7 @@ import math
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
@@ -52,6 +53,8 @@ from hw3tui.sweeps.study import (
     VARIANT_AXIS,
     enqueue_grid,
     first_worker,
+    grid_copies,
+    grid_point,
     open_study,
     retry_failed,
     shown,
@@ -65,6 +68,8 @@ if TYPE_CHECKING:
 POLL_S = 0.25
 STEP_STRIDE = 100_000
 """Optuna's step of seed k's epoch e is k * STEP_STRIDE + e (schedule.epochs is at most 10,000)."""
+IDLE_POLL_S = 1.0
+"""How often a worker with nothing left to claim looks at the other workers' trials."""
 STOP_WAIT_S = 120.0
 """How long a cancelled trial gets to save its state before the worker stops waiting for it."""
 
@@ -139,8 +144,9 @@ class Worker:
         url = loaded.sweep.storage
         # a database may go away for a while (a restart): every call waits for it to come back
         self.patience = Patience(shown_url(url), self.say) if url else None
-        self.study = open_study(folder, loaded, self.patience)
+        self.study = _opened(folder, loaded, self.patience)
         self.active: dict[int, Active] = {}
+        self._copies: Counter[tuple[tuple[str, str], ...]] | None = None
 
     def run(self) -> bool:
         """Work until every trial has ended (True) or Ctrl-C (False: cancelled, resumable).
@@ -173,13 +179,24 @@ class Worker:
             # one runtime measurement for all trials; the next worker waits, reads the cache
             probe_runtime(self.loaded, self.slots.env(0), self.say, lambda: interrupted[0])
         self.publish()
+        seen: tuple[tuple[int, str, int], ...] = ()
         while True:
             if interrupted[0]:
                 self._cancel_all()
                 return False
             self._fill()
             if not self.active:
-                return True
+                # nothing to claim: stay while other workers (on any machine) run trials,
+                # so this folder's leaderboard follows them to the end and a trial whose
+                # worker dies is taken over here (`_adopt`)
+                now = self._elsewhere()
+                if now != seen or not now:
+                    self.publish()
+                if not now:
+                    return True
+                seen = now
+                time.sleep(IDLE_POLL_S)
+                continue
             for active in list(self.active.values()):
                 self._watch(active)
             time.sleep(POLL_S)
@@ -211,33 +228,66 @@ class Worker:
             return True
         return False
 
+    def _elsewhere(self) -> tuple[tuple[int, str, int], ...]:
+        """The trials other workers are running, with how many epochs each has reported: what
+        this worker waits for when it has nothing left to claim."""
+        import optuna
+
+        running = (optuna.trial.TrialState.RUNNING,)
+        return tuple(
+            (t.number, t.state.name, len(t.intermediate_values))
+            for t in self.study.get_trials(deepcopy=False, states=running)
+            if not _surplus(t)
+        )
+
     def _claim_new(self, slot: int) -> bool:
         import optuna
 
-        trials = [t for t in self.study.get_trials(deepcopy=False) if not _surplus(t)]
-        grid = self.loaded.sweep.method == "grid"
-        waiting = [t for t in trials if t.state == optuna.trial.TrialState.WAITING]
-        # random and tpe draw `planned()` trials; failed ones queued again come on top of them
-        drawn = [t for t in trials if RETRY_OF not in t.user_attrs]
-        if not waiting and (grid or len(drawn) >= self.loaded.sweep.planned()):
-            return False
-        trial = self.study.ask()
-        earlier = [t for t in drawn if t.number < trial.number]
-        queued = any(
-            "fixed_params" in t.system_attrs
-            for t in self.study.get_trials(deepcopy=False)
-            if t.number == trial.number
-        )
-        if not queued and (grid or len(earlier) >= self.loaded.sweep.planned()):
-            # another worker took the last trial between our look and our ask: not a trial
-            trial.set_user_attr("surplus", True)
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            return False
+        while True:
+            trials = [t for t in self.study.get_trials(deepcopy=False) if not _surplus(t)]
+            grid = self.loaded.sweep.method == "grid"
+            waiting = [t for t in trials if t.state == optuna.trial.TrialState.WAITING]
+            # random and tpe draw `planned()` trials; failed ones queued again come on top of them
+            drawn = [t for t in trials if RETRY_OF not in t.user_attrs]
+            if not waiting and (grid or len(drawn) >= self.loaded.sweep.planned()):
+                return False
+            trial = self.study.ask()
+            earlier = [t for t in drawn if t.number < trial.number]
+            asked = next(
+                (t for t in self.study.get_trials(deepcopy=False) if t.number == trial.number),
+                None,
+            )
+            queued = asked is not None and "fixed_params" in asked.system_attrs
+            # another worker took the last trial between our look and our ask
+            surplus = not queued and (grid or len(earlier) >= self.loaded.sweep.planned())
+            # a second copy of a grid point: two machines set the grid up at once (their
+            # setup locks did not meet); the earliest copies run, this one is dropped
+            # (a failed trial queued again by --retry-failed is a copy on purpose)
+            copy = (
+                grid
+                and asked is not None
+                and RETRY_OF not in asked.user_attrs
+                and self._copied(asked, earlier)
+            )
+            if surplus or copy:  # not a trial to run: marked so, ended, never listed
+                trial.set_user_attr("surplus", True)
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                if copy:
+                    continue
+                return False
+            break
         claim = self._claim(trial.number)
         if claim is None:
             return False  # adopted by a worker that took it for an orphan: it runs it
         self._start(trial, slot, claim, adopted=False)
         return True
+
+    def _copied(self, asked: optuna.trial.FrozenTrial, earlier: list[Any]) -> bool:
+        """Whether earlier trials already hold every planned copy of `asked`'s grid point."""
+        if self._copies is None:
+            self._copies = grid_copies(self.loaded)
+        point = grid_point(asked)
+        return sum(grid_point(t) == point for t in earlier) >= self._copies[point]
 
     def _claim(self, number: int) -> contextlib.ExitStack | None:
         stack = contextlib.ExitStack()
@@ -421,6 +471,24 @@ class Worker:
         return rows
 
 
+def _opened(
+    folder: SweepDir, loaded: LoadedSweep, patience: Patience | None, tries: int = 5
+) -> optuna.Study:
+    """The sweep's study, opened under the setup lock: workers starting together on a fresh
+    database (a job array) would each create its tables, and all but one fail on a duplicate
+    name. Where the lock does not reach the other machine, a creation that lost that race is
+    tried again: the winner's tables are there by then."""
+    import sqlalchemy.exc
+
+    for attempt in range(tries - 1):
+        lost = (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)
+        with contextlib.suppress(*lost), first_worker(folder):
+            return open_study(folder, loaded, patience)
+        time.sleep(1.0 + attempt)
+    with first_worker(folder):
+        return open_study(folder, loaded, patience)
+
+
 def publish_ablation(folder: SweepDir, rows: list[Row], loaded: LoadedSweep) -> None:
     """Rewrite ablation.csv and ablation.png from every trial's run folder."""
     from hw3tui.sweeps.ablation import write_ablation
@@ -467,7 +535,7 @@ def leaderboard_rows(folder: SweepDir, study: optuna.Study, loaded: LoadedSweep)
                     state=state,
                     value=float(value) if isinstance(value, int | float) else None,
                     epoch=int(epoch) if isinstance(epoch, int) else None,
-                    run=str(run.path.relative_to(folder.path)),
+                    run=folder.shown_run(run),
                     params=shown(frozen.params),
                     config=frozen.number,
                     seed=loaded.seed_of(start, params, k),

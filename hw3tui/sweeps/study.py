@@ -184,7 +184,7 @@ def enqueue_grid(
     if loaded.sweep.method != "grid":
         return True
     held = Counter(
-        _point(frozen.system_attrs.get("fixed_params") or frozen.params)
+        grid_point(frozen)
         for frozen in study.get_trials(deepcopy=False)
         if not frozen.user_attrs.get("surplus")  # a worker's ask() that found the queue empty
     )
@@ -224,14 +224,28 @@ def retry_failed(study: optuna.Study) -> list[int]:
     return again
 
 
+def grid_point(frozen: optuna.trial.FrozenTrial) -> tuple[tuple[str, str], ...]:
+    """The grid values a trial was queued with (or ran with), comparable across trials."""
+    return _point(frozen.system_attrs.get("fixed_params") or frozen.params)
+
+
+def grid_copies(loaded: LoadedSweep) -> Counter[tuple[tuple[str, str], ...]]:
+    """How many trials each grid point has in the plan (two where a value is listed twice)."""
+    return Counter(_point(params) for params in combinations(loaded))
+
+
 def _point(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in params.items()))
 
 
 @contextlib.contextmanager
 def first_worker(folder: SweepDir) -> Iterator[None]:
-    """Workers starting together on one sweep folder set the study up one at a time."""
-    fd = os.open(folder.sweep_file, os.O_RDONLY)
+    """Workers starting together on one sweep set the study up one at a time: the lock lives in
+    the run folders' parent, which the workers of every machine share (each machine has its
+    own sweep folder). Where locks do not reach across machines, the worker that claims a
+    second copy of a grid point drops it (`Worker._claim_new`)."""
+    folder.runs_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.setup_lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

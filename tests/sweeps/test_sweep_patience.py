@@ -59,7 +59,7 @@ def made(clock: Clock, said: list[str], **kwargs: Any) -> Patience:
 
 
 def test_the_url_shown_has_no_password() -> None:
-    assert WHERE == "postgresql://alice:***@db.example:5432/sweeps"
+    assert WHERE == "postgresql://alice@db.example:5432/sweeps"
 
 
 def test_waits_double_from_1_s_and_the_outage_is_said_once_and_its_end_once() -> None:

@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from hw3tui.errors import BadInput, one_line
 from hw3tui.runs import RunDir, find_run
+from hw3tui.sweeps.folder import SweepDir
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class FindingsScreen(ModalScreen[None]):
     @classmethod
     def of_sweep(cls, folder: Path) -> FindingsScreen:
         """A sweep's findings: its trials' runs (those started so far) and its tables."""
-        trials = folder / "runs"
+        trials = SweepDir(folder).runs_dir  # sweep.yaml's `runs`, maybe shared
         found = [find_run(p) for p in sorted(trials.iterdir())] if trials.is_dir() else []
         return cls(folder.name, [r for r in found if r is not None], [folder])
 
