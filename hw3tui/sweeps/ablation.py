@@ -1,7 +1,8 @@
 """An ablation: a preset as is, and one variant per choice it makes, each turning that choice off.
 
 `variants_of(preset)` is the plan (a pure function of the preset): every augmentation the preset
-turns on, turned off; every per-epoch schedule (lr, batch size, weight decay) replaced by its
+turns on (mixup and cutmix included), turned off; label smoothing and the weight average (ema)
+off; every per-epoch schedule (lr, batch size, weight decay) replaced by its
 epoch-0 value; momentum and nesterov off; a pretrained backbone trained from scratch; early
 stopping off. Each variant differs from the preset in exactly one field, with one exception that
 the preset rules force: momentum off also turns nesterov off (nesterov needs momentum).
@@ -48,7 +49,9 @@ class Variant:
 
 
 SCHEDULES = ("lr", "batch_size", "weight_decay")
-AUGMENTS = ("horizontal_flip", "random_crop", "affine", "grayscale")
+AUGMENTS = ("horizontal_flip", "random_crop", "affine", "grayscale", "mixup", "cutmix")
+SECTIONS_OFF = ("random_crop", "affine", "mixup", "cutmix")
+"""Augmentations that are a section: off is null (the others are a probability: off is 0)."""
 
 
 def variants_of(preset: Preset) -> list[Variant]:
@@ -68,8 +71,12 @@ def variants_of(preset: Preset) -> list[Variant]:
     for name in AUGMENTS:
         value = getattr(preset.augment, name)
         if value:  # a probability above 0, or a section that is there
-            off_value = None if name in ("random_crop", "affine") else 0.0
+            off_value = None if name in SECTIONS_OFF else 0.0
             out.append(Variant(f"augment.{name} off", {f"augment.{name}": off_value}))
+    if preset.loss.label_smoothing:
+        out.append(Variant("loss.label_smoothing off", {"loss.label_smoothing": 0.0}))
+    if preset.ema is not None:
+        out.append(Variant("ema off", {"ema": None}))
     for name in SCHEDULES:
         spec = getattr(schedule, name)
         if isinstance(spec, int | float):

@@ -97,10 +97,12 @@ def open_study(
 
 
 def _has_trials(folder: SweepDir) -> bool:
-    """Whether the sweep in `folder` has had trials: a leaderboard row or a run folder."""
+    """Whether the sweep in `folder` has had trials: a leaderboard row or a run folder (not the
+    workers' `.setup.lock` beside them)."""
     if read_leaderboard(folder)[1]:
         return True
-    return folder.runs_dir.is_dir() and any(folder.runs_dir.iterdir())
+    runs = folder.runs_dir
+    return runs.is_dir() and any(not p.name.startswith(".") for p in runs.iterdir())
 
 
 def storage_of(folder: SweepDir, loaded: LoadedSweep) -> Any:

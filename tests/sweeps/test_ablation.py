@@ -80,6 +80,31 @@ def test_pretrained_nesterov_and_early_stop_are_each_a_variant() -> None:
     assert names[-1] == "schedule.early_stop off"
 
 
+def test_the_recipes_mixup_cutmix_label_smoothing_and_ema_are_each_a_variant() -> None:
+    more = [
+        "augment.mixup={alpha: 0.2, p: 1.0}",
+        "augment.cutmix={alpha: 1.0, p: 0.5}",
+        "loss.label_smoothing=0.1",
+        "ema={decay: 0.99}",
+    ]
+    preset = validate_text(CHOICES, "p.yaml", more).preset
+
+    recipes = {
+        v.name: v.set
+        for v in variants_of(preset)
+        if "mix" in v.name or "." not in v.name or v.name.startswith("loss")
+    }
+
+    assert recipes == {
+        "augment.mixup off": {"augment.mixup": None},
+        "augment.cutmix off": {"augment.cutmix": None},
+        "loss.label_smoothing off": {"loss.label_smoothing": 0.0},
+        "ema off": {"ema": None},
+    }
+    for variant in variants_of(preset):  # each one a valid preset, differing in its field
+        _applied(variant.set)
+
+
 def test_each_row_is_the_verdict_of_its_variant_against_the_full_preset_paired_by_seed() -> None:
     full = {0: 0.80, 1: 0.78, 2: 0.83}
     flip_off = {0: 0.70, 1: 0.71, 2: 0.72}
