@@ -68,9 +68,10 @@ def ablate(
     """Run PRESET as is and once per choice it makes, that choice turned off (an ablation).
 
     Variants: every augmentation the preset turns on (mixup and cutmix too), off; label smoothing
-    and ema off; every per-epoch schedule (lr, batch size, weight decay) a constant, its epoch-0 value; momentum and nesterov off; a pretrained
-    backbone trained from scratch; early stopping off; and each --variant. The sweep folder's
-    ablation.csv and ablation.png give each variant's difference from the preset as is, with its
+    and ema off; every per-epoch schedule (lr, batch size, weight decay) a constant, its epoch-0
+    value; momentum and nesterov off; a pretrained backbone trained from scratch; early stopping
+    off; and each --variant. The sweep folder's ablation.csv and ablation.png give each variant's
+    difference from the preset as is, with its
     95 % interval and verdict (paired by seed). Exit codes like `hw3tui sweep`.
     """
     loaded = load_or_exit(preset, overrides)
