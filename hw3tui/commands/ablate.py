@@ -71,8 +71,8 @@ def ablate(
     and ema off; every per-epoch schedule (lr, batch size, weight decay) a constant, its epoch-0
     value; momentum and nesterov off; a pretrained backbone trained from scratch; early stopping
     off; and each --variant. The sweep folder's ablation.csv and ablation.png give each variant's
-    difference from the preset as is, with its
-    95 % interval and verdict (paired by seed). Exit codes like `hw3tui sweep`.
+    difference from the preset as is, with its 95 % interval and verdict (paired by seed). Exit
+    codes like `hw3tui sweep`.
     """
     loaded = load_or_exit(preset, overrides)
     made = variants_of(loaded.preset)
