@@ -92,11 +92,14 @@ def curves_figure(history: RunHistory, size: Size, title: str) -> Figure:
     loss_ax, acc_ax = figure.subplots(1, 2)
     best = history.best_of("val_acc")
     for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
+        xs_raw, ys_raw = history.series(f"val_{kind}_raw")  # with `ema`: val is the average's
         for split, style in (("train", "--"), ("val", "-")):
             xs, ys = history.series(f"{split}_{kind}")
+            averaged = " (ema: best/)" if split == "val" and xs_raw else ""
             if xs:
-                ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{split} {kind}")
-        xs, ys = history.series(f"val_{kind}_raw")  # with `ema`: val is the average's
+                label = f"{split} {kind}{averaged}"
+                ax.plot(xs, ys, style, marker="o", markersize=3, label=label)
+        xs, ys = xs_raw, ys_raw
         if xs:
             ax.plot(xs, ys, ":", marker="x", markersize=3, label=f"val {kind} (raw weights)")
         if best is not None:
