@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from hw3tui.commands.common import load_or_exit, set_option
-from hw3tui.commands.options import folder_option
+from hw3tui.commands.options import folder_option, storage_options
 from hw3tui.errors import BadInput
 from hw3tui.preset import LoadedPreset, PresetError, validate_text
 from hw3tui.preset.diff import diff
@@ -53,6 +53,7 @@ MAX_SEEDS = 100
     "--sweep-dir",
     f"Exact folder (default: ./{DEFAULT_SWEEPS_DIR}/<name>-ablation-<date>-<time>).",
 )
+@storage_options
 @folder_option("--runs-dir", "Where earlier runs of the preset time the plan (default: ./runs).")
 @click.option("--plan", "plan_only", is_flag=True, help="Print the plan and start nothing.")
 def ablate(
@@ -62,6 +63,8 @@ def ablate(
     extra: tuple[str, ...],
     skip: tuple[str, ...],
     sweep_dir: Path | None,
+    storage: str | None,
+    runs: Path | None,
     runs_dir: Path | None,
     plan_only: bool,
 ) -> None:
@@ -71,7 +74,8 @@ def ablate(
     and ema off; every per-epoch schedule (lr, batch size, weight decay) a constant, its epoch-0
     value; momentum and nesterov off; a pretrained backbone trained from scratch; early stopping
     off; and each --variant. The sweep folder's ablation.csv and ablation.png give each variant's
-    difference from the preset as is, with its 95 % interval and verdict (paired by seed). Exit
+    difference from the preset as is, with its 95 % interval and verdict (paired by seed).
+    --storage and --runs as for `hw3tui sweep` (other machines join with `sweep resume`). Exit
     codes like `hw3tui sweep`.
     """
     loaded = load_or_exit(preset, overrides)
@@ -86,7 +90,11 @@ def ablate(
         if seeds > 1 and variant.field == "seed":
             raise BadInput(f"--variant {override}: -n {seeds} runs seeds seed..seed+{seeds - 1}")
         variants.append(variant)
-    sweep = ablation_sweep(preset, loaded, variants, overrides, seeds)
+    from hw3tui.commands.sweeps import frozen_storage, new_folder, placed, run_sweep
+
+    sweep = placed(ablation_sweep(preset, loaded, variants, overrides, seeds), storage, runs)
+    if not plan_only:  # a bad URL: its one line before the plan, nothing made
+        sweep = frozen_storage(sweep, base=Path.cwd())
     from hw3tui.sweeps.estimate import estimate, plan_line
 
     runs = sweep.sweep.planned_runs()
@@ -97,9 +105,7 @@ def ablate(
     click.echo(f"plan: {plan_line(runs, found)}")
     if plan_only:
         return
-    from hw3tui.commands.sweeps import _new_folder, _run
-
-    _run(*_new_folder(sweep, sweep_dir))  # ends with the ablation table
+    run_sweep(*new_folder(sweep, sweep_dir))  # ends with the ablation table
 
 
 def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> Variant:

@@ -29,6 +29,27 @@ def folder_option(flag: str, help: str) -> Callable[[F], F]:
     )
 
 
+def storage_options(function: FC) -> FC:
+    """`--storage URL` and `--runs DIR`, where a new sweep keeps its study and its trials' run
+    folders (`hw3tui sweep`, `repeat`, `ablate`): the sweep file's `storage` and `runs` keys,
+    set by `hw3tui.commands.sweeps.placed` and checked by `frozen_storage`."""
+    function = click.option(
+        "--storage",
+        metavar="URL",
+        default=None,
+        help="Optuna storage URL shared by workers on several machines (saved in sweep.yaml "
+        "without its password; default: a journal file in the sweep folder).",
+    )(function)
+    return click.option(
+        "--runs",
+        "runs",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where the trials' run folders go, the folder machines share (saved absolute in "
+        "sweep.yaml; default: runs in the sweep folder).",
+    )(function)
+
+
 def runs_dir_option(help: str = "Where to look for a RUN given by name") -> Callable[[F], F]:
     """`--runs-dir`, the one option of every command that reads or writes the runs folder: `help`
     says what the folder is for there; its default (./runs) is added."""

@@ -17,7 +17,7 @@ import click
 
 from hw3tui import exits
 from hw3tui.commands.common import set_option
-from hw3tui.commands.options import folder_option
+from hw3tui.commands.options import folder_option, storage_options
 from hw3tui.errors import BadInput
 from hw3tui.preset.yamlio import read_file
 from hw3tui.sweeps.file import (
@@ -49,13 +49,7 @@ if TYPE_CHECKING:
     f"Exact folder for this sweep (default: ./{DEFAULT_SWEEPS_DIR}/<name>-<date>-<time>).",
 )
 @set_option
-@click.option(
-    "--storage",
-    metavar="URL",
-    default=None,
-    help="Optuna storage URL shared by workers on several machines (saved in sweep.yaml; "
-    "default: a journal file in the sweep folder).",
-)
+@storage_options
 @click.option(
     "--print-commands",
     is_flag=True,
@@ -73,6 +67,7 @@ def sweep(
     sweep_dir: Path | None,
     overrides: tuple[str, ...],
     storage: str | None,
+    runs: Path | None,
     print_commands: bool,
     retry_failed: bool,
 ) -> None:
@@ -91,7 +86,7 @@ def sweep(
     if retry_failed and files[0] != "resume":
         raise BadInput("--retry-failed goes with `hw3tui sweep resume DIR`")
     if files[0] == "resume":
-        if len(files) != 2 or overrides or storage or sweep_dir or print_commands:
+        if len(files) != 2 or overrides or storage or runs or sweep_dir or print_commands:
             raise BadInput("usage: hw3tui sweep resume DIR [--retry-failed] (no other options)")
         folder = SweepDir(Path(files[1]))
         loaded = _load_frozen(folder)
@@ -104,12 +99,14 @@ def sweep(
         _print_commands(_load_frozen(folder), folder.path)
         return
     else:
-        loaded = _load(files, overrides, storage)
+        loaded = placed(_load(files, overrides), storage, runs)
         if print_commands:
             _print_commands(loaded, sweep_dir)
             return
-        folder, loaded = _new_folder(_frozen_storage(loaded, files, storage), sweep_dir)
-    _run(folder, loaded, retry_failed=retry_failed)
+        # `--storage`: relative to the working directory; the file's own key: to its folder
+        base = Path.cwd() if storage else Path(files[0]).parent  # a queue's text has no storage
+        folder, loaded = new_folder(frozen_storage(loaded, base=base), sweep_dir)
+    run_sweep(folder, loaded, retry_failed=retry_failed)
 
 
 @click.command()
@@ -128,48 +125,61 @@ def sweep(
     "--sweep-dir",
     f"Exact folder (default: ./{DEFAULT_SWEEPS_DIR}/<name>-repeat-<date>-<time>).",
 )
-def repeat(preset: str, repeat: int, overrides: tuple[str, ...], sweep_dir: Path | None) -> None:
+@storage_options
+def repeat(
+    preset: str,
+    repeat: int,
+    overrides: tuple[str, ...],
+    sweep_dir: Path | None,
+    storage: str | None,
+    runs: Path | None,
+) -> None:
     """Run PRESET N times with seeds seed..seed+N-1: a sweep with no axes and `repeat: N`.
 
     Prints the spread (mean ± std over the seeds) at the end; `hw3tui sweep resume DIR`
-    continues it. Exit codes as `hw3tui sweep`.
+    continues it, and joins it from another machine (--storage, --runs). Exit codes as
+    `hw3tui sweep`.
     """
     loaded = preset_sweep(preset, kind="repeat", overrides=overrides, repeat=repeat)
     for line in loaded.warnings:
         click.echo(f"warning: {line}", err=True)
-    _run(*_new_folder(loaded, sweep_dir))
+    loaded = frozen_storage(placed(loaded, storage, runs), base=Path.cwd())
+    run_sweep(*new_folder(loaded, sweep_dir))
 
 
-def _load(files: tuple[str, ...], overrides: tuple[str, ...], storage: str | None) -> LoadedSweep:
+def _load(files: tuple[str, ...], overrides: tuple[str, ...]) -> LoadedSweep:
     """A sweep file, or the presets of a queue; exit 2 with every problem located."""
     paths = [Path(f) for f in files]
     sweeps = [p for p in paths if p.is_file() and is_sweep_file(p)]
     if sweeps and len(paths) > 1:
         raise BadInput(f"{sweeps[0]}: a sweep file runs alone (presets may be queued)")
     loaded = load_sweep(sweeps[0], overrides) if sweeps else queue_sweep(files, overrides)
-    if storage:
-        loaded = _with_storage(loaded, storage)
     for line in loaded.warnings:
         click.echo(f"warning: {line}", err=True)
     return loaded
 
 
-def _with_storage(loaded: LoadedSweep, storage: str) -> LoadedSweep:
+def placed(loaded: LoadedSweep, storage: str | None, runs: Path | None) -> LoadedSweep:
+    """A new sweep with `--storage URL` and `--runs DIR` (`hw3tui sweep`, `repeat`, `ablate`):
+    its `storage` and `runs` keys set and the text checked again, a relative `runs` made
+    absolute against the working directory. Nothing connects yet: `frozen_storage` does."""
     from hw3tui.preset.yamlio import set_in_text
 
-    text = set_in_text(loaded.text, ("storage",), storage, loaded.source)
+    if storage is None and runs is None:
+        return loaded
+    text = loaded.text
+    for key, value in (("storage", storage), ("runs", runs)):
+        if value is not None:
+            text = set_in_text(text, (key,), str(value), loaded.source)
     return check_sweep_text(text, loaded.source, Path.cwd())
 
 
-def _frozen_storage(
-    loaded: LoadedSweep, files: tuple[str, ...], storage: str | None
-) -> LoadedSweep:
-    """A new sweep's storage URL checked before its folder exists (exit 2, nothing made) and
-    frozen: without its password, a relative sqlite path absolute (`--storage`: against the
-    working directory; a sweep file's own key: against its folder, like `base`)."""
+def frozen_storage(loaded: LoadedSweep, *, base: Path) -> LoadedSweep:
+    """A new sweep's storage URL checked before its folder exists (exit 2, one line, nothing
+    made) and frozen: without its password, a relative sqlite path absolute against `base`
+    (`--storage`: the working directory; a sweep file's own key: its folder, like `base`)."""
     from hw3tui.sweeps.storage import freeze_storage
 
-    base = Path.cwd() if storage else Path(files[0]).parent  # a queue's text has no storage
     loaded, warnings = freeze_storage(loaded, base=base)
     for line in warnings:
         click.echo(f"warning: {line}", err=True)
@@ -186,7 +196,7 @@ def _load_frozen(folder: SweepDir) -> LoadedSweep:
         raise BadInput(f"{folder.sweep_file}: cannot read: {exc}") from None
 
 
-def _new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, LoadedSweep]:
+def new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, LoadedSweep]:
     """The new sweep's folder with its frozen sweep.yaml (its `study` named after the folder)."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.sweeps.storage import with_study
@@ -231,7 +241,7 @@ def _check_runs(loaded: LoadedSweep) -> None:
         )
 
 
-def _run(folder: SweepDir, loaded: LoadedSweep, *, retry_failed: bool = False) -> None:
+def run_sweep(folder: SweepDir, loaded: LoadedSweep, *, retry_failed: bool = False) -> None:
     from hw3tui.sweeps.gpus import slots
     from hw3tui.sweeps.patience import DatabaseAway
     from hw3tui.sweeps.runner import Worker
