@@ -245,7 +245,8 @@ class Sweep(Section):
     resume` of a folder whose study another sweep made (a copy of its sweep.yaml joins it)."""
     runs: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     """Where the trials' run folders go (default: `runs` inside the sweep folder); made
-    absolute (relative to this sweep file) when the sweep starts. The one folder that workers on
+    absolute (relative to this sweep file; `--runs DIR`: to the working directory) when the
+    sweep starts. The one folder that workers on
     several machines must share: each machine's sweep folder holds only its own copy of
     sweep.yaml and its leaderboard. A new sweep refuses a folder that already holds runs."""
     parallel: Literal["auto"] | Annotated[Whole, Field(ge=1, le=1024)] = "auto"
