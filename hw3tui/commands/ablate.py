@@ -97,12 +97,12 @@ def ablate(
         sweep = frozen_storage(sweep, base=Path.cwd())
     from hw3tui.sweeps.estimate import estimate, plan_line
 
-    runs = sweep.sweep.planned_runs()
+    planned = sweep.sweep.planned_runs()
     found = estimate(loaded.preset, runs_dir or DEFAULT_RUNS_DIR)
     click.echo(f"ablation of {printable(loaded.preset.name)}: {len(variants)} configurations")
     for variant in variants:
         click.echo(f"  {printable(variant.name)}")
-    click.echo(f"plan: {plan_line(runs, found)}")
+    click.echo(f"plan: {plan_line(planned, found)}")
     if plan_only:
         return
     run_sweep(*new_folder(sweep, sweep_dir))  # ends with the ablation table

@@ -5,7 +5,6 @@ every run takes the same path whatever the runtime probe would choose."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -109,4 +108,3 @@ def test_ablate_on_postgresql_with_a_second_worker_gives_the_journals_ablation_c
     assert "augment.horizontal_flip off" in expected
     assert (a / "abl" / "ablation.csv").read_text() == expected
     assert (b / "abl" / "ablation.csv").read_text() == expected
-
