@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from postgres_server import PASSWORD
 
 from hw3tui.cli import cli
+from hw3tui.runs import RunDir
 from hw3tui.sweeps.folder import SweepDir, read_leaderboard
 from tests.sweeps.test_sweep_runs import child_env
 from tests.sweeps.test_two_machines import finish, join
@@ -94,17 +95,19 @@ def test_ablate_on_postgresql_with_a_second_worker_gives_the_journals_ablation_c
     args = ["ablate", str(TINY), "-n", "2", *PINNED]
     place = ["--storage", postgres_url, "--runs", "../shared/runs"]  # relative: frozen absolute
     first = hw3tui(*args, "--sweep-dir", "abl", *place, cwd=a)
-    second = hw3tui("sweep", "resume", "abl", cwd=b) if join(a / "abl", b) else None
-    assert second is not None
+    joined = join(a / "abl", b)  # machine B: a copy of A's sweep.yaml in a folder of its own
+    second = hw3tui("sweep", "resume", str(joined), cwd=b)
     reference = hw3tui(*args, "--sweep-dir", "journal", cwd=tmp_path)
     finish(first, second, reference)
 
     assert sorted(p.name for p in shared.iterdir() if not p.name.startswith(".")) == [
         f"trial-{n:03d}-s{k}" for n in range(2) for k in range(2)
-    ]  # two variants × two seeds, each run once, in the shared folder only
+    ]  # two variants × two seeds, in the shared folder only
+    for run in shared.glob("trial-*"):
+        assert sum(e["type"] == "run_start" for e in RunDir(run).events()) == 1  # each run once
     assert f"runs: {shared}\n" in (a / "abl" / "sweep.yaml").read_text()
-    assert not (a / "abl" / "runs").exists() and not (b / "abl" / "runs").exists()
+    assert not (a / "abl" / "runs").exists() and not (joined / "runs").exists()
     expected = (tmp_path / "journal" / "ablation.csv").read_text()
     assert "augment.horizontal_flip off" in expected
     assert (a / "abl" / "ablation.csv").read_text() == expected
-    assert (b / "abl" / "ablation.csv").read_text() == expected
+    assert (joined / "ablation.csv").read_text() == expected
