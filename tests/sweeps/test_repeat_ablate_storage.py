@@ -111,3 +111,15 @@ def test_ablate_on_postgresql_with_a_second_worker_gives_the_journals_ablation_c
     assert "augment.horizontal_flip off" in expected
     assert (a / "abl" / "ablation.csv").read_text() == expected
     assert (joined / "ablation.csv").read_text() == expected
+
+
+def test_sweep_runs_puts_the_trials_run_folders_there_frozen_absolute(isolated: Path) -> None:
+    (isolated / "s.yaml").write_text(f"base: {TINY}\naxes:\n  schedule.lr: [0.1, 0.2]\n")
+
+    given = CliRunner().invoke(cli, ["sweep", "s.yaml", "--print-commands", "--runs", "shared"])
+
+    assert given.exit_code == 0, given.output
+    assert [line.split("--run-dir ")[1].split()[0] for line in given.output.splitlines()] == [
+        str(isolated / "shared" / "trial-000"),
+        str(isolated / "shared" / "trial-001"),
+    ]
