@@ -132,7 +132,7 @@ def test_a_repeated_grid_writes_configs_csv_as_its_runs_say(tmp_path: Path) -> N
 
     assert done.returncode == 0, done.stdout + done.stderr
     folder = SweepDir(tmp_path / "r")
-    assert sorted(p.name for p in folder.runs_dir.iterdir()) == [
+    assert sorted(p.name for p in folder.runs_dir.iterdir() if p.is_dir()) == [
         "trial-000-s0",
         "trial-000-s1",
         "trial-001-s0",

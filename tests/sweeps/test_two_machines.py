@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
 GRID = f"""name: grid
 base: {TINY}
-set: {{schedule.epochs: 2}}
+set: {{schedule.epochs: 2, runtime.precision: fp32, runtime.channels_last: false}}
 axes:
   optimizer.name: [adamw, sgd]
   schedule.lr: [0.001, 0.01]
