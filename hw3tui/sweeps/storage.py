@@ -23,6 +23,8 @@ import json
 import os
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_S = 5
 """How long a worker waits for the database server to answer a connection (not a hang)."""
+SCHEMA_RACE_TRIES = 6
+"""Tries to open a fresh database whose tables another worker is creating at the same time."""
 
 _PASSWORDS: dict[str, str] = {}
 """A frozen URL -> the URL as given, with its password: this process's only copy."""
@@ -114,7 +118,7 @@ def open_storage(url: str) -> RDBStorage:
     if backend in _TIMEOUT_ARG:
         kwargs["connect_args"] = {_TIMEOUT_ARG[backend]: CONNECT_TIMEOUT_S}
     try:
-        return RDBStorage(full, engine_kwargs=kwargs)
+        return _created(lambda: RDBStorage(full, engine_kwargs=kwargs))
     except (SQLAlchemyError, ImportError, RuntimeError, OSError, ValueError) as exc:
         reason = one_line(getattr(exc, "orig", None) or exc)
         secret = _password(parsed) if parsed is not None else None
@@ -123,6 +127,20 @@ def open_storage(url: str) -> RDBStorage:
         elif backend == "postgresql" and "password" in reason.lower():
             reason += " (give it in PGPASSWORD or ~/.pgpass, never in sweep.yaml)"
         raise StorageError(f"storage {shown(url)}: cannot open: {printable(reason)}") from None
+
+
+def _created(make: Callable[[], RDBStorage]) -> RDBStorage:
+    """`make()`, tried again when it lost the race to create Optuna's tables: workers starting
+    together on a fresh database (a job array's tasks) each create them, and the losers' CREATE
+    fails on a duplicate name; the winner's tables are there a moment later."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(1, SCHEMA_RACE_TRIES):
+        try:
+            return make()
+        except (IntegrityError, ProgrammingError):
+            time.sleep(0.5 * attempt)
+    return make()
 
 
 def study_names(url: str) -> list[str]:

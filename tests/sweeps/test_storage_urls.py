@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -270,3 +271,26 @@ def test_a_resumed_sweep_whose_study_is_missing_is_refused_once_it_has_trials(
     given = CliRunner().invoke(cli, ["sweep", "resume", str(folder)])
 
     assert "gone" in one_line_refusal(given, naming=f"sqlite:///{database}")
+
+
+def test_a_worker_that_lost_the_race_to_create_the_tables_opens_the_winners(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two array tasks on a fresh PostgreSQL database: the loser's CREATE TABLE fails on a
+    duplicate name (seen in the README's SLURM test as `duplicate key value violates unique
+    constraint`, exit 2); it opens the winner's tables once they are there."""
+    from sqlalchemy.exc import IntegrityError
+
+    from hw3tui.sweeps import storage
+
+    monkeypatch.setattr(storage.time, "sleep", lambda seconds: None)
+    tries: list[int] = []
+
+    def make() -> Any:
+        tries.append(1)
+        if len(tries) < 3:
+            raise IntegrityError("CREATE TABLE studies", {}, Exception("duplicate key value"))
+        return "opened"
+
+    assert storage._created(make) == "opened"
+    assert len(tries) == 3
