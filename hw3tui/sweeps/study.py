@@ -283,8 +283,16 @@ def suggest(trial: optuna.Trial, loaded: LoadedSweep) -> tuple[str, dict[str, An
 
 
 def shown(params: Mapping[str, Any]) -> dict[str, str]:
-    """Axis values as the leaderboard writes them."""
-    return {
-        name: (f"{value:.6g}" if isinstance(value, float) else str(value))
-        for name, value in params.items()
-    }
+    """Axis values as the leaderboard writes them: spelled as in YAML (`null`, `true`), so that a
+    row's `name=value` pasted into `--set` means the same value."""
+    return {name: _shown_value(value) for name, value in params.items()}
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

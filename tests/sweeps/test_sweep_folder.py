@@ -81,3 +81,20 @@ def test_failed_trials_queued_again_count_on_top_of_the_planned_ones(tmp_path: P
 
     assert (waiting.state, waiting.ended, waiting.planned) == ("stopped", 2, 3)
     assert (ended.state, ended.ended, ended.planned) == ("done", 3, 3)
+
+
+def test_axis_values_are_written_as_a_preset_spells_them() -> None:
+    from hw3tui.preset.io import load_preset
+    from hw3tui.sweeps.study import shown
+
+    cells = shown({"data.val_split": None, "runtime.channels_last": False, "schedule.lr": 0.1})
+
+    assert cells == {
+        "data.val_split": "null",
+        "runtime.channels_last": "false",
+        "schedule.lr": "0.1",
+    }
+    # a row's `name=value`, pasted into --set, means the value the trial trained with
+    overrides = [f"{k}={v}" for k, v in cells.items()]
+    preset = load_preset("quickstart", overrides).preset
+    assert (preset.data.val_split, preset.runtime.channels_last) == (None, False)

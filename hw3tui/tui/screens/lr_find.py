@@ -134,7 +134,8 @@ class LrFindScreen(ModalScreen[float | None]):
         self.child: subprocess.Popen[bytes] | None = None
         self.result: LrResult | None = None
         self.failure: str | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="hw3tui-lr-find-"))
+        self._folder: Path | None = None
+        """The child's files; made on the first run, so a dialog never shown leaves none behind."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -157,7 +158,8 @@ class LrFindScreen(ModalScreen[float | None]):
         # however the screen goes (escape, pop, the app quitting), the child goes with it
         self.workers.cancel_group(self, "lr-find")
         self._kill()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     # ---- the child -------------------------------------------------------------------------
 
@@ -176,8 +178,11 @@ class LrFindScreen(ModalScreen[float | None]):
 
     @work(exclusive=True, group="lr-find")
     async def _run(self) -> None:
-        preset_file = self._folder / "preset.yaml"
-        out, errors = self._folder / "curve.json", self._folder / "stderr.txt"
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="hw3tui-lr-find-"))
+        folder = self._folder
+        preset_file = folder / "preset.yaml"
+        out, errors = folder / "curve.json", folder / "stderr.txt"
         preset_file.write_text(self.text, encoding="utf-8")
         started = time.monotonic()
         with out.open("wb") as stdout, errors.open("wb") as stderr:

@@ -83,11 +83,13 @@ class AugmentPreview(Static):
         self._wanted: str | None = None
         self._shown: str | None = None
         self._timer: Timer | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="hw3tui-augment-"))
+        self._folder: Path | None = None
+        """The child's files; made on the first draw, so a widget never shown leaves none behind."""
 
     def on_unmount(self) -> None:
         # a child being killed may still write into it: whatever is there goes
-        shutil.rmtree(self._folder, ignore_errors=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def request(self, document: PresetDocument) -> None:
         """Draw the document's augmentation after a pause (edits in a row draw once)."""
@@ -115,9 +117,12 @@ class AugmentPreview(Static):
 
     @work(exclusive=True, group="augment-preview")
     async def _compute(self, text: str) -> None:
-        preset_file = self._folder / "preset.yaml"
-        out = self._folder / "tiles.npy"
-        errors = self._folder / "stderr.txt"
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="hw3tui-augment-"))
+        folder = self._folder
+        preset_file = folder / "preset.yaml"
+        out = folder / "tiles.npy"
+        errors = folder / "stderr.txt"
         preset_file.write_text(text, encoding="utf-8")
         out.unlink(missing_ok=True)
         tile = max(8, min(16, (self.size.width or 60) // (DRAWS + 1) - 1))
