@@ -13,12 +13,8 @@ import click
 
 from hw3tui.commands.common import load_or_exit, set_option
 from hw3tui.commands.options import folder_option, storage_options
-from hw3tui.errors import BadInput
-from hw3tui.preset import LoadedPreset, PresetError, validate_text
-from hw3tui.preset.diff import diff
 from hw3tui.runs import DEFAULT_RUNS_DIR
-from hw3tui.sweeps.ablation import Variant, given_variant, plan, variants_of
-from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, dump_sweep
+from hw3tui.sweeps.ablation import ablation_sweep
 from hw3tui.sweeps.folder import DEFAULT_SWEEPS_DIR
 from hw3tui.untrusted import printable
 
@@ -79,20 +75,12 @@ def ablate(
     codes like `hw3tui sweep`.
     """
     loaded = load_or_exit(preset, overrides)
-    made = variants_of(loaded.preset)
-    for field in skip:
-        if field not in {v.field for v in made}:
-            fields = ", ".join(v.field for v in made) or "none"
-            raise BadInput(f"--skip {field}: no variant turns it off (the preset's: {fields})")
-    variants = plan(loaded.preset, skip)
-    for override in extra:
-        variant = _checked_variant(loaded, override, [v.name for v in variants])
-        if seeds > 1 and variant.field == "seed":
-            raise BadInput(f"--variant {override}: -n {seeds} runs seeds seed..seed+{seeds - 1}")
-        variants.append(variant)
+    sweep, variants = ablation_sweep(
+        preset, loaded, seeds=seeds, skip=skip, extra=extra, overrides=overrides
+    )
     from hw3tui.commands.sweeps import frozen_storage, new_folder, placed, run_sweep
 
-    sweep = placed(ablation_sweep(preset, loaded, variants, overrides, seeds), storage, runs)
+    sweep = placed(sweep, storage, runs)
     if not plan_only:  # a bad URL: its one line before the plan, nothing made
         sweep = frozen_storage(sweep, base=Path.cwd())
     from hw3tui.sweeps.estimate import estimate, plan_line
@@ -106,39 +94,3 @@ def ablate(
     if plan_only:
         return
     run_sweep(*new_folder(sweep, sweep_dir))  # ends with the ablation table
-
-
-def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> Variant:
-    """A --variant that gives a valid preset on top of PRESET and its --set; else exit 2."""
-    try:
-        variant = given_variant(override)
-        varied = validate_text(loaded.text, loaded.source, [override]).preset
-    except PresetError as exc:
-        problem = exc.problems[0]
-        detail = f"{problem.field}: {problem.message}" if problem.field else problem.message
-        raise BadInput(f"--variant {override}: {detail}") from None
-    if variant.name in taken:
-        raise BadInput(f"--variant {override}: given twice")
-    if not diff(loaded.preset, varied):
-        raise BadInput(f"--variant {override}: the preset has this value already")
-    return variant
-
-
-def ablation_sweep(
-    preset: str,
-    loaded: LoadedPreset,
-    variants: list[Variant],
-    overrides: tuple[str, ...],
-    seeds: int,
-) -> LoadedSweep:
-    """The ablation's sweep file, checked like any (every variant applied to the preset)."""
-    base = str(Path(preset).resolve()) if Path(preset).is_file() else preset
-    document: dict[str, object] = {
-        "name": f"{loaded.preset.name[:55]}-ablation",
-        "base": base,
-        "variants": [v.as_yaml() for v in variants],
-    }
-    if seeds > 1:
-        document["repeat"] = seeds
-    text = dump_sweep(document, comment=f"hw3tui ablate {Path(preset).name}")
-    return check_sweep_text(text, "ablation", Path.cwd(), overrides)

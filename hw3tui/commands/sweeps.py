@@ -175,12 +175,13 @@ def placed(loaded: LoadedSweep, storage: str | None, runs: Path | None) -> Loade
 
 
 def frozen_storage(loaded: LoadedSweep, *, base: Path) -> LoadedSweep:
-    """A new sweep's storage URL checked before its folder exists (exit 2, one line, nothing
-    made) and frozen: without its password, a relative sqlite path absolute against `base`
-    (`--storage`: the working directory; a sweep file's own key: its folder, like `base`)."""
-    from hw3tui.sweeps.storage import freeze_storage
+    """A new sweep checked before its folder exists (`hw3tui.sweeps.new.ready`, which the TUI
+    calls too: exit 2, one line, nothing made) and frozen: its storage URL without its password,
+    a relative sqlite path absolute against `base` (`--storage`: the working directory; a sweep
+    file's own key: its folder, like `base`)."""
+    from hw3tui.sweeps.new import ready
 
-    loaded, warnings = freeze_storage(loaded, base=base)
+    loaded, warnings = ready(loaded, base=base)
     for line in warnings:
         click.echo(f"warning: {line}", err=True)
     return loaded
@@ -197,7 +198,8 @@ def _load_frozen(folder: SweepDir) -> LoadedSweep:
 
 
 def new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, LoadedSweep]:
-    """The new sweep's folder with its frozen sweep.yaml (its `study` named after the folder)."""
+    """The new sweep's folder with its frozen sweep.yaml (its `study` named after the folder),
+    once `frozen_storage` has checked the sweep."""
     from hw3tui.atomic import write_text_atomic
     from hw3tui.sweeps.storage import with_study
 
@@ -208,11 +210,9 @@ def new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, L
                     f"--sweep-dir {sweep_dir}: already holds a sweep; "
                     f"`hw3tui sweep resume {sweep_dir}` continues it"
                 )
-            _check_runs(loaded)
             sweep_dir.mkdir(parents=True, exist_ok=True)
             folder = SweepDir(sweep_dir)
         else:
-            _check_runs(loaded)
             folder = SweepDir.create(DEFAULT_SWEEPS_DIR, loaded.sweep.name)
         loaded = with_study(loaded, folder.name)
         write_text_atomic(folder.sweep_file, loaded.text)
@@ -220,25 +220,6 @@ def new_folder(loaded: LoadedSweep, sweep_dir: Path | None) -> tuple[SweepDir, L
     except OSError as exc:
         raise BadInput(f"cannot create the sweep folder: {exc}") from None
     return folder, loaded
-
-
-def _check_runs(loaded: LoadedSweep) -> None:
-    """A new sweep's `runs` folder (absolute once frozen) holds no other sweep's trials: two
-    sweeps' trial-000 in one folder would be one run folder."""
-    if loaded.sweep.runs is None:
-        return
-    runs = Path(loaded.sweep.runs)
-    try:
-        held = runs.is_dir() and any(not p.name.startswith(".") for p in runs.iterdir())
-    except OSError as exc:
-        raise BadInput(f"runs {runs}: cannot read: {exc}") from None
-    if runs.exists() and not runs.is_dir():
-        raise BadInput(f"runs {printable(str(runs))}: not a folder")
-    if held:
-        raise BadInput(
-            f"runs {printable(str(runs))}: already holds runs (of another sweep?); give each "
-            "sweep its own folder (`hw3tui sweep resume DIR` continues a sweep)"
-        )
 
 
 def run_sweep(folder: SweepDir, loaded: LoadedSweep, *, retry_failed: bool = False) -> None:

@@ -18,14 +18,18 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from hw3tui.preset import Preset
+from hw3tui.errors import BadInput
+from hw3tui.preset import LoadedPreset, Preset, PresetError, validate_text
+from hw3tui.preset.diff import diff
 from hw3tui.preset.schedule import PlateauForm, preview
 from hw3tui.preset.yamlio import flow
 from hw3tui.results.ablation import AblationRow, ablation_rows, write_ablation_csv
 from hw3tui.runs import EventTail, RunDir, summarize
 from hw3tui.runs.history import history_of
+from hw3tui.sweeps.file import LoadedSweep, check_sweep_text, dump_sweep
 from hw3tui.sweeps.folder import SweepDir
 
 FULL = "full preset"
@@ -103,6 +107,58 @@ def given_variant(override: str) -> Variant:
     path, value = parse_override(override)
     dotted = ".".join(map(str, path))
     return Variant(f"{dotted}={flow(value)}", {dotted: value})
+
+
+def ablation_sweep(
+    preset: str,
+    loaded: LoadedPreset,
+    *,
+    seeds: int,
+    skip: Sequence[str] = (),
+    extra: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+) -> tuple[LoadedSweep, list[Variant]]:
+    """`hw3tui ablate PRESET`'s sweep (`loaded`: PRESET with its `--set` `overrides`) and its
+    configurations: the preset as is, its variants but those turning off a field in `skip`, then
+    each `--variant` in `extra`; checked like any sweep file (every variant applied to the
+    preset). `BadInput` names the first problem; the TUI checks its ablations by this too."""
+    made = variants_of(loaded.preset)
+    for field in skip:
+        if field not in {v.field for v in made}:
+            fields = ", ".join(v.field for v in made) or "none"
+            raise BadInput(f"--skip {field}: no variant turns it off (the preset's: {fields})")
+    variants = plan(loaded.preset, skip)
+    for override in extra:
+        variant = _checked_variant(loaded, override, [v.name for v in variants])
+        if seeds > 1 and variant.field == "seed":
+            raise BadInput(f"--variant {override}: -n {seeds} runs seeds seed..seed+{seeds - 1}")
+        variants.append(variant)
+    base = str(Path(preset).resolve()) if Path(preset).is_file() else preset
+    document: dict[str, object] = {
+        "name": f"{loaded.preset.name[:55]}-ablation",
+        "base": base,
+        "variants": [v.as_yaml() for v in variants],
+    }
+    if seeds > 1:
+        document["repeat"] = seeds
+    text = dump_sweep(document, comment=f"hw3tui ablate {Path(preset).name}")
+    return check_sweep_text(text, "ablation", Path.cwd(), overrides), variants
+
+
+def _checked_variant(loaded: LoadedPreset, override: str, taken: list[str]) -> Variant:
+    """A --variant that gives a valid preset on top of PRESET and its --set; else `BadInput`."""
+    try:
+        variant = given_variant(override)
+        varied = validate_text(loaded.text, loaded.source, [override]).preset
+    except PresetError as exc:
+        problem = exc.problems[0]
+        detail = f"{problem.field}: {problem.message}" if problem.field else problem.message
+        raise BadInput(f"--variant {override}: {detail}") from None
+    if variant.name in taken:
+        raise BadInput(f"--variant {override}: given twice")
+    if not diff(loaded.preset, varied):
+        raise BadInput(f"--variant {override}: the preset has this value already")
+    return variant
 
 
 # ---- from the sweep folder to ablation.csv ---------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from hw3tui.console.run_rows import RunRow
     from hw3tui.runs import RunDir
+    from hw3tui.sweeps.file import LoadedSweep
     from hw3tui.sweeps.folder import SweepSummary
     from hw3tui.tui.catalog import PresetEntry
     from hw3tui.tui.control import Launcher
@@ -258,37 +260,40 @@ class Hw3tuiApp(App[None]):
 
         self.push_screen(dialog, answered)
 
-    def start_ablation(
-        self, preset: str, name: str, seeds: int, skip: tuple[str, ...]
-    ) -> Path | None:
-        """Start `hw3tui ablate PRESET -n N --sweep-dir DIR` detached (DIR/log.txt); show it."""
-        from hw3tui.sweeps.folder import SweepDir
-
+    def start_ablation(self, preset: str, name: str, seeds: int, skip: tuple[str, ...]) -> None:
+        """Start `hw3tui ablate PRESET -n N --sweep-dir DIR` detached (DIR/log.txt) and show it,
+        once the ablation passes that command's own checks: refused, nothing is made."""
         args = ["ablate", preset, "-n", str(seeds), "--runs-dir", str(self.runs_dir)]
         args += [a for field in skip for a in ("--skip", field)]
-        try:
-            folder = SweepDir.create(self.sweeps_dir, f"{name[:55]}-ablation").path
-            self.launcher.start_sweep([*args, "--sweep-dir", str(folder)], folder)
-        except OSError as exc:
-            self.notify(f"Could not start the ablation: {exc}", severity="error")
-            return None
-        self.open_sweep(folder)
-        return folder
+        check = partial(checked_ablation, preset, seeds, skip)
+        self._start_new_sweep(check, f"{name[:55]}-ablation", args, "ablation")
 
-    def start_sweep(self, sweep_file: Path, name: str) -> Path | None:
-        """Start `hw3tui sweep FILE --sweep-dir DIR` detached (output in DIR/log.txt); show it."""
+    def start_sweep(self, sweep_file: Path, name: str) -> None:
+        """Start `hw3tui sweep FILE --sweep-dir DIR` detached (output in DIR/log.txt) and show
+        it, once FILE passes that command's own checks: refused, nothing is made."""
+        check = partial(checked_sweep, sweep_file)
+        self._start_new_sweep(check, name, ["sweep", str(sweep_file)], "sweep")
+
+    @work(thread=True, group="new-sweep")
+    def _start_new_sweep(
+        self, check: Callable[[], object], name: str, args: list[str], what: str
+    ) -> None:
+        """`check()` first, in a thread (a storage's database server may take seconds to answer):
+        its refusal is one error notification and no folder; passed, the sweep folder is made
+        and `hw3tui ARGS --sweep-dir DIR` started in it."""
+        if self.attempt(check, title=f"{what.capitalize()} not started") is not None:
+            self.call_from_thread(self._start_in_new_folder, name, args, what)
+
+    def _start_in_new_folder(self, name: str, args: list[str], what: str) -> None:
         from hw3tui.sweeps.folder import SweepDir
 
         try:
             folder = SweepDir.create(self.sweeps_dir, name).path
-            self.launcher.start_sweep(
-                ["sweep", str(sweep_file), "--sweep-dir", str(folder)], folder
-            )
+            self.launcher.start_sweep([*args, "--sweep-dir", str(folder)], folder)
         except OSError as exc:
-            self.notify(f"Could not start the sweep: {exc}", severity="error")
-            return None
+            self.notify(f"Could not start the {what}: {exc}", severity="error")
+            return
         self.open_sweep(folder)
-        return folder
 
     def resume_sweep(self, folder: Path) -> bool:
         """`hw3tui sweep resume DIR` detached: finished trials stay, the others continue."""
@@ -440,6 +445,24 @@ def refusal(exc: BadInput) -> str:
     more = len(str(exc).strip().splitlines()) - 1
     line = printable(one_line(exc))
     return f"{line} (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else line
+
+
+def checked_sweep(sweep_file: Path) -> LoadedSweep:
+    """A sweep file as `hw3tui sweep FILE` checks it before it makes anything (`BadInput`)."""
+    from hw3tui.sweeps.file import load_sweep
+    from hw3tui.sweeps.new import ready
+
+    return ready(load_sweep(sweep_file), base=sweep_file.parent)[0]
+
+
+def checked_ablation(preset: str, seeds: int, skip: tuple[str, ...]) -> LoadedSweep:
+    """An ablation as `hw3tui ablate PRESET -n N --skip ...` checks it before it makes anything."""
+    from hw3tui.preset import load_preset
+    from hw3tui.sweeps.ablation import ablation_sweep
+    from hw3tui.sweeps.new import ready
+
+    sweep, _ = ablation_sweep(preset, load_preset(preset), seeds=seeds, skip=skip)
+    return ready(sweep, base=Path.cwd())[0]
 
 
 def _check_report_folder(path: Path) -> str | None:

@@ -103,3 +103,29 @@ def test_a_on_a_preset_lists_its_variants_plans_and_starts_hw3tui_ablate(
         launches.close()
 
     run(scenario())
+
+
+def test_an_ablation_the_cli_refuses_makes_no_sweep_folder(
+    presets_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preset was made invalid after the dialog opened: `hw3tui ablate`'s own check refuses
+    it before the TUI makes anything (one line, an error notification), nothing starts."""
+    launches = Launches()
+    monkeypatch.setattr(control, "launch_detached", launches)
+    preset = presets_dir / "tiny.yaml"
+    preset.write_text(preset.read_text().replace("epochs: 2", "epochs: 0"))
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            app.start_ablation(str(preset.resolve()), "tiny", 3, ())
+            await wait_for(pilot, lambda: app.screen.query("Toast"), what="a notification")
+            [shown] = [str(toast.render()) for toast in app.screen.query("Toast")]
+            title, message = shown.split("\n", 1)
+            assert title == "Ablation not started"
+            assert "schedule.epochs" in message and "\n" not in message
+            assert not isinstance(app.screen, SweepScreen)
+
+    run(scenario())
+    assert not launches.started
+    assert not Path("sweeps").exists() or not any(Path("sweeps").iterdir())

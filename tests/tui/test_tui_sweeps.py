@@ -183,8 +183,12 @@ def test_a_running_trials_value_and_epochs_are_live_and_ranked(isolated: Path) -
 def test_a_sweep_that_fails_to_start_says_so_with_its_log(
     isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A refusal the TUI's own check cannot see (here: the database went away since)."""
+    sweep_file = isolated / "x.sweep.yaml"
+    sweep_file.write_text("name: x\nbase: quickstart\naxes:\n  schedule.lr: [0.1, 0.01]\n")
+
     def refusing(args: list[str], run: RunDir, **_: Any) -> subprocess.Popen[bytes]:
-        (run.path / "log.txt").write_text("hw3tui: x.sweep.yaml:2:7: base: no preset file x\n")
+        (run.path / "log.txt").write_text("hw3tui: storage postgresql://h/db: cannot open\n")
         return subprocess.Popen(["sh", "-c", "exit 2"])
 
     monkeypatch.setattr(control, "launch_detached", refusing)
@@ -192,14 +196,15 @@ def test_a_sweep_that_fails_to_start_says_so_with_its_log(
     async def scenario() -> None:
         app = Hw3tuiApp()
         async with app.run_test(size=SIZE) as pilot:
-            folder = app.start_sweep(Path("x.sweep.yaml"), "x")
-            assert folder is not None and folder.parent == Path("sweeps")
+            app.start_sweep(sweep_file, "x")
             await wait_for(pilot, lambda: app.screen.query(RunHeader))
+            assert isinstance(app.screen, SweepScreen)
+            assert app.screen.folder.path.parent == Path("sweeps")
             header = app.screen.query_one(RunHeader)
             await wait_for(pilot, lambda: "failed to start (exit 2" in text_of(header))
             log = app.screen.query_one(LogTail)
             await wait_for(pilot, lambda: log.line_count == 1)
-            assert "base: no preset file x" in log.lines[0]
+            assert "storage postgresql://h/db: cannot open" in log.lines[0]
 
     run(scenario())
 
@@ -276,3 +281,67 @@ def test_a_cancelled_sweep_says_stopping_until_its_workers_end(
             assert "stopping" not in text_of(header)
 
     run(scenario())
+
+
+def toasts(app: Hw3tuiApp) -> list[str]:
+    """The notifications on screen, as a user reads them (title, then message)."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+
+@pytest.mark.parametrize(
+    ("storage", "problem"),
+    [
+        ("mysql://x", "storage mysql://x: its driver (mysqldb) is not installed"),
+        ("sqlite:////no/such/folder/x.db", "storage sqlite:////no/such/folder/x.db: no folder"),
+    ],
+)
+def test_a_sweep_file_the_cli_refuses_makes_no_sweep_folder(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, storage: str, problem: str
+) -> None:
+    """Refused by `hw3tui sweep`'s own checks before the TUI makes anything: its one line is
+    an error notification, no folder appears among the sweeps, nothing is started."""
+    launches = Launches()
+    monkeypatch.setattr(control, "launch_detached", launches)
+    sweep_file = isolated / "x.sweep.yaml"
+    sweep_file.write_text(
+        f"name: x\nbase: quickstart\nstorage: {storage}\naxes:\n  schedule.lr: [0.1, 0.01]\n"
+    )
+
+    async def scenario() -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            app.start_sweep(sweep_file, "x")
+            await wait_for(pilot, lambda: toasts(app), what="a notification")
+            [shown] = toasts(app)
+            title, message = shown.split("\n", 1)
+            assert title == "Sweep not started"
+            assert message.startswith(problem)
+            assert "\n" not in message
+            assert not isinstance(app.screen, SweepScreen)
+
+    run(scenario())
+    assert not launches.started
+    assert not Path("sweeps").exists() or not any(Path("sweeps").iterdir())
+
+
+def test_the_tuis_checks_of_a_new_sweep_import_no_torch(
+    isolated: Path, subprocess_env: dict[str, str]
+) -> None:
+    """The checks the TUI runs in its own process before it starts a sweep or an ablation."""
+    import sys
+
+    Path("ok.sweep.yaml").write_text(
+        "name: ok\nbase: quickstart\nstorage: sqlite:///ok.db\naxes:\n  schedule.lr: [0.1]\n"
+    )
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from hw3tui.tui.app import checked_ablation, checked_sweep\n"
+        "checked_sweep(Path('ok.sweep.yaml'))\n"
+        "checked_ablation('quickstart', 3, ())\n"
+        "print([m for m in ('torch', 'torchvision') if m in sys.modules])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+    assert not Path("ok.db").exists()
