@@ -13,12 +13,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, SelectionList, Static
 
 from hw3tui.preset import Preset
 from hw3tui.sweeps.ablation import variants_of
 from hw3tui.sweeps.estimate import Estimate, estimate, plan_line
+from hw3tui.tui.screens.dialog import Dialog
 from hw3tui.untrusted import printable
 
 DEFAULT_SEEDS = 3
@@ -34,20 +34,14 @@ class AblationRequest:
     skip: tuple[str, ...]
 
 
-class AblationDialog(ModalScreen[AblationRequest | None]):
+class AblationDialog(Dialog[AblationRequest | None]):
     """An ablation of one preset: which of its variants to run, with how many seeds."""
 
     DEFAULT_CSS = """
-    AblationDialog {
-        align: center middle;
-    }
     AblationDialog > Vertical {
         width: 78;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     AblationDialog #title {

@@ -10,8 +10,9 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+
+from hw3tui.tui.screens.dialog import Dialog
 
 Variant = Literal["default", "primary", "success", "warning", "error"]
 
@@ -26,20 +27,14 @@ class Choice:
     variant: Variant = "default"
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(Dialog[str | None]):
     """Ask `question`; dismiss with the chosen value, or None on escape."""
 
     DEFAULT_CSS = """
-    ChoiceScreen {
-        align: center middle;
-    }
     ChoiceScreen > Vertical {
         width: auto;
         max-width: 76;
         min-width: 40;
-        height: auto;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 1 2;
     }
     ChoiceScreen #question {

@@ -17,29 +17,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import LoadingIndicator, Static
 from textual.worker import get_current_worker
 
 from hw3tui.results.eval_report import EvalReport
 from hw3tui.runs import RunDir, hw3tui_command
+from hw3tui.tui.screens.dialog import Dialog
 from hw3tui.untrusted import printable
 
 
-class EvalScreen(ModalScreen[None]):
+class EvalScreen(Dialog[None]):
     """Runs `hw3tui eval` on one run and shows what it prints."""
 
     DEFAULT_CSS = """
-    EvalScreen {
-        align: center middle;
-    }
     EvalScreen > VerticalScroll {
         width: 96;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     EvalScreen #title {

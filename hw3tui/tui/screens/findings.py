@@ -19,12 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from hw3tui.errors import BadInput, one_line
 from hw3tui.runs import RunDir, find_run
 from hw3tui.sweeps.folder import SweepDir
+from hw3tui.tui.screens.dialog import Dialog
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
@@ -36,20 +36,14 @@ PER_CLASS = (
 )
 
 
-class FindingsScreen(ModalScreen[None]):
+class FindingsScreen(Dialog[None]):
     """The findings about `runs` and `sweeps`, by section, in the homework's order."""
 
     DEFAULT_CSS = """
-    FindingsScreen {
-        align: center middle;
-    }
     FindingsScreen > VerticalScroll {
         width: 100;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     FindingsScreen #title {

@@ -11,8 +11,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from hw3tui.tui.screens.dialog import Dialog
 
 KEYS: tuple[tuple[str, str, str], ...] = (
     ("everywhere", "?", "this help"),
@@ -57,20 +58,14 @@ ABOUT = (
 )
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Keys and a word on how runs work."""
 
     DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-    }
     HelpScreen > VerticalScroll {
         width: 86;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     """

@@ -28,9 +28,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from hw3tui.tui.screens.dialog import Dialog
 from hw3tui.tui.widgets.lr_plot import LrPlot
 from hw3tui.untrusted import printable
 
@@ -81,20 +81,14 @@ def _finite(*values: Any) -> bool:
     )
 
 
-class LrFindScreen(ModalScreen[float | None]):
+class LrFindScreen(Dialog[float | None]):
     """Run the lr range test on `text`; dismiss with the suggestion to apply, or None."""
 
     DEFAULT_CSS = """
-    LrFindScreen {
-        align: center middle;
-    }
     LrFindScreen > Vertical {
         width: 100;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     LrFindScreen #lr-title {

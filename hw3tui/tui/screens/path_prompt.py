@@ -10,26 +10,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from hw3tui.tui.screens.dialog import Dialog
 
 PathCheck = Callable[[Path], str | None]
 """Returns why a path cannot be used, or None when it can."""
 
 
-class PathPrompt(ModalScreen[Path | None]):
+class PathPrompt(Dialog[Path | None]):
     """Dismisses with the entered path once `check` accepts it, or None on escape."""
 
     DEFAULT_CSS = """
-    PathPrompt {
-        align: center middle;
-    }
     PathPrompt > Vertical {
         width: 72;
         max-width: 95%;
-        height: auto;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 1 2;
     }
     PathPrompt #error {

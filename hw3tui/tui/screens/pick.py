@@ -8,25 +8,20 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from hw3tui.tui.screens.dialog import Dialog
 
-class PickScreen(ModalScreen[str | None]):
+
+class PickScreen(Dialog[str | None]):
     """Dismisses with the chosen option's id, or None on escape."""
 
     DEFAULT_CSS = """
-    PickScreen {
-        align: center middle;
-    }
     PickScreen > Vertical {
         width: 70;
         max-width: 95%;
-        height: auto;
         max-height: 80%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     PickScreen Label {

@@ -22,7 +22,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
@@ -32,6 +31,7 @@ from hw3tui.sweeps.file import check_sweep_text, dump_sweep
 from hw3tui.tui.catalog import SWEEP_SUFFIX
 from hw3tui.tui.fields import SECTION_TITLES, FieldSpec, section_fields
 from hw3tui.tui.paths import shown_path
+from hw3tui.tui.screens.dialog import Dialog
 from hw3tui.tui.widgets.preset_field import yaml_value
 
 AXIS_ROWS = 3
@@ -71,20 +71,14 @@ class Verdict:
     """The axes (and `set.<path>`) named by an error, to mark their row."""
 
 
-class SweepDialog(ModalScreen[SweepPlan | None]):
+class SweepDialog(Dialog[SweepPlan | None]):
     """A sweep of one preset: up to three axes, one fixed override, method, trials, pruning."""
 
     DEFAULT_CSS = """
-    SweepDialog {
-        align: center middle;
-    }
     SweepDialog > Vertical {
         width: 78;
         max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: thick $primary 80%;
-        background: $surface;
         padding: 0 1;
     }
     SweepDialog #title {
