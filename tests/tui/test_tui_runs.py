@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import COMMENTED
 from textual.widgets import Button, DataTable
@@ -340,3 +341,35 @@ def test_bad_input_on_an_action_is_one_line_and_the_app_goes_on(runs_dir: Path) 
             assert toasts(app)[-1].startswith(f"{name}: events.jsonl has lines")
 
     run(scenario())
+
+
+def test_the_compare_screen_shows_both_checkpoint_paths_whole_or_shortened_at_the_front(
+    runs_dir: Path,
+) -> None:
+    """At 80 columns the two paths do not fit side by side: each loses its front to `…`, the
+    file name kept, and none is cut at the screen's edge; with room, both are whole."""
+    a = write_run(runs_dir, "tiny-20260101-000000", epochs=4)
+    b = write_run(runs_dir, "tiny-lr-0.01-20260101-010000", epochs=4, start=STARTED + 3600)
+
+    def checkpoints(table: DataTable[Any]) -> list[str]:
+        row = next(
+            table.get_row_at(i)
+            for i in range(table.row_count)
+            if str(table.get_row_at(i)[0]) == "checkpoint"
+        )
+        return [str(cell) for cell in row[1:]]
+
+    async def scenario(size: tuple[int, int], shown: str) -> None:
+        app = Hw3tuiApp()
+        async with app.run_test(size=size) as pilot:
+            app.push_screen(CompareScreen(a, b))
+            await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.comparison is not None)  # type: ignore[attr-defined]
+            await pilot.pause()
+            table = screen.query_one("#metrics", DataTable)
+            await wait_for(pilot, lambda: checkpoints(table) == [shown, shown])
+            assert table.virtual_size.width <= table.size.width  # nothing past the edge
+
+    run(scenario((80, 24), "…/resnet18_best.safetensors"))
+    run(scenario((120, 30), "best/resnet18_best.safetensors"))

@@ -1,4 +1,4 @@
-"""SVG snapshots of the home, editor and run screens at 80×24, on fixed data (no clocks).
+"""SVG snapshots of the home, editor, run and compare screens at 80×24, on fixed data (no clocks).
 
 After an intended change of look: `pytest tests/tui/test_tui_snapshots.py --snapshot-update`,
 then review the SVGs in tests/tui/__snapshots__/ before committing them.
@@ -13,7 +13,9 @@ from textual.pilot import Pilot
 from tui_fakes import STARTED, write_run
 from tui_pilot import wait_for
 
+from hw3tui.runs import RunDir
 from hw3tui.tui.app import Hw3tuiApp
+from hw3tui.tui.screens.compare import CompareScreen
 from hw3tui.tui.screens.editor import EditorScreen
 from hw3tui.tui.screens.run import RunScreen
 from hw3tui.tui.widgets.presets_table import PresetsTable
@@ -71,3 +73,22 @@ def test_run_screen(snap_compare: Any, presets_dir: Path, runs_dir: Path) -> Non
         await pilot.pause()
 
     assert snap_compare(Hw3tuiApp(), terminal_size=SIZE, run_before=open_run)
+
+
+def test_compare_screen(snap_compare: Any, runs_dir: Path) -> None:
+    """Both checkpoint paths on screen, shortened at their front (`…/`), none cut at the edge."""
+    write_run(runs_dir, "tiny-20260101-000000", epochs=4)
+    write_run(runs_dir, "tiny-lr-0.01-20260101-010000", epochs=4, start=STARTED + 3600)
+
+    async def open_compare(pilot: Pilot[Any]) -> None:
+        app: Hw3tuiApp = pilot.app  # type: ignore[assignment]
+        a, b = (
+            RunDir(runs_dir / n) for n in ("tiny-20260101-000000", "tiny-lr-0.01-20260101-010000")
+        )
+        app.push_screen(CompareScreen(a, b))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        screen: CompareScreen = app.screen  # type: ignore[assignment]
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        await pilot.pause()
+
+    assert snap_compare(Hw3tuiApp(), terminal_size=SIZE, run_before=open_compare)

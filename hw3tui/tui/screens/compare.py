@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -22,6 +23,7 @@ from hw3tui.console.results_view import VERDICT_STYLES
 from hw3tui.preset.yamlio import flow
 from hw3tui.results.comparison import Comparison, compare_runs
 from hw3tui.runs import RunDir
+from hw3tui.tui.paths import fold_path
 from hw3tui.tui.widgets.curves import Curves, Series
 from hw3tui.untrusted import printable
 
@@ -69,6 +71,8 @@ class CompareScreen(Screen[None]):
         self.a, self.b = a, b
         self.comparison: Comparison | None = None
         self.metric = "acc"
+        self._checkpoints: list[str] = []
+        """Each run's checkpoint path as the comparison gives it (shortened to fit on screen)."""
 
     def compose(self) -> ComposeResult:
         a, b = (escape(printable(run.name)) for run in (self.a, self.b))
@@ -81,7 +85,8 @@ class CompareScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#metrics", DataTable)
-        table.add_columns("", "A", "B")
+        table.add_column("", key="label")
+        table.add_columns("A", "B")
         self._load()
 
     @work(thread=True)
@@ -96,7 +101,10 @@ class CompareScreen(Screen[None]):
         for label, cells in comparison.metric_rows():
             if label == "best val acc" and winner is not None:
                 cells = [f"{c} ★" if i == winner else c for i, c in enumerate(cells)]
-            table.add_row(label, *(escape(printable(cell)) for cell in cells))
+            if label == "checkpoint":
+                self._checkpoints = [printable(cell) for cell in cells]
+            table.add_row(label, *(escape(printable(cell)) for cell in cells), key=label)
+        self._fit_checkpoints()
         # B's configuration against A's: `one seed` for two single runs, never a verdict
         verdicts = []
         for index, cell in enumerate(comparison.verdict_cells()):
@@ -106,6 +114,24 @@ class CompareScreen(Screen[None]):
         table.add_row("verdict", *verdicts)
         self._plot()
         self.query_one("#changes", Static).update(_changes_text(comparison))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_checkpoints()
+
+    def _fit_checkpoints(self) -> None:
+        """Both checkpoint paths whole, or each shortened at its front (`…/x_best.safetensors`,
+        as the run screen's best panel does) to half the table's room beside the labels: side
+        by side they are the widest cells, and a table wider than the screen cut B's."""
+        table = self.query_one("#metrics", DataTable)
+        if not self._checkpoints or "checkpoint" not in table.rows:
+            return
+        # measured here: the table sizes its columns only when it next draws
+        labels = max(cell_len(str(label)) for label in table.get_column("label"))
+        padding = 2 * table.cell_padding
+        room = (table.size.width - labels - padding) // len(self._checkpoints) - padding
+        for column, path in zip(list(table.columns)[1:], self._checkpoints, strict=True):
+            shown = fold_path(path, max(room, 1), max_lines=1)[0] if room > 0 else path
+            table.update_cell("checkpoint", column, escape(shown), update_width=True)
 
     def _plot(self) -> None:
         comparison = self.comparison
