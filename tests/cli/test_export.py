@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from hw3tui.cli import cli
 from hw3tui.engine.inference import export as exporting
+from tests.tiny import BACKBONE
 
 pytestmark = pytest.mark.slow  # the module's run is trained end to end
 
@@ -59,13 +60,13 @@ def test_each_format_agrees_with_the_checkpoint(run_dir: Path, tmp_path: Path, f
 
     state, info = load_checkpoint(run_dir)
     assert meta["classes"] == list(info.classes)
-    reference = torchvision.models.get_model("resnet18", num_classes=3)
+    reference = torchvision.models.get_model(BACKBONE, num_classes=3)
     reference.load_state_dict(state, strict=True)
     inputs = _inputs(32)
     with torch.no_grad():
         expected = reference.eval()(inputs)
         if fmt == "pth":
-            loaded = torchvision.models.get_model("resnet18", num_classes=3)
+            loaded = torchvision.models.get_model(BACKBONE, num_classes=3)
             loaded.load_state_dict(torch.load(output, weights_only=True), strict=True)
             got = loaded.eval()(inputs)
         elif fmt == "pt2":

@@ -31,6 +31,7 @@ from hw3tui.runs.status import Status
 from hw3tui.tui.app import Hw3tuiApp
 from hw3tui.tui.screens.evaluation import EvalScreen
 from hw3tui.tui.screens.run import RunScreen
+from tests.tiny import BACKBONE, BEST
 
 pytestmark = pytest.mark.slow  # the module's runs are trained end to end
 
@@ -124,7 +125,7 @@ def test_eval_shows_tables_on_a_terminal_and_finds_a_run_by_name(finished_runs: 
     for name in ("0 cat", "1 dog", "2 fox"):
         assert name in out
     # in a log or a pipe, a long path stays on its line rather than being wrapped at 80 columns
-    assert re.search(r"^checkpoint \S+resnet18_best\.safetensors\.\* \(resnet18, epoch", out, re.M)
+    assert re.search(rf"^checkpoint \S+{BEST}\.\* \({BACKBONE}, epoch", out, re.M)
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
 
 
@@ -213,7 +214,7 @@ def test_a_shared_checkpoint_needs_data_and_knows_its_image_size(
 
     # the chunks copied elsewhere, named by their prefix
     copied = shutil.copytree(finished_runs.folder / "best", isolated / "from-a-classmate")
-    prefix = copied / "resnet18_best.safetensors"
+    prefix = copied / BEST
     chunked = json.loads(hw3tui("eval", prefix, "--data", "check", "--json").stdout)
     assert chunked["accuracy"] == by_run["accuracy"]
 

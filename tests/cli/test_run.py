@@ -24,6 +24,7 @@ from hw3tui.engine.checkpoint import load_checkpoint
 from hw3tui.runs import RunDir
 from hw3tui.runs.header import strip_result
 from hw3tui.runs.status import Status
+from tests.tiny import BACKBONE, BEST
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "data" / "tiny.yaml")
@@ -94,7 +95,7 @@ def test_a_run_writes_its_directory_and_prints_a_line_per_epoch() -> None:
     best_epoch = accuracies.index(max(accuracies))
     assert status.best["epoch"] == best_epoch
     assert status.best["value"] == max(accuracies)
-    assert status.best["path"] == "best/resnet18_best.safetensors"
+    assert status.best["path"] == f"best/{BEST}"
     _, info = load_checkpoint(run.path)
     assert (info.epoch, info.value, info.classes) == (best_epoch, max(accuracies), start["classes"])
 
@@ -111,11 +112,11 @@ def test_the_joined_best_checkpoint_loads_strictly_into_plain_torchvision() -> N
     assert result.exit_code == 0
     assert "done: finished 1 epoch ·" in result.output
     best = only_run().best_dir
-    chunks = sorted(best.glob("resnet18_best.safetensors.[0-9][0-9][0-9]"))
+    chunks = sorted(best.glob(f"{BEST}.[0-9][0-9][0-9]"))
     assert len(chunks) > 1  # tiny.yaml cuts at 8 MiB
     joined = best.parent / "joined.safetensors"
     joined.write_bytes(b"".join(chunk.read_bytes() for chunk in chunks))  # what `cat` does
-    model = torchvision.models.get_model("resnet18", num_classes=3)
+    model = torchvision.models.get_model(BACKBONE, num_classes=3)
     model.load_state_dict(safetensors.torch.load_file(str(joined)), strict=True)
 
 
@@ -303,6 +304,8 @@ def test_pretrained_weights_from_a_file(suffix: str) -> None:
         "run",
         TINY,
         "--set",
+        "backbone.name=resnet18",  # its layer names below
+        "--set",
         f"backbone.pretrained=mine{suffix}",
         "--set",
         "schedule.epochs=1",
@@ -324,7 +327,8 @@ def test_pretrained_offline_names_the_file_to_place(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("NO_PROXY", raising=False)
     result = hw3tui("run", TINY, "--set", "backbone.pretrained=true")
     assert result.exit_code == 2
-    assert "resnet18-f37072fd.pth" in result.output
+    weights = torchvision.models.get_model_weights(BACKBONE).DEFAULT.url.rsplit("/", 1)[-1]
+    assert weights in result.output  # mobilenet_v3_small-047dcff4.pth
     assert str(Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints") in result.output
     assert "pretrained: path/to/weights" in result.output
     assert not Path("runs").exists()

@@ -25,6 +25,7 @@ from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
 from hw3tui.runs import RunDir
 from tests.cli.rank_ema import digest
+from tests.tiny import BACKBONE, BEST
 
 pytestmark = pytest.mark.slow
 
@@ -87,10 +88,10 @@ def test_two_processes_make_one_run_whose_val_acc_one_process_reproduces(
     # one best checkpoint: plain torchvision keys (no DDP `module.` prefix)
     names = sorted(p.name for p in run.best_dir.iterdir())
     assert names[0] == "SHA256SUMS"
-    assert names[1:] == [f"resnet18_best.safetensors.{i:03d}" for i in range(len(names) - 1)]
+    assert names[1:] == [f"{BEST}.{i:03d}" for i in range(len(names) - 1)]
     state_dict, info = load_checkpoint(run.best_dir)  # checks every chunk against SHA256SUMS
     assert info.epoch == best["epoch"]
-    model = torchvision.models.get_model("resnet18", num_classes=3)
+    model = torchvision.models.get_model(BACKBONE, num_classes=3)
     model.load_state_dict(state_dict, strict=True)
 
     # `hw3tui eval` in this one process, on the run's val set

@@ -14,6 +14,7 @@ from hw3tui.cli import cli
 from hw3tui.engine.hardware import probe
 from hw3tui.engine.hardware.probe import Setting
 from hw3tui.runs import RunDir
+from tests.tiny import BACKBONE
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "data" / "tiny.yaml")
@@ -60,7 +61,7 @@ def test_tune_prints_the_table_and_the_next_run_uses_it(fake_clock: list[str]) -
     tuned = hw3tui("tune", TINY)
     assert tuned.exit_code == 0, tuned.output
     lines = tuned.output.splitlines()
-    assert "resnet18 at 32 px on cpu" in tuned.output
+    assert f"{BACKBONE} at 32 px on cpu" in tuned.output
     assert any(line.split()[:3] == ["fp32", "NCHW", "800.0"] for line in lines)  # 16 / 0.02 s
     assert any(line.split() == ["bf16", "channels_last", "1600.0", "<-", "auto"] for line in lines)
     assert "auto chooses bf16 channels_last" in tuned.output
@@ -114,7 +115,7 @@ def test_tune_as_run_times_only_the_presets_auto_settings_and_then_answers_from_
     first = hw3tui(*args)
     assert first.exit_code == 0, first.output
     record = json.loads(first.stdout)
-    assert (record["backbone"], record["image_size"]) == ("resnet18", 32)
+    assert (record["backbone"], record["image_size"]) == (BACKBONE, 32)
     runtime = record["runtime"]
     assert (runtime["precision"], runtime["channels_last"]) == ("fp32", False)  # 0.02 s each
     assert runtime["auto"]["how"] == "measured"

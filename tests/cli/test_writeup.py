@@ -21,6 +21,7 @@ from hw3tui.engine.inference.augment_preview import augment_preview
 from hw3tui.preset import load_preset
 from hw3tui.results import figures_eval
 from hw3tui.runs import RunDir
+from tests.tiny import BEST
 
 pytestmark = pytest.mark.slow  # the module's runs are trained end to end
 
@@ -128,7 +129,7 @@ def test_note_then_report_links_only_existing_files(finished_runs: Any) -> None:
     assert "> - " in text and "tried lr 0.01: | faster?" in text
     header = next(line for line in text.splitlines() if line.startswith("| run |"))
     assert "`schedule.lr`" in header  # what differs is a column (the Findings come first)
-    assert f"cat ../runs/{finished_runs.faster.name}/best/resnet18_best.safetensors.* > " in text
+    assert f"cat ../runs/{finished_runs.faster.name}/best/{BEST}.* > " in text
     # a second report replaces the first whole; a folder that is not a report is refused
     again = invoke(root, "report", str(finished_runs.shapes), "-o", "report")
     assert again.exit_code == 0, again.output
@@ -181,7 +182,7 @@ def test_a_report_names_the_checkpoint_relative_to_itself_never_by_absolute_path
     assert str(root) not in text and str(tmp_path.parent) not in text
     relative = f"../runs/{run.name}/best"
     assert f"in `{relative}`" in text
-    joined = "resnet18_best.safetensors"
+    joined = BEST
     assert f"cat {relative}/{joined}.* > {joined}" in text
     assert (root / "portable" / relative / f"{joined}.000").is_file()
     # a report written elsewhere: the run is named, its folder is not

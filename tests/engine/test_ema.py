@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from hw3tui.cli import cli
 from hw3tui.engine.checkpoint import load_checkpoint
 from hw3tui.runs import RunDir
+from tests.tiny import BACKBONE
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "tests" / "data" / "tiny.yaml")
@@ -35,7 +36,7 @@ def test_an_ema_runs_best_is_the_average_and_loads_strictly_into_torchvision() -
     raw = safetensors.torch.load_file(str(run.state_dir / "model.safetensors"))
     assert info.epoch == 0 and best.keys() == raw.keys()  # the plain network's keys
     assert any(not torch.equal(best[k], raw[k]) for k in raw)  # the average, not the weights
-    model = torchvision.models.resnet18(num_classes=3)
+    model = torchvision.models.get_model(BACKBONE, num_classes=3)
     model.load_state_dict(best, strict=True)  # no `module.` prefix, no `n_averaged`
 
     averaged = safetensors.torch.load_file(str(run.state_dir / "ema.safetensors"))

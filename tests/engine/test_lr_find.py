@@ -18,6 +18,7 @@ from hw3tui.cli import cli
 from hw3tui.engine.training.job import make_job, prepare
 from hw3tui.engine.training.lr_find import lr_range_test, ramp, smooth, suggest
 from hw3tui.preset import load_preset
+from tests.tiny import BACKBONE
 
 TINY = Path(__file__).resolve().parent.parent / "data" / "tiny.yaml"
 
@@ -110,7 +111,7 @@ def test_json_prints_the_curve_alone_on_stdout(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     curve = json.loads(result.stdout)
-    assert curve["preset"] == "tiny" and curve["backbone"] == "resnet18"
+    assert curve["preset"] == "tiny" and curve["backbone"] == BACKBONE
     assert len(curve["lrs"]) == len(curve["losses"]) == len(curve["smoothed"]) <= 12
     assert curve["lrs"][0] == pytest.approx(1e-5)
     assert curve["suggestion"] is None or curve["lrs"][0] <= curve["suggestion"] <= 10

@@ -24,6 +24,7 @@ from hw3tui.results.verdicts import verdict
 from hw3tui.runs import RunDir, Status
 from hw3tui.sweeps.ablation import variants_of
 from hw3tui.sweeps.folder import SweepDir
+from tests.tiny import BACKBONE
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
@@ -250,7 +251,7 @@ def test_skip_leaves_a_variant_out_and_a_field_with_none_is_refused(tmp_path: Pa
 def test_without_an_earlier_run_the_plan_is_timed_by_cached_probe_rates(isolated: Path) -> None:
     cache = isolated.parent / "home" / ".cache" / "hw3tui" / "runtime-probe"
     cache.mkdir(parents=True)
-    key = {"backbone": "resnet18", "image_size": 32, "batch_sizes": [16]}
+    key = {"backbone": BACKBONE, "image_size": 32, "batch_sizes": [16]}
     rates = {"fp32 contiguous": {"16": 36.0}, "bf16 contiguous": {"16": "NaN"}}
     (cache / "answer.json").write_text(json.dumps({"key": key, "rates": rates}))
 
