@@ -144,8 +144,8 @@ def _steps_drawn(loaded: LoadedSweep) -> bool:
 
 
 def _workload_configs(loaded: LoadedSweep) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """Each planned trial as its start and the overrides that touch its workload (a grid's every
-    trial; a random or tpe sweep's every combination of its listed values)."""
+    """Each planned trial as its start and the overrides that touch its workload or its steps (a
+    grid's every trial; a random or tpe sweep's every combination of its listed values)."""
     for start, params in _trials(loaded):
         kept = {path: value for path, value in params.items() if _touches(path, KEPT_FIELDS)}
         yield start, tuple(loaded.overrides(kept))
