@@ -107,6 +107,14 @@ class Data(Section):
         return self
 
     @property
+    def train_images(self) -> int | None:
+        """How many images a run trains on per epoch, where the preset alone says (`shapes`:
+        classes x train_per_class); None for files, counted only once they are read."""
+        if self.source != "shapes":
+            return None
+        return self.shapes.classes * self.shapes.train_per_class
+
+    @property
     def effective_val_split(self) -> float | None:
         """Fraction of `train` held out, or None when `val` (or `shapes`) gives the val set."""
         if self.val is not None or self.source == "shapes":

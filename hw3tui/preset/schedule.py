@@ -305,3 +305,9 @@ def planned_batch_sizes(schedule: Schedule) -> list[int]:
     workload estimate and the check of several processes' global batch both need."""
     sizes = Scheduler(schedule.batch_size, schedule.epochs, integer=True)
     return [int(sizes.at(epoch)) for epoch in range(schedule.epochs)]
+
+
+def planned_steps(schedule: Schedule, images: int) -> int:
+    """Training steps of a run of `images` images per epoch, as planned: each epoch's batches at
+    the batch size it starts with (a last batch that `batch_slices` drops is still counted)."""
+    return sum(-(-images // size) for size in planned_batch_sizes(schedule))

@@ -8,6 +8,12 @@ same cache as a run's own probe; every trial then finds the answer there ("cache
 run_start). Other workers wait for it (the folder's first-worker lock) and read the cache; a worker
 on another machine, with another cache, measures its own. The workloads with the most trials go
 first, within `BUDGET_SECONDS` in all; trials of the rest decide for themselves as any run does.
+
+The run's own rule (`hw3tui.probe_budget`) holds over a workload's trials together: one is
+measured only when 5 % of the training steps all its planned trials take covers the measurement
+(a few 2-epoch trials on `shapes` data do not: the child's 4-15 s would buy nothing, and its
+answer under load would pick their precision by noise). The steps are known only where the preset
+gives the number of images (`shapes`); elsewhere the sweep measures.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from typing import Any
 
 from hw3tui.preset import PresetError
 from hw3tui.preset.io import field_path, load_preset
-from hw3tui.preset.schedule import planned_batch_sizes
+from hw3tui.preset.models import Preset
+from hw3tui.preset.schedule import planned_batch_sizes, planned_steps
+from hw3tui.probe_budget import FRACTION, MAX_CANDIDATES, affords
 from hw3tui.runs import hw3tui_command
 from hw3tui.sweeps.file import LoadedSweep
 from hw3tui.sweeps.model import values_of
@@ -40,6 +48,10 @@ POLL_S = 0.25
 WORKLOAD_FIELDS = (("backbone",), ("data",), ("runtime",), ("schedule", "batch_size"))
 """Preset fields that change what the probe measures or how its answer is cached (an axis over
 anything else, such as `schedule.lr`, trains the same workload)."""
+STEP_FIELDS = (("data",), ("schedule", "batch_size"), ("schedule", "epochs"))
+"""Preset fields that change how many training steps a trial takes."""
+KEPT_FIELDS = (*WORKLOAD_FIELDS, ("schedule", "epochs"))
+"""What a trial's configuration keeps of its values: its workload and its steps."""
 
 Say = Callable[[str], None]
 
@@ -54,6 +66,9 @@ class Target:
     image_size: int
     batch_sizes: tuple[int, ...]
     trials: int = 1
+    steps: int | None = None
+    """Training steps of all its planned trials together (each seed of `repeat`); None when
+    unknown (images read from files, a range axis over the epochs)."""
 
     def describe(self) -> str:
         sizes = "/".join(map(str, self.batch_sizes))
@@ -64,6 +79,8 @@ def targets(loaded: LoadedSweep) -> list[Target]:
     """The workloads to measure, those with the most trials first: only where the trial's
     runtime leaves precision or layout at `auto` on one process."""
     configs = Counter(_workload_configs(loaded))
+    runs = _runs_per_config(loaded, configs.total())
+    drawn = _steps_drawn(loaded)
     found: dict[tuple[Any, ...], Target] = {}
     for (start, overrides), count in configs.most_common():
         try:
@@ -77,19 +94,60 @@ def targets(loaded: LoadedSweep) -> list[Target]:
         work = (preset.backbone.name, preset.data.image_size, sizes)
         # the data and runtime sections decide the thread count, part of the cache's question
         key = (*work, runtime.model_dump_json(), preset.data.model_dump_json())
+        steps = None if drawn else _steps(preset, count * runs)
         old = found.get(key)
         if old is not None:
-            found[key] = Target(old.start, old.overrides, *work, trials=old.trials + count)
+            total = None if old.steps is None or steps is None else old.steps + steps
+            found[key] = Target(
+                old.start, old.overrides, *work, trials=old.trials + count, steps=total
+            )
         else:
-            found[key] = Target(start, overrides, *work, trials=count)
+            found[key] = Target(start, overrides, *work, trials=count, steps=steps)
     return sorted(found.values(), key=lambda t: -t.trials)
 
 
+def too_few_steps(target: Target) -> bool:
+    """Whether `target`'s trials train too few steps in all to spend the probe's share of them
+    on measuring (the run's own rule; unknown steps: measure, as a sweep always did). The
+    candidates a machine offers are not known here (the CPU decides, in the engine): counted
+    as the most there can be."""
+    if target.steps is None:
+        return False
+    return not affords(target.steps, MAX_CANDIDATES, len(target.batch_sizes))
+
+
+def _steps(preset: Preset, runs: float) -> int | None:
+    """Training steps of `runs` trials of `preset`; None where the preset does not say how many
+    images it trains on."""
+    images = preset.data.train_images
+    if images is None:
+        return None
+    return round(planned_steps(preset.schedule, images) * runs)
+
+
+def _runs_per_config(loaded: LoadedSweep, configs: int) -> float:
+    """Runs each of the `configs` planned trial configurations stands for: its seeds (a grid
+    lists every trial); a random or tpe sweep's planned trials spread over its listed values."""
+    repeat = loaded.sweep.repeat
+    if loaded.sweep.method == "grid" or configs == 0:
+        return float(repeat)
+    return loaded.sweep.planned() * repeat / configs
+
+
+def _steps_drawn(loaded: LoadedSweep) -> bool:
+    """Whether a range axis draws a field that sets the steps (epochs, batch size, data): their
+    number is not known before the draw."""
+    return any(
+        values_of(axis) is None and _touches(path, STEP_FIELDS)
+        for path, axis in loaded.sweep.axes.items()
+    )
+
+
 def _workload_configs(loaded: LoadedSweep) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """Each planned trial as its start and the overrides that touch its workload (a grid's every
-    trial; a random or tpe sweep's every combination of its listed values)."""
+    """Each planned trial as its start and the overrides that touch its workload or its steps (a
+    grid's every trial; a random or tpe sweep's every combination of its listed values)."""
     for start, params in _trials(loaded):
-        kept = {path: value for path, value in params.items() if _workload_field(path)}
+        kept = {path: value for path, value in params.items() if _touches(path, KEPT_FIELDS)}
         yield start, tuple(loaded.overrides(kept))
 
 
@@ -101,7 +159,7 @@ def _trials(loaded: LoadedSweep) -> Iterator[tuple[str, Mapping[str, Any]]]:
     listed = [
         (path, values)
         for path, axis in loaded.sweep.axes.items()
-        if _workload_field(path) and (values := values_of(axis)) is not None
+        if _touches(path, KEPT_FIELDS) and (values := values_of(axis)) is not None
     ]
     variants = [dict(v.set) for v in loaded.sweep.variants] or [{}]
     for start, variant in itertools.product(loaded.starts, variants):
@@ -109,9 +167,9 @@ def _trials(loaded: LoadedSweep) -> Iterator[tuple[str, Mapping[str, Any]]]:
             yield start, {**variant, **dict(zip((p for p, _ in listed), picks, strict=True))}
 
 
-def _workload_field(path: str) -> bool:
+def _touches(path: str, fields: tuple[tuple[str, ...], ...]) -> bool:
     parts = field_path(path)
-    return any(parts[: len(f)] == f for f in WORKLOAD_FIELDS)
+    return any(parts[: len(f)] == f for f in fields)
 
 
 def probe_runtime(
@@ -120,7 +178,16 @@ def probe_runtime(
     """Measure (or find cached) each target's runtime, one `hw3tui tune --as-run` child each, in
     `env` (the first slot's: its GPU); one line each on what was chosen."""
     started = time.monotonic()
-    todo = targets(loaded)
+    todo = []
+    for target in targets(loaded):
+        if too_few_steps(target):
+            say(
+                f"runtime probe: {target.describe()}: not measured ({target.steps} training "
+                f"steps in all, too few to spend {FRACTION * 100:g} % on measuring); each trial "
+                "decides for itself"
+            )
+        else:
+            todo.append(target)
     for i, target in enumerate(todo):
         left = BUDGET_SECONDS - (time.monotonic() - started)
         if left < 1:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hw3tui.preset.models import Preset
-from hw3tui.preset.schedule import Scheduler, describe, preview
+from hw3tui.preset.schedule import Scheduler, describe, planned_steps, preview
 
 
 def schedule(epochs: int, **fields: Any) -> Preset:
@@ -107,3 +107,17 @@ def test_shipped_recipe_lowers_lr_raises_batch_and_weight_decay() -> None:
     assert decay[0] < decay[25] < decay[49]
     assert preset.epochs == 50
     assert not any(math.isnan(v) for v in lr + decay)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "steps"),
+    [
+        (16, 3 * 4),  # 48 images: 3 full batches an epoch
+        (10, 5 * 4),  # the last, short batch counts
+        ({0: 8, 2: 48}, 6 + 6 + 1 + 1),  # each epoch at the size it starts with
+        ({"plateau": {"start": 12, "factor": 2}}, 4 * 4),  # its later sizes are not known
+    ],
+    ids=["constant", "short-last-batch", "by-epoch", "plateau"],
+)
+def test_planned_steps_count_each_epochs_batches(batch_size: Any, steps: int) -> None:
+    assert planned_steps(schedule(4, batch_size=batch_size).schedule, 48) == steps

@@ -1,4 +1,5 @@
-"""One runtime probe per sweep: measured once before the first trial, read by every trial."""
+"""One runtime probe per sweep: measured once before the first trial, read by every trial; not
+measured where the trials together train too few steps for it (the run's own 5 % rule)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from hw3tui.runs import RunDir
+from hw3tui.sweeps import probe
 from hw3tui.sweeps.file import check_sweep_text
 from hw3tui.sweeps.folder import SweepDir, read_leaderboard
-from hw3tui.sweeps.probe import Target, targets
+from hw3tui.sweeps.probe import Target, targets, too_few_steps
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
@@ -26,6 +30,29 @@ set: {{schedule.epochs: 1}}
 axes:
   optimizer.name: [adamw, sgd]
 """
+"""Two 1-epoch trials of 48 shapes in batches of 16: 6 training steps in all, too few to measure."""
+FOLDER_TWO = f"""name: two
+base: {TINY}
+set: {{schedule.epochs: 1, data.source: imagefolder, data.train: data/train, data.val_split: 0.25}}
+axes:
+  optimizer.name: [adamw, sgd]
+"""
+"""The same on images read from files: their number is not in the preset, so the sweep measures."""
+TOO_FEW = (
+    "runtime probe: mobilenet_v3_small at 32 px, batch 16: not measured (6 training steps in all, "
+    "too few to spend 5 % on measuring); each trial decides for itself"
+)
+
+
+def write_images() -> None:
+    """data/train/<colour>/<i>.png: 3 classes of 6 tiny images."""
+    for channel, label in enumerate(("red", "green", "blue")):
+        for i in range(6):
+            pixels = np.full((20, 24, 3), 40, dtype=np.uint8)
+            pixels[..., channel] = 210
+            path = Path("data", "train", label, f"{i}.png")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(path)
 
 
 def run_start(run: RunDir) -> dict[str, object]:
@@ -48,10 +75,39 @@ def probe_lines(output: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
+def test_a_small_shapes_sweep_measures_nothing_and_its_trials_take_the_table(
     tmp_path: Path,
 ) -> None:
     Path("two.yaml").write_text(TWO)
+    cache = tmp_path / "cache"
+    done = subprocess.run(
+        [sys.executable, "-m", "hw3tui", "sweep", "two.yaml", "--sweep-dir", "s"],
+        env=child_env(cache),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    assert probe_lines(done.stdout) == [TOO_FEW], done.stdout
+    assert not list(cache.glob("hw3tui/runtime-probe/*.json"))  # no tune child measured
+    folder = SweepDir(Path("s"))
+    _, rows = read_leaderboard(folder)
+    starts = [run_start(RunDir(folder.path / row.run)) for row in rows]
+    assert len(starts) == 2
+    for runtime in starts:
+        auto = runtime["auto"]
+        assert isinstance(auto, dict)  # each trial decided for itself: the table's answer
+        assert (auto["how"], auto["why"]) == ("table", "run too short to measure (3 steps)")
+    assert len({(r["precision"], r["channels_last"]) for r in starts}) == 1
+
+
+@pytest.mark.slow
+def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
+    tmp_path: Path,
+) -> None:
+    write_images()
+    Path("two.yaml").write_text(FOLDER_TWO)
     cache = tmp_path / "cache"
     env = child_env(cache)
     done = subprocess.run(
@@ -65,7 +121,7 @@ def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
 
     probes = probe_lines(done.stdout)
     assert len(probes) == 1, done.stdout  # two trials, one workload, one measurement
-    assert probes[0].startswith("runtime probe: resnet18 at 32 px, batch 16: ")
+    assert probes[0].startswith("runtime probe: mobilenet_v3_small at 32 px, batch 16: ")
     assert "(measured in " in probes[0] and "trials read the cache" in probes[0]
     (answer,) = (cache / "hw3tui" / "runtime-probe").glob("*.json")
     rates = json.loads(answer.read_text())["rates"]
@@ -85,7 +141,8 @@ def test_a_sweep_measures_once_and_both_trials_start_from_the_cached_answer(
 
 @pytest.mark.slow
 def test_of_two_workers_one_measures_and_the_other_reads_the_cache(tmp_path: Path) -> None:
-    Path("two.yaml").write_text(TWO)
+    write_images()
+    Path("two.yaml").write_text(FOLDER_TWO)
     env = child_env(tmp_path / "cache")
     command = [sys.executable, "-m", "hw3tui", "sweep"]
     first = subprocess.Popen(
@@ -160,3 +217,75 @@ axes:
         "resnet18 at 32 px, batch 16",
         "mobilenet_v2 at 32 px, batch 16",
     ]
+
+
+def test_a_small_shapes_sweep_starts_no_tune_child() -> None:
+    Path("two.yaml").write_text(TWO)
+    said: list[str] = []
+
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a tune child was started")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(probe.subprocess, "Popen", no_child)
+        probe.probe_runtime(
+            check_sweep_text(TWO, "two.yaml", Path.cwd()), {}, said.append, lambda: False
+        )
+    assert said == [TOO_FEW]
+
+
+def test_the_trials_of_a_workload_count_together_against_the_runs_5_percent() -> None:
+    # 8 steps measure 4 candidates at one batch size: 5 % of 160 training steps
+    def workload(train_per_class: int) -> Target:
+        (found,) = loaded(
+            TWO.replace("epochs: 1", f"epochs: 1, data.shapes.train_per_class: {train_per_class}")
+        )
+        return found
+
+    enough = workload(426)  # 3 x 426 images in batches of 16: 80 steps a trial, 160 for two
+    assert (enough.trials, enough.steps) == (2, 160)
+    assert not too_few_steps(enough)  # alone, neither trial could measure; together they do
+    short = workload(421)  # 79 steps a trial
+    assert (short.steps, too_few_steps(short)) == (158, True)
+
+
+def test_steps_count_every_trials_epochs_batch_size_schedule_and_seeds() -> None:
+    (found,) = loaded(
+        f"""name: s
+base: {TINY}
+repeat: 2
+set: {{schedule.batch_size: {{0: 8, 1: 16}}}}
+axes:
+  schedule.epochs: [2, 3]
+  schedule.lr: [0.001, 0.01]
+"""
+    )
+    # 48 images: epochs at 8 then 16 (6 + 3 steps), 3 epochs add one more at 16: 9 and 12 steps;
+    # each of 2 lr values, each with 2 seeds
+    assert found.describe() == "mobilenet_v3_small at 32 px, batch 8/16"
+    assert found.steps == (9 + 12) * 2 * 2
+
+
+def test_a_random_sweeps_planned_trials_spread_over_its_listed_workloads() -> None:
+    found = loaded(
+        f"""name: s
+base: {TINY}
+method: random
+trials: 10
+axes:
+  backbone.name: [resnet18, mobilenet_v2]
+  schedule.lr: {{loguniform: [0.0001, 0.1]}}
+"""
+    )
+    assert [t.steps for t in found] == [5 * 6, 5 * 6]  # 5 trials each of 2 epochs of 3 steps
+
+
+def test_the_steps_are_unknown_and_the_sweep_measures_on_files_or_drawn_epochs() -> None:
+    Path("data/train/a").mkdir(parents=True)
+    (on_files,) = loaded(FOLDER_TWO)
+    drawn = TWO.replace("[adamw, sgd]", "[adamw, sgd]\n  schedule.epochs: {int: [1, 3]}")
+    drawn = drawn.replace("name: two", "name: two\nmethod: random")
+    (epochs_drawn,) = loaded(drawn)
+    for target in (on_files, epochs_drawn):
+        assert target.steps is None
+        assert not too_few_steps(target)

@@ -12,10 +12,11 @@ back afterwards: the run itself is bit-identical to one with the chosen setting 
 The fastest wins unless a simpler setting is within `MARGIN` of it (then the simpler: fp32 before
 bf16, NCHW before channels_last). The answer is cached per machine, torch version, threads,
 backbone, image size and batch sizes (`probe_cache`), so the second run pays nothing. Budget: at
-most `FRACTION` of the run's training steps and `MAX_SECONDS`; a run too short for that uses the
-cached answer or the table in `runtime`; a sweep measures once before its first trial (`hw3tui
-tune --as-run`, run by `hw3tui.sweeps.probe` with `Tune(reuse=True)`) so its short trials find
-the answer cached. A batch-size schedule's sizes are all measured up front
+most `FRACTION` of the run's training steps and `MAX_SECONDS` (`hw3tui.probe_budget`: the rule
+a sweep's probe shares); a run too short for that uses the cached answer or the table in
+`runtime`; a sweep whose trials of a workload train enough steps in all measures once before its
+first trial (`hw3tui tune --as-run`, run by `hw3tui.sweeps.probe` with `Tune(reuse=True)`) so its
+short trials find the answer cached. A batch-size schedule's sizes are all measured up front
 (each weighted by the images the run trains at it), since one setting serves the whole run.
 """
 
@@ -39,19 +40,16 @@ from torch import nn
 from hw3tui.engine.hardware import probe_cache
 from hw3tui.engine.hardware.runtime import AMP_DTYPES, Precision, Runtime
 from hw3tui.preset.models import Runtime as RuntimeSpec
+from hw3tui.probe_budget import FRACTION, MAX_BATCH_SIZES, affords
 
 MARGIN = 0.05
 """A setting must be this much faster than a simpler one to be chosen over it."""
-FRACTION = 0.05
-"""The most of a run's expected training time the probe may take."""
 MAX_SECONDS = 15.0
 """The most seconds the probe may take in a run."""
 TUNE_SECONDS = 60.0
 """The most seconds `hw3tui tune` measures for."""
 MAX_ROUNDS = 5
 """Timed steps per candidate and batch size, at most."""
-MAX_BATCH_SIZES = 3
-"""A batch-size schedule's sizes measured: those the run trains the most images at."""
 
 FAKE_STEPS_ENV = "HW3TUI_TEST_STEP_SECONDS"
 """Tests only: `LABEL=SECONDS,...` (e.g. `fp32 channels_last=0.01`) says every step of a setting
@@ -233,8 +231,7 @@ def _why_not(workload: Workload, count: int, *, may_measure: bool, tune: bool) -
         return "not measured with several processes"
     if tune:
         return ""
-    needed = count * len(workload.batch_sizes) * 2  # one warm-up and one timed step each
-    if needed > FRACTION * workload.steps:
+    if not affords(workload.steps, count, len(workload.batch_sizes)):
         return f"run too short to measure ({workload.steps} steps)"
     return ""
 
