@@ -167,10 +167,14 @@ def _ended(start: Callable[[], Outcome], printer: Printer) -> None:
     """Run `start()` (a session entry point) and exit as its run ended."""
     from hw3tui.atomic import DiskFull
     from hw3tui.engine.distributed import world as distributed
+    from hw3tui.engine.distributed.rank_errors import ReportedByRankZero
 
     main = distributed.env_rank() == 0
     try:
         outcome = start()
+    except ReportedByRankZero:  # not rank 0: rank 0 says why, and its exit code is the run's
+        printer.close()
+        sys.exit(exits.OK)
     except DiskFull as exc:  # before training: the run folder could not even be set up
         printer.close()
         if main:

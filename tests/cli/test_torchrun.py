@@ -304,6 +304,9 @@ def test_a_rank_failing_outside_a_step_ends_every_rank_naming_it(
     assert f"error: {reason}" in failed.stderr
     assert "Connection reset" not in failed.stderr and "Traceback" not in failed.stdout
     if fault == "1:job":  # nothing was trained: no run folder is left
+        # rank 1 ends quietly and rank 0 says why: a rank 1 ending first with its traceback made
+        # torchrun stop rank 0 before it could (exit 1 instead of 2, under load)
+        assert "Traceback" not in failed.stderr, failed.stderr
         assert not Path("runs").exists() or not any(Path("runs").iterdir())
         return
     status = only_run(Path("runs")).read_status()

@@ -117,7 +117,11 @@ def sentence_calls() -> list[tuple[str, Callable[[], str]]]:
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
-@pytest.mark.parametrize(("label", "call"), sentence_calls(), ids=lambda v: str(v))
+# ids are the labels: a lambda's repr holds its address, which differs between pytest-xdist's
+# workers (they must collect the same ids)
+@pytest.mark.parametrize(
+    ("label", "call"), [pytest.param(label, call, id=label) for label, call in sentence_calls()]
+)
 def test_every_sentence_is_translated_with_its_numbers_and_names(
     label: str, call: Callable[[], str]
 ) -> None:

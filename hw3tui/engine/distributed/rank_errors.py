@@ -28,6 +28,13 @@ PEER_REPORT_WAIT = 30.0
 _STORE_PREFIX = "hw3tui/"
 
 
+class ReportedByRankZero(RuntimeError):
+    """This rank (not rank 0) could not start, and every rank learnt it in the setup vote: rank 0
+    says why, and its exit code is the run's. This rank ends quietly (exit 0): ending with an
+    error first would make torchrun stop rank 0 before it had said anything (seen under load:
+    `run --nproc 2` exited 1 with rank 1's traceback instead of 2 with rank 0's one line)."""
+
+
 class PeerFailed(RuntimeError):
     """Another rank failed; every rank learnt it in the same agreement."""
 

@@ -193,14 +193,21 @@ class World:
             yield
         except BaseException as exc:
             rank_errors.leave(f"setup/{self.rank}", one_line(exc))
+            voted = False
             with contextlib.suppress(Exception):
                 self._failed_ranks(failed=True)
+                voted = True
+            if voted and not self.is_main and isinstance(exc, Exception):
+                raise rank_errors.ReportedByRankZero(one_line(exc)) from exc
             raise
         failed = self._failed_ranks(failed=False)
         if failed:
             first = failed[0]
             message = rank_errors.read(f"setup/{first}") or "see its output"
-            raise DistributedError(f"rank {first} could not start: {message}")
+            error = DistributedError(f"rank {first} could not start: {message}")
+            if not self.is_main:
+                raise rank_errors.ReportedByRankZero(str(error)) from error
+            raise error
 
     def _failed_ranks(self, *, failed: bool) -> list[int]:
         flags = torch.zeros(self.size, dtype=torch.int32)
