@@ -13,15 +13,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 from postgres_server import PostgresServer
 
 from hw3tui.cli import cli
 from hw3tui.sweeps import patience
 from hw3tui.sweeps.folder import Row, SweepDir, read_leaderboard
+from tests.tiny import colour_images
 
 pytestmark = pytest.mark.slow
 
@@ -48,18 +47,6 @@ def child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     env.pop("CUDA_VISIBLE_DEVICES", None)
     return env
-
-
-def colours(folder: str) -> Path:
-    """A tiny three-colour image folder (trains in seconds)."""
-    for channel, label in enumerate(("red", "green", "blue")):
-        for i in range(6):
-            pixels = np.full((20, 24, 3), 40, dtype=np.uint8)
-            pixels[..., channel] = 210
-            path = Path(folder, label, f"{i}.png")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels).save(path)
-    return Path(folder).resolve()
 
 
 def preset(epochs: int) -> None:
@@ -98,7 +85,7 @@ def storage_args(storage: str, request: pytest.FixtureRequest) -> list[str]:
 def test_retry_failed_reruns_exactly_the_failed_trials_with_their_values(
     storage: str, request: pytest.FixtureRequest
 ) -> None:
-    there = colours("a")
+    there = colour_images("a")
     missing = Path("b").resolve()  # trial 1 reads it: missing, the trial fails at its start
     preset(epochs=1)
     Path("f.yaml").write_text(f"base: colours.yaml\naxes:\n  data.train: [{there}, {missing}]\n")
@@ -144,7 +131,7 @@ def test_retry_failed_on_a_random_sweep_runs_beyond_its_planned_trials() -> None
     assert first.returncode == 0, first.stdout + first.stderr
     assert sorted(r.state for r in rows_of(Path("s"))) == ["failed", "failed"]
 
-    colours("a")
+    colour_images("a")
     again = hw3tui("sweep", "resume", "s", "--retry-failed")
 
     assert again.returncode == 0, again.stdout + again.stderr
@@ -180,7 +167,7 @@ def wait_for(path: Path, process: subprocess.Popen[str] | None = None) -> None:
 
 
 def two_trials() -> None:
-    colours("a")
+    colour_images("a")
     preset(epochs=3)
     Path("two.yaml").write_text("base: colours.yaml\naxes:\n  schedule.lr: [0.001, 0.002]\n")
 

@@ -10,15 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from hw3tui.runs import RunDir
 from hw3tui.sweeps import probe
 from hw3tui.sweeps.file import check_sweep_text
 from hw3tui.sweeps.folder import SweepDir, read_leaderboard
 from hw3tui.sweeps.probe import Target, targets, too_few_steps
+from tests.tiny import colour_images
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
@@ -46,13 +45,7 @@ TOO_FEW = (
 
 def write_images() -> None:
     """data/train/<colour>/<i>.png: 3 classes of 6 tiny images."""
-    for channel, label in enumerate(("red", "green", "blue")):
-        for i in range(6):
-            pixels = np.full((20, 24, 3), 40, dtype=np.uint8)
-            pixels[..., channel] = 210
-            path = Path("data", "train", label, f"{i}.png")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels).save(path)
+    colour_images(Path("data", "train"))
 
 
 def run_start(run: RunDir) -> dict[str, object]:

@@ -11,14 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from hw3tui.preset import load_preset
 from hw3tui.runs import RunDir
 from hw3tui.runs.header import result_lines
 from hw3tui.sweeps.folder import Row, SweepDir, read_leaderboard
+from tests.tiny import colour_images
 
 pytestmark = pytest.mark.slow
 
@@ -190,13 +189,7 @@ def test_two_workers_on_one_sweep_never_run_the_same_trial() -> None:
 
 
 def test_median_pruning_stops_a_trial_that_cannot_learn_before_its_last_epoch() -> None:
-    for channel, label in enumerate(("red", "green", "blue")):
-        for i in range(12):
-            pixels = np.full((20, 24, 3), 40, dtype=np.uint8)
-            pixels[..., channel] = 210
-            path = Path("data", "train", label, f"{i}.png")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels).save(path)
+    colour_images(Path("data", "train"), per_class=12)
     Path("colours.yaml").write_text(
         "name: colours\n"
         "data: {source: imagefolder, train: data/train, val_split: 0.25, image_size: 32}\n"
