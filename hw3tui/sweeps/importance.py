@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from hw3tui.errors import one_line
 from hw3tui.sweeps.folder import SweepDir
-from hw3tui.sweeps.storage import open_storage, study_name
+from hw3tui.sweeps.storage import journal_storage, open_storage, study_name
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
@@ -139,14 +139,13 @@ def importances_of(study: optuna.Study) -> Importances:
 def load_study(folder: SweepDir, sweep: Sweep) -> optuna.Study:
     """The sweep's study, where it lives; ValueError when there is none."""
     import optuna
-    from optuna.storages import BaseStorage, JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages import BaseStorage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if sweep.storage:
         storage: BaseStorage = open_storage(sweep.storage)
     elif folder.journal.is_file():
-        storage = JournalStorage(JournalFileBackend(str(folder.journal)))
+        storage = journal_storage(folder.journal)
     else:
         raise ValueError(f"no {folder.journal.name} in the sweep folder")
     names = optuna.study.get_all_study_names(storage)

@@ -33,7 +33,7 @@ from hw3tui.errors import StorageError, one_line
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
-    from optuna.storages import RDBStorage
+    from optuna.storages import JournalStorage, RDBStorage
     from sqlalchemy.engine import URL
 
     from hw3tui.sweeps.file import LoadedSweep
@@ -127,6 +127,27 @@ def open_storage(url: str) -> RDBStorage:
         elif backend == "postgresql" and "password" in reason.lower():
             reason += " (give it in PGPASSWORD or ~/.pgpass, never in sweep.yaml)"
         raise StorageError(f"storage {shown(url)}: cannot open: {printable(reason)}") from None
+
+
+# How long a writer waits on a journal lock whose holder stopped touching it before taking it over
+# (Optuna's own default): the holder of a lock that old was killed in the middle of a write.
+JOURNAL_GRACE_S = 30
+
+
+def journal_storage(journal: Path) -> JournalStorage:
+    """Optuna's journal file storage for the sweep folder's `optuna.journal`.
+
+    The path is made absolute first: Optuna's lock is a symlink `<journal>.lock` whose target is
+    the path as given, and a relative target points nowhere from inside the folder. A worker
+    killed -9 in the middle of a write leaves that lock behind; Optuna takes a stale lock over
+    once its target's mtime has not changed for the grace period, but a link that points
+    nowhere has no mtime, so every later writer (`sweep resume`) spun on it for ever."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+
+    path = str(journal.absolute())
+    lock = JournalFileSymlinkLock(path, grace_period=JOURNAL_GRACE_S)
+    return JournalStorage(JournalFileBackend(path, lock_obj=lock))
 
 
 def _created(make: Callable[[], RDBStorage]) -> RDBStorage:

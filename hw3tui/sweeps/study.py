@@ -26,7 +26,13 @@ from hw3tui.errors import StorageError
 from hw3tui.sweeps.file import LoadedSweep, flow_value
 from hw3tui.sweeps.folder import SweepDir, read_leaderboard
 from hw3tui.sweeps.model import Choice, HalvingPrune, IntRange, LogUniform, MedianPrune, values_of
-from hw3tui.sweeps.storage import FINGERPRINT_ATTR, fingerprint, open_storage, study_name
+from hw3tui.sweeps.storage import (
+    FINGERPRINT_ATTR,
+    fingerprint,
+    journal_storage,
+    open_storage,
+    study_name,
+)
 from hw3tui.sweeps.storage import shown as shown_url
 from hw3tui.untrusted import printable
 
@@ -109,10 +115,7 @@ def storage_of(folder: SweepDir, loaded: LoadedSweep) -> Any:
     """A database URL from the sweep file, else the journal file in the sweep folder."""
     if loaded.sweep.storage:
         return open_storage(loaded.sweep.storage)
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    return JournalStorage(JournalFileBackend(str(folder.journal)))
+    return journal_storage(folder.journal)
 
 
 def _pruner(loaded: LoadedSweep) -> optuna.pruners.BasePruner:
