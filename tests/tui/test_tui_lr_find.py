@@ -295,8 +295,8 @@ def test_the_ramp_asked_is_the_ramp_run_again_and_shown(
             await wait_for(pilot, lambda: finder.result, 60, "the curve")
             assert first.poll() is not None
             assert runs_logged(log) == [
-                "--start 1e-07 --end 10 --steps 100 --json",
-                "--start 1e-07 --end 10 --steps 20 --json",
+                "--start 1e-07 --end 10.0 --steps 100 --json",
+                "--start 1e-07 --end 10.0 --steps 20 --json",
             ]
             assert status_of(finder).startswith("20 steps, lr 1e-07 to 10 (reached the end")
             assert len(finder.query_one(LrPlot).points) == 20
