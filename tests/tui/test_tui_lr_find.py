@@ -389,7 +389,6 @@ def test_typing_in_an_input_is_text_not_a_key_and_escape_still_closes(
     run(scenario())
 
 
-
 def test_a_child_that_dies_says_it_failed_escaped(
     presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -141,9 +141,6 @@ class LrFindScreen(Dialog[float | None]):
     LrFindScreen Horizontal {
         height: auto;
     }
-    LrFindScreen #lr-ramp {
-        margin-bottom: 1;
-    }
     LrFindScreen #lr-ramp Label {
         margin-right: 1;
     }
