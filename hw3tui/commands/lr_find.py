@@ -83,7 +83,7 @@ def lr_find(
 
     problem = ramp_problem(start, end, steps)
     if problem is not None:
-        raise BadInput(problem)
+        raise BadInput(problem.line)
     if output is not None:
         _writable(output, "-o")
     loaded = load_or_exit(preset, overrides)

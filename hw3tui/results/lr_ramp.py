@@ -8,6 +8,7 @@ TUI imports it.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 START, END, STEPS = 1e-7, 10.0, 100
 """The default ramp: from START to END over STEPS optimizer steps."""
@@ -21,14 +22,20 @@ STEPS_WANTED = f"is not a whole number from {MIN_STEPS} to {MAX_STEPS}"
 """Why a steps value is refused (after the value)."""
 
 
-def ramp_problem(start: float, end: float, steps: int, names: Names = FLAGS) -> str | None:
-    """The first thing wrong with a ramp, as one line naming its field; None when it is a ramp."""
-    start_name, end_name, steps_name = names
-    for name, lr in ((start_name, start), (end_name, end)):
+class Refused(NamedTuple):
+    """Why a ramp is refused: `field` 0, 1 or 2 (start, end, steps) and one line naming it."""
+
+    field: int
+    line: str
+
+
+def ramp_problem(start: float, end: float, steps: int, names: Names = FLAGS) -> Refused | None:
+    """The first thing wrong with a ramp; None when it is one."""
+    for field, lr in enumerate((start, end)):
         if not (math.isfinite(lr) and lr > 0):
-            return f"{name}: {lr:g} is not a finite number above 0"
+            return Refused(field, f"{names[field]}: {lr:g} is not a finite number above 0")
     if start >= end:
-        return f"{start_name}: {start:g} is not below {end_name} {end:g}"
+        return Refused(0, f"{names[0]}: {start:g} is not below {names[1]} {end:g}")
     if not MIN_STEPS <= steps <= MAX_STEPS:
-        return f"{steps_name}: {steps} {STEPS_WANTED}"
+        return Refused(2, f"{names[2]}: {steps} {STEPS_WANTED}")
     return None

@@ -356,6 +356,9 @@ def test_a_bad_value_is_one_line_and_starts_no_child(
             assert status_of(finder) == said
             assert finder.query_one("#lr-status").has_class("-failed")
             assert finder.child is None and len(runs_logged(log)) == 1  # no child started
+            named = {"start lr": "start", "end lr": "end", "steps": "steps"}[said.split(":")[0]]
+            refused = finder.query_one(f"#lr-{named}", Input)
+            assert refused.has_class("-refused") and refused.has_focus
             await pilot.click("#lr-rerun-button")  # the button refuses alike
             await pilot.pause()
             assert status_of(finder) == said and len(runs_logged(log)) == 1

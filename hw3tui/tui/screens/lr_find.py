@@ -32,7 +32,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from hw3tui.results.lr_ramp import END, START, STEPS, STEPS_WANTED, Names, ramp_problem
+from hw3tui.results.lr_ramp import (
+    END,
+    START,
+    STEPS,
+    STEPS_WANTED,
+    Names,
+    Refused,
+    ramp_problem,
+)
 from hw3tui.tui.screens.dialog import Dialog
 from hw3tui.tui.widgets.lr_plot import LrPlot
 from hw3tui.untrusted import printable
@@ -57,18 +65,18 @@ class Ramp:
         return f"{self.steps} steps, lr {self.start:.2g} to {self.end:.2g}"
 
 
-def read_ramp(start: str, end: str, steps: str) -> Ramp | str:
-    """The inputs' text as a ramp, or why not in one line naming the field (typed text escaped)."""
+def read_ramp(start: str, end: str, steps: str) -> Ramp | Refused:
+    """The inputs' text as a ramp, or why not (the typed text escaped: it is shown)."""
     lrs: list[float] = []
-    for name, text in zip(FIELDS, (start, end), strict=False):
+    for field, text in enumerate((start, end)):
         try:
             lrs.append(float(text))
         except ValueError:
-            return f"{name}: '{printable(text.strip())}' is not a number"
+            return Refused(field, f"{FIELDS[field]}: '{printable(text.strip())}' is not a number")
     try:
         count = int(steps)
     except ValueError:
-        return f"{FIELDS[2]}: '{printable(steps.strip())}' {STEPS_WANTED}"
+        return Refused(2, f"{FIELDS[2]}: '{printable(steps.strip())}' {STEPS_WANTED}")
     problem = ramp_problem(lrs[0], lrs[1], count, FIELDS)
     return Ramp(lrs[0], lrs[1], count) if problem is None else problem
 
@@ -147,6 +155,10 @@ class LrFindScreen(Dialog[float | None]):
     LrFindScreen #lr-ramp Input {
         width: 12;
         margin-right: 2;
+        background: $boost;
+    }
+    LrFindScreen #lr-ramp Input.-refused {
+        background-tint: $error 30%;
     }
     LrFindScreen #lr-ramp #lr-steps {
         width: 8;
@@ -236,6 +248,7 @@ class LrFindScreen(Dialog[float | None]):
         _kill(self.child)
         self.child, self.result, self.failure, self.ramp = None, None, None, ramp
         self.query_one("#lr-status").remove_class("-failed")
+        self.query("#lr-ramp Input").remove_class("-refused")
         self.query_one(LrPlot).clear("running…")
         self.query_one("#lr-apply", Static).update("")
         self.query_one("#lr-apply-button", Button).disabled = True
@@ -331,16 +344,24 @@ class LrFindScreen(Dialog[float | None]):
 
     def action_rerun(self) -> None:
         """Run again on the inputs' ramp; a bad value is refused in the status line instead."""
-        ramp = read_ramp(*(self.query_one(f"#lr-{key}", Input).value for key in FIELD_KEYS))
-        if isinstance(ramp, str):
-            self._status(ramp)
+        boxes = [self.query_one(f"#lr-{key}", Input) for key in FIELD_KEYS]
+        ramp = read_ramp(*(box.value for box in boxes))
+        if isinstance(ramp, Refused):
+            # no child: the one running (if any) goes on, the curve shown stays
+            self._status(ramp.line)
             self.query_one("#lr-status").add_class("-failed")
+            boxes[ramp.field].add_class("-refused")
+            boxes[ramp.field].focus()
             return
         self._start(ramp)
 
     def action_close(self) -> None:
         _kill(self.child)
         self.dismiss(None)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.input.remove_class("-refused")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
