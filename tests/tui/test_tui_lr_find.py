@@ -90,6 +90,8 @@ def flag(name):
     return args[args.index(name) + 1]
 start, end, steps = float(flag("--start")), float(flag("--end")), int(flag("--steps"))
 if steps == SLOW:
+    sys.stderr.write("hw3tui: a note far longer than the dialog is wide " + "x" * 200 + "\\n")
+    sys.stderr.flush()
     time.sleep(600)
 lrs = [start * (end / start) ** (i / (steps - 1)) for i in range(steps)]
 smoothed = [2.0 - i / steps for i in range(steps)]
@@ -362,6 +364,34 @@ def test_a_bad_value_is_one_line_and_starts_no_child(
             await pilot.click("#lr-rerun-button")  # the button refuses alike
             await pilot.pause()
             assert status_of(finder) == said and len(runs_logged(log)) == 1
+
+    run(scenario())
+
+
+def test_a_bad_value_while_a_child_runs_stays_said_and_the_child_runs_on(
+    presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    ramp_child(monkeypatch, log, slow=100)
+
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            _, finder = await open_finder(pilot, app)
+            await wait_for(pilot, lambda: "a note far longer" in status_of(finder), 60, "a note")
+            status = finder.query_one("#lr-status")
+            assert status.size.height == 1  # a long note is cut, not wrapped
+            child = finder.child
+            await type_into(pilot, finder, "steps", "5")
+            await pilot.press("enter")
+            await pilot.pause(1.0)  # ten of the running child's progress updates
+            said = "steps: 5 is not a whole number from 10 to 10000"
+            assert status_of(finder) == said
+            assert finder.child is child and child is not None and child.poll() is None
+            assert len(runs_logged(log)) == 1
+            await pilot.press("backspace", "2", "0")  # a change: the progress again
+            await wait_for(pilot, lambda: "Running 100 steps" in status_of(finder), 10)
+            assert not status.has_class("-failed")
 
     run(scenario())
 

@@ -137,7 +137,9 @@ class LrFindScreen(Dialog[float | None]):
         text-style: bold;
     }
     LrFindScreen #lr-status {
-        height: auto;
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     LrFindScreen #lr-status.-failed {
         color: $error;
@@ -185,6 +187,8 @@ class LrFindScreen(Dialog[float | None]):
         self.child: subprocess.Popen[bytes] | None = None
         self.ramp = Ramp(START, END, STEPS)
         """The ramp run last (or running)."""
+        self.refused: str | None = None
+        """Why the inputs' ramp was refused, shown until an input changes or a run starts."""
         self.result: LrResult | None = None
         self.failure: str | None = None
         self._folder: Path | None = None
@@ -247,8 +251,7 @@ class LrFindScreen(Dialog[float | None]):
         self.workers.cancel_group(self, "lr-find")
         _kill(self.child)
         self.child, self.result, self.failure, self.ramp = None, None, None, ramp
-        self.query_one("#lr-status").remove_class("-failed")
-        self.query("#lr-ramp Input").remove_class("-refused")
+        self._unrefuse()
         self.query_one(LrPlot).clear("running…")
         self.query_one("#lr-apply", Static).update("")
         self.query_one("#lr-apply-button", Button).disabled = True
@@ -278,10 +281,11 @@ class LrFindScreen(Dialog[float | None]):
             while child.poll() is None:
                 seconds = int(time.monotonic() - started)
                 said = _last_line(errors)
-                self._status(
-                    f"Running {self.ramp.said()}, on a throwaway copy… {seconds} s"
-                    f"{'  ·  ' + said if said else ''}"
-                )
+                if self.refused is None:  # the refusal stays until it is dealt with
+                    self._status(
+                        f"Running {self.ramp.said()}, on a throwaway copy… {seconds} s"
+                        f"{'  ·  ' + said if said else ''}"
+                    )
                 await asyncio.sleep(POLL_S)
         finally:
             _kill(child)  # this run's own: self.child may be a newer run's by now
@@ -299,6 +303,11 @@ class LrFindScreen(Dialog[float | None]):
 
     # ---- showing ---------------------------------------------------------------------------
 
+    def _unrefuse(self) -> None:
+        self.refused = None
+        self.query_one("#lr-status").remove_class("-failed")
+        self.query("#lr-ramp Input").remove_class("-refused")
+
     def _status(self, text: str) -> None:
         # one line: text from the child is data, escaped and never taken as markup
         for status in self.query("#lr-status").results(Static):  # none while being taken down
@@ -307,6 +316,7 @@ class LrFindScreen(Dialog[float | None]):
     def fail(self, reason: str) -> None:
         """Say why there is no curve, in one line."""
         self.failure = printable(reason)
+        self._unrefuse()
         self._status(f"No lr found: {self.failure}")
         self.query_one("#lr-status").add_class("-failed")
         self.query_one(LrPlot).clear("no curve")
@@ -314,6 +324,7 @@ class LrFindScreen(Dialog[float | None]):
 
     def _show(self, result: LrResult) -> None:
         self.result = result
+        self._unrefuse()  # the status line says the run's end now
         ended = "diverged" if result.diverged else "reached the end of the ramp"
         self.query_one("#lr-title", Static).update(Text(f"lr range test: {result.title}"))
         span = f", lr {result.lrs[0]:.2g} to {result.lrs[-1]:.2g}" if result.lrs else ""
@@ -348,6 +359,7 @@ class LrFindScreen(Dialog[float | None]):
         ramp = read_ramp(*(box.value for box in boxes))
         if isinstance(ramp, Refused):
             # no child: the one running (if any) goes on, the curve shown stays
+            self.refused = ramp.line
             self._status(ramp.line)
             self.query_one("#lr-status").add_class("-failed")
             boxes[ramp.field].add_class("-refused")
@@ -362,6 +374,8 @@ class LrFindScreen(Dialog[float | None]):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.input.remove_class("-refused")
+        if self.refused is not None and self.child is not None:
+            self._unrefuse()  # the running child's progress again
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
