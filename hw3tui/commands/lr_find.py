@@ -18,6 +18,7 @@ import click
 from hw3tui.commands.common import load_or_exit, set_option
 from hw3tui.commands.results import _writable
 from hw3tui.errors import BadInput
+from hw3tui.results.lr_ramp import END, MAX_STEPS, MIN_STEPS, START, STEPS, ramp_problem
 from hw3tui.untrusted import printable
 
 if TYPE_CHECKING:
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("preset")
 @set_option
-@click.option("--start", type=float, default=1e-7, show_default=True, help="First lr.")
-@click.option("--end", type=float, default=10.0, show_default=True, help="Last lr.")
+@click.option("--start", type=float, default=START, show_default=True, help="First lr.")
+@click.option("--end", type=float, default=END, show_default=True, help="Last lr.")
 @click.option(
     "--steps",
-    type=click.IntRange(10, 10_000),
-    default=100,
+    type=click.IntRange(MIN_STEPS, MAX_STEPS),
+    default=STEPS,
     show_default=True,
     help="Optimizer steps from --start to --end (the test stops early at divergence).",
 )
@@ -80,8 +81,9 @@ def lr_find(
         # with --json, stdout holds the JSON alone
         click.echo(printable(text), err=as_json)
 
-    if not (math.isfinite(start) and math.isfinite(end) and 0 < start < end):
-        raise BadInput(f"--start {start} --end {end}: need 0 < start < end")
+    problem = ramp_problem(start, end, steps)
+    if problem is not None:
+        raise BadInput(problem.line)
     if output is not None:
         _writable(output, "-o")
     loaded = load_or_exit(preset, overrides)

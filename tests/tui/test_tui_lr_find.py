@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from test_tui_editor import app_for, open_tiny, show_section
 from textual.pilot import Pilot
+from textual.widgets import Input
 from tui_pilot import run, text_of, wait_for
 
 from hw3tui.tui.app import Hw3tuiApp
-from hw3tui.tui.screens import lr_find
 from hw3tui.tui.screens.editor import EditorScreen
 from hw3tui.tui.screens.lr_find import LrFindScreen, read_result
 from hw3tui.tui.widgets.lr_plot import LrPlot
@@ -81,6 +81,50 @@ def printing(path: Path) -> str:
     return f"import sys; sys.stdout.write(open({str(path)!r}).read())"
 
 
+RAMP_CHILD = """
+import json, sys, time
+args = sys.argv[1:]
+with open(LOG, "a") as log:
+    log.write(" ".join(args[2:]) + "\\n")
+def flag(name):
+    return args[args.index(name) + 1]
+start, end, steps = float(flag("--start")), float(flag("--end")), int(flag("--steps"))
+if steps == SLOW:
+    sys.stderr.write("hw3tui: a note far longer than the dialog is wide " + "x" * 200 + "\\n")
+    sys.stderr.flush()
+    time.sleep(600)
+lrs = [start * (end / start) ** (i / (steps - 1)) for i in range(steps)]
+smoothed = [2.0 - i / steps for i in range(steps)]
+curve = {"preset": "tiny", "backbone": "resnet18", "lrs": lrs, "losses": smoothed,
+         "smoothed": smoothed, "suggestion": lrs[steps // 2], "diverged": False}
+sys.stdout.write(json.dumps(curve))
+"""
+
+
+def ramp_child(monkeypatch: pytest.MonkeyPatch, log: Path, *, slow: int = 0) -> None:
+    """The finder's own flags go to a child that draws the ramp they ask for, logs its flags
+    (one line a child) and, asked for `slow` steps, hangs (a run to kill)."""
+    real = LrFindScreen.command
+    code = RAMP_CHILD.replace("LOG", repr(str(log))).replace("SLOW", str(slow))
+    monkeypatch.setattr(
+        LrFindScreen,
+        "command",
+        lambda self, preset: [sys.executable, "-c", code, *real(self, preset)[3:]],
+    )
+
+
+def runs_logged(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+async def type_into(pilot: Pilot[Any], screen: LrFindScreen, field: str, text: str) -> Input:
+    """Focus the input `field` (start, end, steps), erase it and type `text`, as a user would."""
+    box = screen.query_one(f"#lr-{field}", Input)
+    box.focus()
+    await pilot.press("end", *["backspace"] * len(box.value), *text)
+    return box
+
+
 # ---- applying to each schedule form ------------------------------------------------------------
 
 
@@ -131,14 +175,17 @@ def test_a_childs_json_with_nan_or_garbage_is_read_safely() -> None:
 def test_the_finder_runs_on_the_edited_preset_and_applies_its_suggestion(
     presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lr_find, "STEPS", 20)  # a shorter ramp: the same command
-
     async def scenario() -> None:
         app = app_for(presets_dir, runs_dir)
         async with app.run_test(size=(100, 40)) as pilot:
             editor, finder = await open_finder(pilot, app)
             await wait_for(pilot, lambda: finder.child is not None, 10, "the child")
-            assert "Running 20 steps on a throwaway copy" in status_of(finder)
+            assert "Running 100 steps, lr 1e-07 to 10, on a throwaway copy" in status_of(finder)
+            first = finder.child
+            await type_into(pilot, finder, "steps", "20")  # a shorter ramp: the same command
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "Running 20 steps" in status_of(finder), 10, "a re-run")
+            assert first is not None and first.poll() is not None  # the first one killed
             await wait_for(pilot, lambda: finder.result or finder.failure, CHILD_S, "the curve")
             assert finder.failure is None
             result = finder.result
@@ -226,6 +273,153 @@ def test_escape_or_leaving_kills_the_child(presets_dir: Path, runs_dir: Path) ->
 
 
 # ---- fake children (no torch) ------------------------------------------------------------------
+
+
+def test_the_ramp_asked_is_the_ramp_run_again_and_shown(
+    presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    ramp_child(monkeypatch, log, slow=100)  # the first run, with the defaults, never ends
+
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=(100, 40)) as pilot:
+            _, finder = await open_finder(pilot, app)
+            await wait_for(pilot, lambda: finder.child is not None, 10, "the child")
+            first = finder.child
+            assert first is not None
+            assert "Running 100 steps, lr 1e-07 to 10, on a throwaway copy" in status_of(finder)
+            shown = [finder.query_one(f"#lr-{f}", Input).value for f in ("start", "end", "steps")]
+            assert shown == ["1e-07", "10", "100"]  # the CLI's defaults
+
+            await type_into(pilot, finder, "steps", "20")
+            await pilot.press("enter")  # enter in an input runs again, the running one killed
+            await wait_for(pilot, lambda: finder.result, 60, "the curve")
+            assert first.poll() is not None
+            assert runs_logged(log) == [
+                "--start 1e-07 --end 10.0 --steps 100 --json",
+                "--start 1e-07 --end 10.0 --steps 20 --json",
+            ]
+            assert status_of(finder).startswith("20 steps, lr 1e-07 to 10 (reached the end")
+            assert len(finder.query_one(LrPlot).points) == 20
+
+            await type_into(pilot, finder, "start", "1e-5")
+            await type_into(pilot, finder, "end", "0.1")
+            await pilot.click("#lr-rerun-button")
+            await wait_for(pilot, lambda: len(runs_logged(log)) == 3, 10, "the third child")
+            await wait_for(pilot, lambda: finder.result, 60, "the curve")
+            assert runs_logged(log)[-1] == "--start 1e-05 --end 0.1 --steps 20 --json"
+            assert status_of(finder).startswith("20 steps, lr 1e-05 to 0.1 (reached the end")
+            points = finder.query_one(LrPlot).points
+            assert len(points) == 20
+            assert points[0][0] == pytest.approx(-5) and points[-1][0] == pytest.approx(-1)
+
+            finder.query_one("#lr-close-button").focus()
+            await pilot.press("r")  # the key, away from the inputs
+            await wait_for(pilot, lambda: len(runs_logged(log)) == 4, 10, "the fourth child")
+            await wait_for(pilot, lambda: finder.result, 60, "the curve")
+            assert runs_logged(log)[-1] == "--start 1e-05 --end 0.1 --steps 20 --json"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "said"),
+    [
+        ("start", "10", "start lr: 10 is not below end lr 10"),
+        ("end", "1e-8", "start lr: 1e-07 is not below end lr 1e-08"),
+        ("steps", "5", "steps: 5 is not a whole number from 10 to 10000"),
+        ("steps", "20.5", "steps: '20.5' is not a whole number from 10 to 10000"),
+        ("start", "abc", "start lr: 'abc' is not a number"),
+        ("end", "inf", "end lr: inf is not a finite number above 0"),
+        ("start", "-1", "start lr: -1 is not a finite number above 0"),
+    ],
+)
+def test_a_bad_value_is_one_line_and_starts_no_child(
+    presets_dir: Path,
+    runs_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    field: str,
+    text: str,
+    said: str,
+) -> None:
+    log = tmp_path / "runs.log"
+    ramp_child(monkeypatch, log)
+
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=(100, 40)) as pilot:
+            _, finder = await open_finder(pilot, app)
+            await wait_for(pilot, lambda: finder.result, 60, "the curve")
+            await type_into(pilot, finder, field, text)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert status_of(finder) == said
+            assert finder.query_one("#lr-status").has_class("-failed")
+            assert finder.child is None and len(runs_logged(log)) == 1  # no child started
+            named = {"start lr": "start", "end lr": "end", "steps": "steps"}[said.split(":")[0]]
+            refused = finder.query_one(f"#lr-{named}", Input)
+            assert refused.has_class("-refused") and refused.has_focus
+            await pilot.click("#lr-rerun-button")  # the button refuses alike
+            await pilot.pause()
+            assert status_of(finder) == said and len(runs_logged(log)) == 1
+
+    run(scenario())
+
+
+def test_a_bad_value_while_a_child_runs_stays_said_and_the_child_runs_on(
+    presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    ramp_child(monkeypatch, log, slow=100)
+
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            _, finder = await open_finder(pilot, app)
+            await wait_for(pilot, lambda: "a note far longer" in status_of(finder), 60, "a note")
+            status = finder.query_one("#lr-status")
+            assert status.size.height == 1  # a long note is cut, not wrapped
+            child = finder.child
+            await type_into(pilot, finder, "steps", "5")
+            await pilot.press("enter")
+            await pilot.pause(1.0)  # ten of the running child's progress updates
+            said = "steps: 5 is not a whole number from 10 to 10000"
+            assert status_of(finder) == said
+            assert finder.child is child and child is not None and child.poll() is None
+            assert len(runs_logged(log)) == 1
+            await pilot.press("backspace", "2", "0")  # a change: the progress again
+            await wait_for(pilot, lambda: "Running 100 steps" in status_of(finder), 10)
+            assert not status.has_class("-failed")
+
+    run(scenario())
+
+
+def test_typing_in_an_input_is_text_not_a_key_and_escape_still_closes(
+    presets_dir: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    ramp_child(monkeypatch, log)
+
+    async def scenario() -> None:
+        app = app_for(presets_dir, runs_dir)
+        async with app.run_test(size=(100, 40)) as pilot:
+            editor, finder = await open_finder(pilot, app)
+            await wait_for(pilot, lambda: finder.result, 60, "the curve")
+            said = status_of(finder)
+            box = finder.query_one("#lr-start", Input)
+            box.focus()
+            await pilot.press("end", "a", "r")
+            await pilot.pause()
+            assert app.screen is finder  # `a` did not apply the suggestion
+            assert box.value == "1e-07ar"
+            assert len(runs_logged(log)) == 1 and status_of(finder) == said  # `r` ran nothing
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is editor, what="back in the editor")
+            assert editor.document.value(LR) == 0.001 and not editor.document.dirty
+
+    run(scenario())
 
 
 def test_a_child_that_dies_says_it_failed_escaped(

@@ -31,9 +31,8 @@ from hw3tui.engine.data.batches import Batches
 from hw3tui.engine.hardware.probe import streams_untouched
 from hw3tui.engine.training.job import make_optimizer
 from hw3tui.engine.training.loop import Job
+from hw3tui.results.lr_ramp import END, START, STEPS
 
-START, END, STEPS = 1e-7, 10.0, 100
-"""The default ramp: from START to END over STEPS optimizer steps."""
 BETA = 0.98
 """The moving average's weight of the past (about the last 50 steps)."""
 DIVERGE = 4.0
