@@ -30,26 +30,6 @@ with hold_worker(Path(sys.argv[1])):
 ]
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Spread the suite over xdist's workers a test at a time (`--dist loadgroup`), slow ones first.
-
-    A test that uses a module-scoped fixture (a run trained once for its module) joins its
-    fixture's group, so the fixture still trains once; every other test goes to whichever worker
-    is free. Whole files per worker (`loadfile`) left one worker running the sweep files alone for
-    the last minutes; the slow tests first (stable: in file order otherwise) fill both to the end.
-    """
-    for item in items:
-        definitions = getattr(item, "_fixtureinfo", None)
-        for name in item.fixturenames if definitions is not None else ():
-            found = definitions.name2fixturedefs.get(name)
-            if found and found[-1].scope == "module":
-                module = item.nodeid.split("::", 1)[0]
-                item.add_marker(pytest.mark.xdist_group(f"{module}::{name}"))
-                break
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @pytest.fixture
 def hold_sweep_worker() -> list[str]:
     """A command that holds a sweep folder's worker lock (add the folder) until SIGINT, as a
