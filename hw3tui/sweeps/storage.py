@@ -141,13 +141,16 @@ def journal_storage(journal: Path) -> JournalStorage:
     the path as given, and a relative target points nowhere from inside the folder. A worker
     killed -9 in the middle of a write leaves that lock behind; Optuna takes a stale lock over
     once its target's mtime has not changed for the grace period, but a link that points
-    nowhere has no mtime, so every later writer (`sweep resume`) spun on it for ever."""
+    nowhere has no mtime, so every later writer (`sweep resume`) spun on it for ever. A link
+    that points nowhere all the same (a folder from another machine, or from before this) is
+    broken by `JournalLock` past the same grace period."""
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+    from optuna.storages.journal import JournalFileBackend
+
+    from hw3tui.sweeps.journal_lock import JournalLock
 
     path = str(journal.absolute())
-    lock = JournalFileSymlinkLock(path, grace_period=JOURNAL_GRACE_S)
-    return JournalStorage(JournalFileBackend(path, lock_obj=lock))
+    return JournalStorage(JournalFileBackend(path, lock_obj=JournalLock(path, JOURNAL_GRACE_S)))
 
 
 def _created(make: Callable[[], RDBStorage]) -> RDBStorage:

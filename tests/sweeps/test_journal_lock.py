@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +39,7 @@ def python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
-        timeout=120,  # before the fix the next writer spun for ever
+        timeout=60,  # before the fix the next writer spun for ever
     )
 
 
@@ -52,3 +56,25 @@ def test_a_lock_left_by_a_killed_worker_is_taken_over_after_the_grace_period(
     assert after.returncode == 0, after.stderr
     assert after.stdout.strip() == "['s']"
     assert not (tmp_path / "k" / "optuna.journal.lock").is_symlink()
+
+
+@pytest.mark.parametrize(
+    "mtime",
+    [time.time() - 3600, time.time() + 10 * 365 * 86400],
+    ids=["an hour old", "ten years ahead"],
+)
+def test_a_lock_pointing_nowhere_from_another_machine_is_broken_after_the_grace_period(
+    tmp_path: Path, mtime: float
+) -> None:
+    # a classmate's sweep folder, copied with the lock their killed worker left: the link names
+    # their absolute path, which does not exist here (and their clock may be anywhere)
+    (tmp_path / "k").mkdir()
+    lock = tmp_path / "k" / "optuna.journal.lock"
+    lock.symlink_to("/home/classmate/sweeps/k/optuna.journal")
+    os.utime(lock, (mtime, mtime), follow_symlinks=False)
+
+    after = python(NEXT_WRITER, tmp_path)
+
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.strip() == "['s']"
+    assert not lock.is_symlink()
